@@ -1,0 +1,49 @@
+# The README's first two commands: `make run` (install if needed, run the local pipeline), `make test`.
+PYTHON_VERSION := $(shell cat .python-version)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export TF_USE_LEGACY_KERAS := 1
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+# Overridable on the command line: make run DATA_ROOT=../shared/data/flower_photos MODEL=squeezenet
+DATA_ROOT ?=
+PIPELINE_ROOT ?=
+SERVING_DIR ?=
+MODEL ?=
+WEIGHTS ?=
+EPOCHS ?=
+ARGS ?=
+RUN_FLAGS = $(if $(DATA_ROOT),--data-root $(DATA_ROOT)) $(if $(PIPELINE_ROOT),--pipeline-root $(PIPELINE_ROOT)) \
+	$(if $(SERVING_DIR),--serving-dir $(SERVING_DIR)) $(if $(MODEL),--model $(MODEL)) \
+	$(if $(WEIGHTS),--weights $(WEIGHTS)) $(if $(EPOCHS),--epochs $(EPOCHS)) $(ARGS)
+BENCH_DATA ?= ../shared/data/flower_photos
+
+.PHONY: install run test bench bench-ingest bench-train bench-e2e clean
+
+install: $(STAMP)
+
+$(STAMP): setup.py constraints.txt .python-version
+	bash scripts/make_venv.sh $(VENV) $(PYTHON_VERSION)
+	$(VENV)/bin/pip install -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+run: install
+	$(VENV)/bin/flowers-pipeline run $(RUN_FLAGS)
+
+test: install
+	$(PY) -m pytest -q tests
+
+bench: bench-ingest bench-train bench-e2e
+
+bench-ingest: install
+	$(PY) -m benchmarks.ingest --data-root $(BENCH_DATA)
+
+bench-train: install
+	$(PY) -m benchmarks.train --data-root $(BENCH_DATA)
+
+bench-e2e: install
+	$(PY) -m benchmarks.e2e --data-root $(BENCH_DATA)
+
+clean:
+	rm -rf runs bench-out

@@ -1,0 +1,47 @@
+"""The `flowers-pipeline` command: parses arguments and hands them to one subcommand module."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import pkgutil
+import sys
+
+import pipeline.commands
+from components.errors import UserError
+from pipeline_config import ConfigError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="flowers-pipeline", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="show INFO logs of TFX, Beam and TF")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in _command_names():
+        module = _command_module(name)
+        module.add_parser(subparsers.add_parser(name, help=module.SUMMARY, description=module.SUMMARY))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return _command_module(args.command).run(args)
+    except ConfigError as error:
+        print(f"flowers-pipeline {args.command}: invalid setting: {error}", file=sys.stderr)
+        return 2
+    except UserError as error:
+        print(f"flowers-pipeline {args.command}: {error}", file=sys.stderr)
+        return 1
+
+
+def _command_names() -> list[str]:
+    """Every module of pipeline.commands with a SUMMARY is a subcommand: adding one is adding a file."""
+    names = [m.name for m in pkgutil.iter_modules(pipeline.commands.__path__)]
+    return [n for n in names if hasattr(_command_module(n), "SUMMARY")]
+
+
+def _command_module(name: str):
+    return importlib.import_module(f"pipeline.commands.{name}")

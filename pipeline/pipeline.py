@@ -1,0 +1,83 @@
+"""The one DAG every runner shares: `create_pipeline(config)`.
+
+photos -> ingestion -> StatisticsGen -> ImportSchemaGen -> ExampleValidator -> anomaly stop -> Trainer
+       -> Resolver (baseline: latest blessed model other than the candidate) -> Evaluator (TFMA gate) -> Pusher
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from tfx import v1 as tfx
+
+import schemas
+from components.evaluation import BaselineResolver, make_eval_config
+from components.ingestion import make_example_gen
+from components.push import AtomicPusher
+from components.training import TRAINER_RUN_FN, trainer_custom_config
+from components.validation import AnomalyStop
+from pipeline_config import PipelineConfig
+
+
+def create_pipeline(config: PipelineConfig, *, schema_file: str | None = None,
+                    metadata_connection_config=None, beam_pipeline_args: list[str] | None = None,
+                    trainer=None, pusher=None) -> tfx.dsl.Pipeline:
+    """Turn the config into the component graph; runners only choose where it executes.
+
+    `trainer` and `pusher` let a runner swap in the cloud variants (Vertex custom job, Model Registry push)
+    built from the same arguments; `schema_file` is where the curated schema lives for the executors.
+    """
+    data = config.data
+    example_gen = make_example_gen(
+        data_root=data.data_root,
+        classes=list(data.classes),
+        image_size=data.image_size,
+        eval_fraction=data.eval_fraction,
+        records_per_shard=data.records_per_shard,
+        max_shards=data.max_shards,
+        max_rejected_fraction=data.max_rejected_fraction,
+        max_image_pixels=data.max_image_pixels,
+        jpeg_quality=data.jpeg_quality,
+    )
+    examples = example_gen.outputs["examples"]
+    statistics_gen = tfx.components.StatisticsGen(examples=examples)
+    schema_gen = tfx.components.ImportSchemaGen(
+        schema_file=schema_file or schemas.schema_file(data.classes, data.image_size, config.pipeline_root))
+    example_validator = tfx.components.ExampleValidator(
+        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
+    anomaly_stop = AnomalyStop(anomalies=example_validator.outputs["anomalies"])
+
+    trainer_args = dict(
+        examples=examples,
+        schema=schema_gen.outputs["schema"],
+        run_fn=TRAINER_RUN_FN,
+        train_args=tfx.proto.TrainArgs(splits=["train"]),
+        eval_args=tfx.proto.EvalArgs(splits=["eval"]),
+        custom_config=trainer_custom_config(dataclasses.asdict(config.training), list(data.classes),
+                                            data.image_size),
+    )
+    trainer_component = trainer(**trainer_args) if trainer else tfx.components.Trainer(**trainer_args)
+    trainer_component.add_upstream_node(anomaly_stop)  # Never train on data the validator flagged.
+
+    baseline = BaselineResolver(candidate=trainer_component.outputs["model"]).with_id("baseline_resolver")
+    evaluator = tfx.components.Evaluator(
+        examples=examples,
+        model=trainer_component.outputs["model"],
+        baseline_model=baseline.outputs["model"],
+        example_splits=["eval"],
+        eval_config=make_eval_config(list(data.classes), config.gate.min_accuracy, config.gate.max_accuracy_drop),
+    )
+    push_args = dict(model=trainer_component.outputs["model"], model_blessing=evaluator.outputs["blessing"],
+                     push_destination=tfx.proto.PushDestination(
+                         filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_dir)))
+    pusher_component = pusher(**push_args) if pusher else AtomicPusher(**push_args)
+
+    return tfx.dsl.Pipeline(
+        pipeline_name=config.pipeline_name,
+        pipeline_root=config.pipeline_root,
+        components=[example_gen, statistics_gen, schema_gen, example_validator, anomaly_stop,
+                    trainer_component, baseline, evaluator, pusher_component],
+        enable_cache=config.enable_cache,
+        metadata_connection_config=metadata_connection_config,
+        beam_pipeline_args=beam_pipeline_args or [],
+    )

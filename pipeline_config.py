@@ -1,0 +1,273 @@
+"""Every knob of the flowers pipeline, in one typed and validated object.
+
+Settings travel one way: the CLI, environment variables (`FLOWERS_<SECTION>_<FIELD>`, e.g.
+`FLOWERS_TRAINING_EPOCHS=3`) and `--set section.field=value` overrides build one `PipelineConfig`;
+`create_pipeline()` turns it into component parameters. Components never read this module.
+Invalid values fail at construction with a `ConfigError` naming the dotted field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import typing
+from pathlib import Path
+from typing import Any, Mapping
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # The TFX 1.16 stack is Keras 2.
+
+PROJECT_DIR = Path(__file__).resolve().parent
+CODELAB_CLASSES = ("daisy", "dandelion", "roses", "sunflowers", "tulips")
+BUNDLED_SAMPLE = PROJECT_DIR / "data" / "sample_flowers"
+BUNDLED_WEIGHTS = PROJECT_DIR / "data" / "weights" / "mobilenet_v2_0.35_224_no_top_from_teachable_machine.h5"
+ENV_PREFIX = "FLOWERS_"
+
+
+class ConfigError(ValueError):
+    """A setting is unknown or has an invalid value; the message names the dotted field."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """Where the photos are and how they become records."""
+
+    data_root: str = str(BUNDLED_SAMPLE)
+    classes: tuple[str, ...] = CODELAB_CLASSES
+    image_size: int = 192
+    eval_fraction: float = 0.2
+    records_per_shard: int = 250
+    max_shards: int = 64
+    max_rejected_fraction: float = 0.10
+    max_image_pixels: int = 50_000_000
+    jpeg_quality: int = 95
+
+    def validate(self) -> None:
+        _check(self.data_root != "", "data.data_root", "must not be empty")
+        _check(len(self.classes) >= 2, "data.classes", "needs at least two classes")
+        _check(len(set(self.classes)) == len(self.classes), "data.classes", "has duplicate names")
+        _check(all(c and "/" not in c for c in self.classes), "data.classes", "names must be folder names")
+        _check(16 <= self.image_size <= 1024, "data.image_size", "must be between 16 and 1024")
+        _check(0.0 < self.eval_fraction < 1.0, "data.eval_fraction", "must be strictly between 0 and 1")
+        _check(self.records_per_shard >= 1, "data.records_per_shard", "must be at least 1")
+        _check(self.max_shards >= 1, "data.max_shards", "must be at least 1")
+        _check(0.0 <= self.max_rejected_fraction <= 1.0, "data.max_rejected_fraction", "must be in [0, 1]")
+        _check(self.max_image_pixels >= self.image_size**2, "data.max_image_pixels",
+               "must allow at least image_size x image_size pixels")
+        _check(1 <= self.jpeg_quality <= 100, "data.jpeg_quality", "must be between 1 and 100")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingConfig:
+    """The model and how it is trained."""
+
+    model: str = "mobilenet_v2"
+    weights: str = str(BUNDLED_WEIGHTS)  # "imagenet", "none" or a path to a Keras .h5 backbone.
+    alpha: float = 0.0  # MobileNetV2 width; 0 = follow the weights file (1.0 for imagenet/none).
+    epochs: int = 10
+    batch_size: int = 16  # Per replica; the global batch is this times the replica count.
+    learning_rate: float = 1e-3  # Peak rate for the reference batch of 16, scaled with the global batch.
+    warmup_epochs: int = 1
+    lr_decay: float = 0.8  # Per-epoch decay after warm-up, as in the codelab.
+    dropout: float = 0.2
+    fine_tune_layers: int = 0  # Backbone layers unfrozen for a second phase; 0 = frozen backbone.
+    fine_tune_epochs: int = 0
+    fine_tune_learning_rate: float = 1e-5
+    shuffle_buffer: int = 2048
+    steps_per_execution: int = 1  # Raised on TPU to amortise host round-trips.
+    accelerator: str = "auto"  # auto | tpu | gpu | cpu
+    tpu: str = ""  # TPU name or grpc:// address; empty = discover from the environment.
+    seed: int = 42
+    warm_start: bool = False  # Start from the last blessed model's weights.
+
+    def validate(self) -> None:
+        _check(self.model != "", "training.model", "must name a registered model")
+        _check(self.weights != "", "training.weights", "must be imagenet, none or a file path")
+        _check(self.alpha == 0.0 or 0.0 < self.alpha <= 2.0, "training.alpha", "must be 0 (auto) or in (0, 2]")
+        _check(self.epochs >= 1, "training.epochs", "must be at least 1")
+        _check(self.batch_size >= 1, "training.batch_size", "must be at least 1")
+        _check(self.learning_rate > 0, "training.learning_rate", "must be positive")
+        _check(0 <= self.warmup_epochs < self.epochs or self.warmup_epochs == 0, "training.warmup_epochs",
+               "must be smaller than epochs")
+        _check(0.0 < self.lr_decay <= 1.0, "training.lr_decay", "must be in (0, 1]")
+        _check(0.0 <= self.dropout < 1.0, "training.dropout", "must be in [0, 1)")
+        _check(self.fine_tune_layers >= 0, "training.fine_tune_layers", "must not be negative")
+        _check(self.fine_tune_epochs >= 0, "training.fine_tune_epochs", "must not be negative")
+        _check(self.fine_tune_learning_rate > 0, "training.fine_tune_learning_rate", "must be positive")
+        _check(self.shuffle_buffer >= 1, "training.shuffle_buffer", "must be at least 1")
+        _check(self.steps_per_execution >= 1, "training.steps_per_execution", "must be at least 1")
+        _check(self.accelerator in ("auto", "tpu", "gpu", "cpu"), "training.accelerator",
+               "must be one of auto, tpu, gpu, cpu")
+
+
+@dataclasses.dataclass(frozen=True)
+class GateConfig:
+    """When the Evaluator blesses a model."""
+
+    min_accuracy: float = 0.80
+    max_accuracy_drop: float = 0.02
+
+    def validate(self) -> None:
+        _check(0.0 <= self.min_accuracy <= 1.0, "gate.min_accuracy", "must be in [0, 1]")
+        _check(0.0 <= self.max_accuracy_drop <= 1.0, "gate.max_accuracy_drop", "must be in [0, 1]")
+
+
+@dataclasses.dataclass(frozen=True)
+class BeamConfig:
+    """How the Beam steps (ingestion, statistics, evaluation) run."""
+
+    runner: str = "direct"  # direct | dataflow
+    direct_running_mode: str = "in_memory"  # in_memory | multi_threading | multi_processing
+    direct_num_workers: int = 0  # 0 = one per core.
+    extra_args: tuple[str, ...] = ()
+
+    def validate(self) -> None:
+        _check(self.runner in ("direct", "dataflow"), "beam.runner", "must be direct or dataflow")
+        _check(self.direct_running_mode in ("in_memory", "multi_threading", "multi_processing"),
+               "beam.direct_running_mode", "must be in_memory, multi_threading or multi_processing")
+        _check(self.direct_num_workers >= 0, "beam.direct_num_workers", "must not be negative")
+
+
+@dataclasses.dataclass(frozen=True)
+class VertexConfig:
+    """Where the pipeline runs on Google Cloud (Vertex AI Pipelines, Dataflow, TPU trainers)."""
+
+    project: str = ""
+    region: str = "us-central1"
+    image: str = ""  # Pipeline container image URI.
+    trainer_image: str = ""  # Trainer image (TPU build of TensorFlow); empty = the pipeline image.
+    accelerator: str = "cpu"  # tpu-v2-8 | tpu-v3-8 | tpu-v5e-4 | gpu-<type>-<n> | cpu
+    service_account: str = ""
+    dataflow_machine_type: str = "n1-standard-4"
+    dataflow_max_workers: int = 10
+    model_display_name: str = ""  # Non-empty: also upload blessed models to the Vertex Model Registry.
+    endpoint_display_name: str = ""  # Non-empty (with a model name): also deploy to this endpoint.
+
+    def validate(self) -> None:
+        _check(self.dataflow_max_workers >= 1, "vertex.dataflow_max_workers", "must be at least 1")
+        _check(not self.endpoint_display_name or self.model_display_name, "vertex.endpoint_display_name",
+               "needs vertex.model_display_name (a model must be uploaded before it is deployed)")
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineConfig:
+    """The whole pipeline: names, roots and one section per concern."""
+
+    pipeline_name: str = "flowers"
+    pipeline_root: str = "runs/pipeline"
+    serving_dir: str = "runs/serving"
+    enable_cache: bool = True
+    data: DataConfig = DataConfig()
+    training: TrainingConfig = TrainingConfig()
+    gate: GateConfig = GateConfig()
+    beam: BeamConfig = BeamConfig()
+    vertex: VertexConfig = VertexConfig()
+
+    def __post_init__(self) -> None:
+        _check(self.pipeline_name.replace("-", "").replace("_", "").isalnum(), "pipeline_name",
+               "must be letters, digits, '-' or '_'")
+        _check(self.pipeline_root != "", "pipeline_root", "must not be empty")
+        _check(self.serving_dir != "", "serving_dir", "must not be empty")
+        for section in _sections(self):
+            getattr(self, section).validate()
+
+    @property
+    def metadata_path(self) -> str:
+        """SQLite ML Metadata of local runs, kept beside the artifacts it describes."""
+        return os.path.join(self.pipeline_root, "metadata.sqlite")
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> "PipelineConfig":
+        """A copy with `{"section.field": value}` applied; string values are parsed to the field's type."""
+        changes: dict[str, dict[str, Any]] = {}
+        for dotted, value in overrides.items():
+            section, name = _split_dotted(dotted)
+            target = getattr(self, section) if section else self
+            parsed = _parse(dotted, _field_type(type(target), name), value)
+            changes.setdefault(section, {})[name] = parsed
+        top = changes.pop("", {})
+        for section, fields in changes.items():
+            top[section] = dataclasses.replace(getattr(self, section), **fields)
+        return dataclasses.replace(self, **top)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def field_names() -> list[str]:
+    """Every dotted field name that `--set` and the environment accept."""
+    default = PipelineConfig()
+    names = [f.name for f in dataclasses.fields(default) if f.name not in _sections(default)]
+    for section in _sections(default):
+        names += [f"{section}.{f.name}" for f in dataclasses.fields(getattr(default, section))]
+    return names
+
+
+def env_var_name(dotted: str) -> str:
+    return ENV_PREFIX + dotted.replace(".", "_").upper()
+
+
+def env_overrides(environ: Mapping[str, str]) -> dict[str, str]:
+    """Overrides from `FLOWERS_*` environment variables; an unknown FLOWERS_ variable is an error."""
+    known = {env_var_name(name): name for name in field_names()}
+    unknown = sorted(k for k in environ if k.startswith(ENV_PREFIX) and k not in known)
+    if unknown:
+        raise ConfigError(f"unknown environment variable(s) {', '.join(unknown)}; "
+                          f"known: {', '.join(sorted(known))}")
+    return {known[k]: v for k, v in environ.items() if k in known}
+
+
+def parse_assignments(assignments: list[str]) -> dict[str, str]:
+    """`["training.epochs=3", ...]` as a dict; a malformed item names itself."""
+    result = {}
+    for item in assignments:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(f"--set {item!r}: expected FIELD=VALUE, e.g. training.epochs=3")
+        result[name.strip()] = value
+    return result
+
+
+def load_config(overrides: Mapping[str, Any] | None = None,
+                environ: Mapping[str, str] | None = None) -> PipelineConfig:
+    """Defaults, then environment variables, then explicit overrides (CLI flags and --set)."""
+    merged: dict[str, Any] = env_overrides(os.environ if environ is None else environ)
+    merged.update(overrides or {})
+    return PipelineConfig().with_overrides(merged)
+
+
+def _check(condition: bool, field: str, message: str) -> None:
+    if not condition:
+        raise ConfigError(f"{field}: {message}")
+
+
+def _sections(config: PipelineConfig) -> list[str]:
+    return [f.name for f in dataclasses.fields(config) if dataclasses.is_dataclass(f.default)]
+
+
+def _split_dotted(dotted: str) -> tuple[str, str]:
+    if dotted not in field_names():
+        raise ConfigError(f"unknown setting {dotted!r}; known settings: {', '.join(field_names())}")
+    section, _, name = dotted.rpartition(".")
+    return section, name
+
+
+def _field_type(cls: type, name: str) -> Any:
+    return typing.get_type_hints(cls)[name]
+
+
+def _parse(dotted: str, kind: Any, value: Any) -> Any:
+    if not isinstance(value, str):
+        return tuple(value) if typing.get_origin(kind) is tuple else value
+    try:
+        if kind is bool:
+            if value.lower() in ("1", "true", "yes", "on"):
+                return True
+            if value.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(value)
+        if kind in (int, float, str):
+            return kind(value.replace("_", "") if kind is not str else value)
+        if typing.get_origin(kind) is tuple:
+            return tuple(v.strip() for v in value.split(",") if v.strip())
+    except ValueError:
+        raise ConfigError(f"{dotted}: {value!r} is not a valid {getattr(kind, '__name__', kind)}") from None
+    raise ConfigError(f"{dotted}: unsupported type {kind}")
