@@ -1,0 +1,32 @@
+"""`flowers-pipeline run`: the whole pipeline on this machine, then its summary and HTML report."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from pipeline.commands.config_args import add_config_arguments, config_from_args
+
+SUMMARY = "Run the whole pipeline locally (LocalDagRunner, SQLite ML Metadata, Beam DirectRunner)."
+
+
+def add_parser(parser: argparse.ArgumentParser) -> None:
+    add_config_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from_args(args)  # Fails here, naming the field, before anything runs.
+    from components.report import collect_run, format_summary, write_report
+    from pipeline.local_runner import run_local
+
+    print(f"Pipeline '{config.pipeline_name}': data {config.data.data_root}, root {config.pipeline_root}")
+    start = time.monotonic()
+    try:
+        run_local(config)
+    finally:
+        record = collect_run(config.metadata_path, config.pipeline_name, config.pipeline_root)
+        print(format_summary(record))
+        report = write_report(record, config.pipeline_root)
+        print(f"Report: {report}")
+        print(f"Wall time: {time.monotonic() - start:.1f} s")
+    return 0

@@ -1,0 +1,64 @@
+"""The config: defaults, overrides by dotted name and environment, and errors that name the field."""
+
+import pytest
+
+import pipeline_config
+from pipeline_config import ConfigError, PipelineConfig, load_config
+
+
+def test_defaults_are_the_codelab_setup_on_the_bundled_sample():
+    config = load_config(environ={})
+    assert config.data.classes == ("daisy", "dandelion", "roses", "sunflowers", "tulips")
+    assert config.data.image_size == 192
+    assert config.data.data_root.endswith("data/sample_flowers")
+    assert config.metadata_path == "runs/pipeline/metadata.sqlite"
+
+
+def test_dotted_overrides_are_parsed_to_the_field_type():
+    config = load_config({"training.epochs": "3", "data.classes": "a, b", "enable_cache": "false",
+                          "gate.min_accuracy": "0.5"}, environ={})
+    assert config.training.epochs == 3
+    assert config.data.classes == ("a", "b")
+    assert config.enable_cache is False
+    assert config.gate.min_accuracy == 0.5
+
+
+def test_environment_applies_and_explicit_overrides_win():
+    environ = {"FLOWERS_TRAINING_EPOCHS": "4", "FLOWERS_DATA_IMAGE_SIZE": "64", "HOME": "/root"}
+    config = load_config({"training.epochs": "2"}, environ=environ)
+    assert (config.training.epochs, config.data.image_size) == (2, 64)
+
+
+@pytest.mark.parametrize("overrides, field", [
+    ({"training.epoch": "3"}, "training.epoch"),
+    ({"training.epochs": "three"}, "training.epochs"),
+    ({"training.epochs": "0"}, "training.epochs"),
+    ({"data.eval_fraction": "1.5"}, "data.eval_fraction"),
+    ({"data.classes": "daisy"}, "data.classes"),
+    ({"training.accelerator": "fpga"}, "training.accelerator"),
+    ({"enable_cache": "maybe"}, "enable_cache"),
+    ({"pipeline_name": "my pipeline"}, "pipeline_name"),
+])
+def test_invalid_values_fail_naming_the_field(overrides, field):
+    with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
+        load_config(overrides, environ={})
+
+
+def test_unknown_environment_variable_is_an_error():
+    with pytest.raises(ConfigError, match="FLOWERS_TRAINING_EPOCH"):
+        load_config(environ={"FLOWERS_TRAINING_EPOCH": "3"})
+
+
+def test_every_field_has_a_unique_environment_variable():
+    names = pipeline_config.field_names()
+    assert len({pipeline_config.env_var_name(n) for n in names}) == len(names)
+
+
+def test_malformed_assignment_is_explained():
+    with pytest.raises(ConfigError, match="FIELD=VALUE"):
+        pipeline_config.parse_assignments(["training.epochs"])
+
+
+def test_construction_validates():
+    with pytest.raises(ConfigError, match="data.image_size"):
+        PipelineConfig(data=pipeline_config.DataConfig(image_size=8))
