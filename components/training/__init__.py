@@ -1,0 +1,18 @@
+"""The Trainer: pluggable models (see `models/`) trained under the strategy the accelerator calls for.
+
+The DAG needs only the two names below; everything else is read by `trainer.run_fn` from `custom_config`,
+so the same function runs locally and in Vertex containers without reading `pipeline_config`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+TRAINER_RUN_FN = "components.training.trainer.run_fn"
+
+
+def trainer_custom_config(training: dict[str, Any], classes: list[str], image_size: int) -> dict[str, Any]:
+    """The Trainer's custom_config: the training section as plain JSON values, plus what the data looks like."""
+    return {"training": {k: (list(v) if isinstance(v, tuple) else v) for k, v in training.items()},
+            "classes": list(classes),
+            "image_size": int(image_size)}

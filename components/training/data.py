@@ -1,0 +1,93 @@
+"""tf.data input from the ingested GZIP TFRecords: fast and shuffled for training, exact for evaluation.
+
+Records hold `image` (JPEG at image_size x image_size), `class` (int64 index), `label`, `size`, `source`;
+training reads only what the model needs. Images reach the model as float32 pixels in [0, 1] with static
+shapes, as XLA and TPUs require.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import tensorflow as tf
+
+from components.errors import UserError
+
+AUTOTUNE = tf.data.AUTOTUNE
+SUMMARY_FILE = "ingest_summary.json"  # Written by ingestion at the top of the Examples artifact.
+_FEATURES = {"image": tf.io.FixedLenFeature([], tf.string), "class": tf.io.FixedLenFeature([], tf.int64)}
+
+
+def decode_record_image(jpeg: tf.Tensor, image_size: int) -> tf.Tensor:
+    """An ingested JPEG as [size, size, 3] float32 in [0, 1]; a record of another size fails loudly."""
+    image = tf.io.decode_jpeg(jpeg, channels=3)
+    image = tf.reshape(image, [image_size, image_size, 3])
+    return tf.image.convert_image_dtype(image, tf.float32)
+
+
+def parse(serialized: tf.Tensor, image_size: int) -> tuple[tf.Tensor, tf.Tensor]:
+    example = tf.io.parse_single_example(serialized, _FEATURES)
+    return decode_record_image(example["image"], image_size), example["class"]
+
+
+def augment(image: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """The codelab's augmentation: random left-right flip and random saturation in [0, 2]."""
+    image = tf.image.random_flip_left_right(image)
+    image = tf.clip_by_value(tf.image.random_saturation(image, 0.0, 2.0), 0.0, 1.0)
+    return image, label
+
+
+def train_dataset(patterns: list[str], image_size: int, global_batch: int, shuffle_buffer: int,
+                  seed: int | None = None, augmented: bool = True) -> tf.data.Dataset:
+    """Endless batches of exactly `global_batch`, read in parallel and in relaxed order."""
+    files = list_files(patterns)
+    records = tf.data.Dataset.from_tensor_slices(files).shuffle(len(files), seed=seed)
+    dataset = tf.data.TFRecordDataset(records, compression_type="GZIP", num_parallel_reads=AUTOTUNE)
+    options = tf.data.Options()
+    options.deterministic = False
+    dataset = dataset.with_options(options).shuffle(shuffle_buffer, seed=seed).repeat()
+    dataset = dataset.map(lambda record: parse(record, image_size), num_parallel_calls=AUTOTUNE)
+    if augmented:
+        dataset = dataset.map(augment, num_parallel_calls=AUTOTUNE)
+    return dataset.batch(global_batch, drop_remainder=True).prefetch(AUTOTUNE)
+
+
+def eval_dataset(patterns: list[str], image_size: int, batch_size: int) -> tf.data.Dataset:
+    """Every record exactly once, in file order (the last batch may be short)."""
+    dataset = tf.data.TFRecordDataset(list_files(patterns), compression_type="GZIP")
+    dataset = dataset.map(lambda record: parse(record, image_size), num_parallel_calls=AUTOTUNE)
+    return dataset.batch(batch_size).prefetch(AUTOTUNE)
+
+
+def list_files(patterns: list[str]) -> list[str]:
+    files = sorted(f for pattern in patterns for f in tf.io.gfile.glob(pattern))
+    if not files:
+        raise UserError(f"no TFRecord files match {', '.join(patterns)}")
+    return files
+
+
+def count_records(patterns: list[str]) -> int:
+    """Records in a split: from ingestion's summary when present (free), else by reading them (robust)."""
+    summary = _summary_count(patterns)
+    if summary is not None:
+        return summary
+    dataset = tf.data.TFRecordDataset(list_files(patterns), compression_type="GZIP", num_parallel_reads=AUTOTUNE)
+    return int(dataset.reduce(tf.constant(0, tf.int64), lambda count, _: count + 1))
+
+
+def _summary_count(patterns: list[str]) -> int | None:
+    """`<examples>/Split-<name>/*` patterns -> sum of `written[name]` in `<examples>/ingest_summary.json`."""
+    total = 0
+    for pattern in patterns:
+        split_dir = os.path.dirname(pattern)
+        split = os.path.basename(split_dir).removeprefix("Split-")
+        path = os.path.join(os.path.dirname(split_dir), SUMMARY_FILE)
+        if not tf.io.gfile.exists(path):
+            return None
+        with tf.io.gfile.GFile(path) as summary_file:
+            written = json.load(summary_file).get("written", {})
+        if split not in written:
+            return None
+        total += sum(written[split].values())
+    return total

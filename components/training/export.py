@@ -1,0 +1,66 @@
+"""The serving SavedModel: two signatures with the same outputs, and the class names inside the model.
+
+- `serving_default`: serialized tf.Example (as ingestion writes them) -> outputs; what TFMA evaluates.
+- `predict_image`: encoded photo bytes of any size and format (JPEG, PNG, GIF, BMP) -> outputs; the graph
+  applies ingestion's resize and centre crop, so a client sends a photo as it is. EXIF orientation is not
+  applied in the graph (TensorFlow cannot read it); `predict.py` applies it on the host before sending.
+- `class_names`: no input -> every class name, in class-index order.
+Outputs: `probabilities` float32 [N, classes], `class_id` int64 [N], `label` string [N].
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from components.training.data import decode_record_image
+
+SIGNATURES = ("serving_default", "predict_image", "class_names")
+
+
+def photo_to_input(encoded: tf.Tensor, image_size: int) -> tf.Tensor:
+    """Ingestion's transform in the graph: shorter side to `image_size` (bilinear, antialiased like Pillow's
+    BILINEAR), then a centre crop; float32 pixels in [0, 1]."""
+    image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
+    height, width = tf.cast(tf.shape(image)[0], tf.float64), tf.cast(tf.shape(image)[1], tf.float64)
+    scale = image_size / tf.minimum(height, width)
+    new_height = tf.maximum(image_size, tf.cast(tf.round(height * scale), tf.int32))
+    new_width = tf.maximum(image_size, tf.cast(tf.round(width * scale), tf.int32))
+    resized = tf.image.resize(image, [new_height, new_width], method="bilinear", antialias=True)
+    top, left = (new_height - image_size) // 2, (new_width - image_size) // 2
+    cropped = tf.image.crop_to_bounding_box(resized, top, left, image_size, image_size)
+    return tf.clip_by_value(cropped, 0.0, 255.0) / 255.0
+
+
+def signatures(model: tf.keras.Model, classes: list[str], image_size: int) -> dict:
+    """The tf.functions to save with the model; each maps a batch of strings to the outputs."""
+    names = tf.constant(classes)
+    image_spec = tf.TensorSpec([image_size, image_size, 3], tf.float32)
+
+    def outputs(images: tf.Tensor) -> dict:
+        probabilities = tf.cast(model(images, training=False), tf.float32)
+        class_id = tf.argmax(probabilities, axis=-1)
+        return {"probabilities": probabilities, "class_id": class_id, "label": tf.gather(names, class_id)}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def serving_default(examples):
+        jpegs = tf.io.parse_example(examples, {"image": tf.io.FixedLenFeature([], tf.string)})["image"]
+        return outputs(tf.map_fn(lambda jpeg: decode_record_image(jpeg, image_size), jpegs,
+                                 fn_output_signature=image_spec))
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="images")])
+    def predict_image(images):
+        return outputs(tf.map_fn(lambda encoded: photo_to_input(encoded, image_size), images,
+                                 fn_output_signature=image_spec))
+
+    @tf.function(input_signature=[])
+    def class_names():
+        return {"class_names": names}
+
+    return {"serving_default": serving_default, "predict_image": predict_image, "class_names": class_names}
+
+
+def export(model: tf.keras.Model, classes: list[str], image_size: int, directory: str,
+           options: tf.saved_model.SaveOptions | None = None) -> None:
+    """Save for serving (no optimizer state: the Evaluator, the Pusher and clients need none)."""
+    model.save(directory, save_format="tf", include_optimizer=False, options=options,
+               signatures=signatures(model, classes, image_size))

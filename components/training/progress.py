@@ -1,0 +1,56 @@
+"""Per-epoch progress in the logs, and the training history the run report reads."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+
+import tensorflow as tf
+
+log = logging.getLogger(__name__)
+HISTORY_FILE = "training_history.json"
+
+
+class EpochProgress(tf.keras.callbacks.Callback):
+    """Times each epoch's training steps apart from its validation, so images/s measures training alone."""
+
+    def __init__(self, images_per_epoch: int, total_epochs: int):
+        super().__init__()
+        self.images_per_epoch = images_per_epoch
+        self.total_epochs = total_epochs
+        self.epochs: list[dict] = []
+        self._started = self._trained = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started, self._trained = time.perf_counter(), 0.0
+
+    def on_test_begin(self, logs=None):
+        self._trained = self._trained or time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        now = time.perf_counter()
+        train_seconds = (self._trained or now) - self._started
+        record = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()},
+                  "learning_rate": float(self.model.optimizer.learning_rate),
+                  "seconds": now - self._started, "train_seconds": train_seconds,
+                  "images_per_second": self.images_per_epoch / train_seconds}
+        self.epochs.append(record)
+        metrics = " ".join(f"{k}={v:.4g}" for k, v in record.items() if k != "epoch")
+        log.info("epoch %d/%d: %s", epoch + 1, self.total_epochs, metrics)
+
+
+def steady_images_per_second(epochs: list[dict]) -> float:
+    """Training throughput without the first epoch, which pays for tracing and compilation."""
+    steady = epochs[1:] or epochs
+    return sum(e["images_per_second"] * e["train_seconds"] for e in steady) / sum(e["train_seconds"] for e in steady)
+
+
+def write_history(directory: str, summary: dict, epochs: list[dict]) -> str:
+    path = os.path.join(directory, HISTORY_FILE)
+    tf.io.gfile.makedirs(directory)
+    with tf.io.gfile.GFile(path, "w") as history_file:
+        json.dump({**summary, "train_images_per_second": steady_images_per_second(epochs), "epochs": epochs},
+                  history_file, indent=1)
+    return path
