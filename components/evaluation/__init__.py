@@ -1,0 +1,6 @@
+"""The quality gate: TFMA EvalConfig and the baseline model resolver."""
+
+from components.evaluation.eval_config import make_eval_config
+from components.evaluation.resolver import BaselineResolver, LatestBlessedNotCandidateStrategy
+
+__all__ = ["BaselineResolver", "LatestBlessedNotCandidateStrategy", "make_eval_config"]

@@ -1,0 +1,67 @@
+"""The baseline for the gate: the latest blessed model that is not the candidate itself.
+
+The stock LatestBlessedModelStrategy returns the candidate once it has been blessed, so an identical rerun (the
+Trainer cached, same Model artifact) evaluates the model against itself, which changes the Evaluator's inputs,
+defeats the cache and makes the Pusher push the same model again as a new version. Excluding the candidate keeps
+the Evaluator's inputs of an identical rerun identical, so it and the Pusher are served from cache.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import ml_metadata as mlmd
+from tfx import types
+from tfx import v1 as tfx
+from tfx.dsl.components.common import resolver
+from tfx.types import standard_artifacts
+
+MODEL_KEY = "model"
+BLESSING_KEY = "model_blessing"
+CANDIDATE_KEY = "candidate"
+_BLESSED = "blessed"  # Custom properties the Evaluator sets on its ModelBlessing.
+_CURRENT_MODEL_ID = "current_model_id"
+
+
+def latest_blessed_other_than(models: list[types.Artifact], blessings: list[types.Artifact],
+                              excluded_ids: set[int]) -> tuple[list[types.Artifact], list[types.Artifact]]:
+    """The newest model (highest id) with a positive blessing, skipping `excluded_ids`; ([], []) if none."""
+    blessing_by_model = {b.get_int_custom_property(_CURRENT_MODEL_ID): b for b in sorted(blessings, key=_id)
+                         if b.get_int_custom_property(_BLESSED) == 1}
+    for model in sorted(models, key=_id, reverse=True):
+        if model.id in blessing_by_model and model.id not in excluded_ids:
+            return [model], [blessing_by_model[model.id]]
+    return [], []
+
+
+class LatestBlessedNotCandidateStrategy(resolver.ResolverStrategy):
+    """Resolves {model, model_blessing} to the latest blessed model whose id differs from the candidate's."""
+
+    def resolve_artifacts(self, store: mlmd.MetadataStore,
+                          input_dict: dict[str, list[types.Artifact]]) -> Optional[dict[str, list[types.Artifact]]]:
+        excluded = {a.id for a in input_dict.get(CANDIDATE_KEY, [])}
+        model, blessing = latest_blessed_other_than(input_dict.get(MODEL_KEY, []), input_dict.get(BLESSING_KEY, []),
+                                                    excluded)
+        return {MODEL_KEY: model, BLESSING_KEY: blessing, CANDIDATE_KEY: input_dict.get(CANDIDATE_KEY, [])}
+
+
+def BaselineResolver(candidate: types.BaseChannel, *, for_vertex: bool = False) -> tfx.dsl.Resolver:  # noqa: N802
+    """A Resolver node whose `outputs['model']` is the baseline for the Evaluator (empty on the first run).
+
+    `for_vertex=True` returns the stock LatestBlessedModelStrategy resolver instead: KubeflowV2DagRunner only
+    compiles the stock strategies. It cannot exclude the candidate, so on Vertex the first identical rerun
+    evaluates the candidate against itself once (the run after that is cached again).
+    """
+    model_type = candidate.type
+    if for_vertex:
+        return tfx.dsl.Resolver(strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+                                model=tfx.dsl.Channel(type=model_type),
+                                model_blessing=tfx.dsl.Channel(type=standard_artifacts.ModelBlessing))
+    return tfx.dsl.Resolver(strategy_class=LatestBlessedNotCandidateStrategy,
+                            model=tfx.dsl.Channel(type=model_type),
+                            model_blessing=tfx.dsl.Channel(type=standard_artifacts.ModelBlessing),
+                            candidate=candidate)
+
+
+def _id(artifact: types.Artifact) -> int:
+    return artifact.id

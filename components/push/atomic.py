@@ -1,0 +1,74 @@
+"""Filesystem push in the TF Serving layout (`<base>/<version>/saved_model.pb`) that never exposes a partial model.
+
+The stock Pusher copies straight into `<base>/<unix time>`, so a model server polling the folder can see a version
+whose variables are still being written. Here the copy goes to a hidden sibling (TF Serving ignores names that are
+not integers) and is renamed to the next integer version once complete: a rename is atomic on a local or POSIX
+file system. A model already served as the newest version is not pushed again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+
+import tensorflow as tf
+from tfx.dsl.io import fileio
+from tfx.utils import io_utils
+
+_TMP_PREFIX = ".incoming-"
+_IDENTITY_FILES = ("saved_model.pb", os.path.join("variables", "variables.index"))
+
+
+def numbered_versions(base_directory: str) -> list[int]:
+    """The integer version folders under base_directory, ascending (empty if it does not exist)."""
+    if not fileio.exists(base_directory):
+        return []
+    names = [name.rstrip("/") for name in fileio.listdir(base_directory)]
+    return sorted(int(name) for name in names if name.isdigit())
+
+
+def model_digest(model_dir: str) -> str:
+    """A content identity of a SavedModel: its graph and variable index (which holds every tensor's checksum)."""
+    digest = hashlib.sha256()
+    for relative in _IDENTITY_FILES:
+        path = os.path.join(model_dir, relative)
+        if fileio.exists(path):
+            with fileio.open(path, "rb") as f:
+                digest.update(f.read())
+    return digest.hexdigest()
+
+
+def served_version_of(model_dir: str, base_directory: str) -> int | None:
+    """The newest version if it holds the same model as model_dir, else None."""
+    versions = numbered_versions(base_directory)
+    if not versions:
+        return None
+    newest = versions[-1]
+    same = model_digest(os.path.join(base_directory, str(newest))) == model_digest(model_dir)
+    return newest if same else None
+
+
+def push_atomically(model_dir: str, base_directory: str) -> tuple[int, str]:
+    """Copy model_dir to `<base>/<next version>` via a hidden sibling and a rename; returns (version, path)."""
+    fileio.makedirs(base_directory)
+    staging = os.path.join(base_directory, f"{_TMP_PREFIX}{uuid.uuid4().hex}")
+    try:
+        io_utils.copy_dir(model_dir, staging)
+        return _rename_to_next_version(staging, base_directory)
+    finally:
+        if fileio.exists(staging):
+            fileio.rmtree(staging)
+
+
+def _rename_to_next_version(staging: str, base_directory: str, attempts: int = 5) -> tuple[int, str]:
+    """Another pusher may take a number between listing and renaming: then try the following one."""
+    for _ in range(attempts):
+        version = (numbered_versions(base_directory) or [0])[-1] + 1
+        target = os.path.join(base_directory, str(version))
+        try:
+            fileio.rename(staging, target, overwrite=False)
+            return version, target
+        except tf.errors.AlreadyExistsError:
+            continue
+    raise RuntimeError(f"could not claim a new version number under {base_directory} after {attempts} attempts")
