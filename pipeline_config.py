@@ -141,9 +141,12 @@ class VertexConfig:
     dataflow_max_workers: int = 10
     model_display_name: str = ""  # Non-empty: also upload blessed models to the Vertex Model Registry.
     endpoint_display_name: str = ""  # Non-empty (with a model name): also deploy to this endpoint.
+    schema_uri: str = ""  # gs:// schema for classes or image sizes other than the curated schema's.
 
     def validate(self) -> None:
         _check(self.dataflow_max_workers >= 1, "vertex.dataflow_max_workers", "must be at least 1")
+        _check(not self.schema_uri or self.schema_uri.startswith("gs://"), "vertex.schema_uri",
+               "must be a gs:// path (Vertex containers cannot read local files)")
         _check(not self.endpoint_display_name or self.model_display_name, "vertex.endpoint_display_name",
                "needs vertex.model_display_name (a model must be uploaded before it is deployed)")
 

@@ -1,0 +1,130 @@
+"""Flags shared by `compile`, `submit` and `schedule`, and how they become a config and a compiled pipeline.
+
+The Vertex flags are shortcuts for config fields, applied like `--set` (explicit `--set` wins), so the
+environment variables and overrides of `run` work the same here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+import pipeline_config
+from components.errors import UserError
+from pipeline.commands import config_args
+
+# Flag -> dotted config field.
+VERTEX_SHORTCUTS = {
+    "project": "vertex.project",
+    "region": "vertex.region",
+    "image": "vertex.image",
+    "trainer_image": "vertex.trainer_image",
+    "accelerator": "vertex.accelerator",
+    "beam_runner": "beam.runner",
+    "service_account": "vertex.service_account",
+}
+# Settings a submission still uses when it sends an already compiled --template.
+_SUBMISSION_FIELDS = {"vertex.project", "vertex.region", "vertex.service_account"}
+
+
+def add_compile_arguments(parser: argparse.ArgumentParser) -> None:
+    config_args.add_config_arguments(parser)
+    group = parser.add_argument_group("Vertex AI")
+    group.add_argument("--target", choices=["vertex"], default="vertex", help="where the pipeline runs")
+    group.add_argument("--project", help="Google Cloud project")
+    group.add_argument("--region", help="Vertex AI and Dataflow region (default us-central1)")
+    group.add_argument("--image", help="pipeline image URI (Dockerfile), used by every step")
+    group.add_argument("--trainer-image", help="Trainer image URI; required for TPUs (Dockerfile.tpu)")
+    group.add_argument("--accelerator", help="Trainer hardware: cpu, tpu-v2-8, tpu-v3-8, tpu-v5e-{1,4,8} or "
+                                             "gpu-<type>-<count>, e.g. gpu-nvidia-tesla-t4-1")
+    group.add_argument("--beam-runner", choices=["direct", "dataflow"], help="where the Beam steps run")
+    group.add_argument("--service-account", help="service account the runs, jobs and workers act as")
+    group.add_argument("--output", metavar="FILE", help="compiled pipeline JSON (default <pipeline_name>.json)")
+
+
+def add_cloud_arguments(parser: argparse.ArgumentParser) -> None:
+    """`submit` and `schedule`: compile from the flags above, or send an already compiled --template."""
+    add_compile_arguments(parser)
+    group = parser.add_argument_group("submission")
+    group.add_argument("--template", metavar="FILE", help="send this compiled pipeline instead of compiling")
+    group.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                       help="runtime parameter declared by the compiled pipeline (repeatable)")
+    group.add_argument("--label", action="append", default=[], metavar="KEY=VALUE", help="run label (repeatable)")
+    group.add_argument("--no-cache", action="store_true", help="re-run every step instead of reusing results")
+    add_dry_run_argument(group)
+
+
+def add_dry_run_argument(parser) -> None:
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the request as JSON and send nothing (no credentials needed)")
+
+
+def config_from_args(args: argparse.Namespace) -> pipeline_config.PipelineConfig:
+    return config_args.config_from_args(_with_vertex_sets(args))
+
+
+def compiled_template(args: argparse.Namespace, config: pipeline_config.PipelineConfig) -> str:
+    """The --template as given, or the pipeline compiled from the flags (written to --output)."""
+    if getattr(args, "template", None):
+        _refuse_compile_settings(args)
+        return args.template
+    from pipeline.vertex.runner import compile_pipeline
+
+    output = args.output or f"{config.pipeline_name}.json"
+    compile_pipeline(config, output)
+    return output
+
+
+def run_request_from_args(args: argparse.Namespace):
+    """Config, compile (or --template), then the validated RunRequest the command sends or prints."""
+    from pipeline.vertex import jobs
+
+    config = config_from_args(args)
+    require_project(config)
+    template = compiled_template(args, config)
+    return jobs.run_request(
+        template_path=template, display_name=config.pipeline_name, project=config.vertex.project,
+        location=config.vertex.region, pipeline_root=None if args.template else config.pipeline_root,
+        parameter_values=_pairs("--param", args.param), enable_caching=config.enable_cache and not args.no_cache,
+        labels=_pairs("--label", args.label), service_account=config.vertex.service_account)
+
+
+def print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, indent=2, sort_keys=True, default=str)
+    print()
+
+
+def _with_vertex_sets(args: argparse.Namespace) -> argparse.Namespace:
+    flags = [f"{field}={getattr(args, flag)}" for flag, field in VERTEX_SHORTCUTS.items()
+             if getattr(args, flag, None) is not None]
+    return argparse.Namespace(**{**vars(args), "set": flags + list(args.set)})
+
+
+def _refuse_compile_settings(args: argparse.Namespace) -> None:
+    """A compiled template fixes the DAG: flags that would change it are refused, not silently dropped."""
+    flags = {**config_args.SHORTCUTS, **VERTEX_SHORTCUTS}
+    given = [f"--{flag.replace('_', '-')}" for flag, field in flags.items()
+             if getattr(args, flag, None) is not None and field not in _SUBMISSION_FIELDS]
+    given += [f"--set {item}" for item in args.set if item.partition("=")[0].strip() not in _SUBMISSION_FIELDS]
+    if args.output:
+        given.append("--output")
+    if given:
+        raise UserError(f"--template sends a compiled pipeline, so {', '.join(given)} would not apply; "
+                        f"drop --template to recompile with them")
+
+
+def require_project(config: pipeline_config.PipelineConfig) -> None:
+    if not config.vertex.project:
+        raise UserError("no Google Cloud project: pass --project or --set vertex.project=P")
+
+
+def _pairs(flag: str, items: list[str]) -> dict[str, str]:
+    result = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UserError(f"{flag} {item!r}: expected NAME=VALUE")
+        result[name] = value
+    return result

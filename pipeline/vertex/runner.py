@@ -1,0 +1,194 @@
+"""Compile the one DAG for Vertex AI Pipelines: `KubeflowV2DagRunner` writes the pipeline JSON.
+
+Only where steps execute changes: the Trainer becomes a Vertex custom job on the requested accelerator, the
+Beam steps may run on Dataflow, and the Pusher may deploy to a Vertex endpoint. Every path the containers
+read must exist in the cloud, so local paths are either mapped into the pipeline image (files of this
+project, installed at CONTAINER_PROJECT_DIR) or refused before anything is written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+from components.errors import UserError
+from pipeline.vertex.accelerators import Accelerator, parse_accelerator
+from pipeline.vertex.beam_args import beam_pipeline_args
+from pipeline_config import PROJECT_DIR, PipelineConfig
+
+CONTAINER_PROJECT_DIR = "/pipeline"  # Where the Dockerfile puts this project inside the images.
+SERVING_TF_VERSION = "2.15"  # Newest prebuilt Vertex TensorFlow serving image known to this SDK.
+ENDPOINT_MACHINE_TYPE = "n1-standard-2"
+
+
+@dataclasses.dataclass(frozen=True)
+class VertexTarget:
+    """A config checked for Vertex, with container paths in place of local ones, and its accelerator."""
+
+    config: PipelineConfig
+    accelerator: Accelerator
+    schema_file: str
+
+
+def compile_pipeline(config: PipelineConfig, output_file: str) -> dict[str, Any]:
+    """Write the Vertex pipeline JSON to `output_file` and return it as a dict."""
+    from tfx import v1 as tfx
+
+    target = prepare_target(config, work_dir=os.path.dirname(os.path.abspath(output_file)))
+    runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
+        config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image=target.config.vertex.image),
+        output_dir=os.path.dirname(os.path.abspath(output_file)),
+        output_filename=os.path.basename(output_file),
+    )
+    return runner.run(build_pipeline(target))
+
+
+def build_pipeline(target: VertexTarget):
+    """create_pipeline() with the cloud Trainer, Pusher and baseline resolver swapped in."""
+    from components.evaluation import BaselineResolver
+    from pipeline.pipeline import create_pipeline
+
+    return create_pipeline(
+        target.config,
+        schema_file=target.schema_file,
+        beam_pipeline_args=beam_pipeline_args(target.config),
+        trainer=trainer_factory(target.config, target.accelerator),
+        pusher=pusher_factory(target.config),
+        baseline_resolver=functools.partial(BaselineResolver, for_vertex=True),
+    )
+
+
+def prepare_target(config: PipelineConfig, work_dir: str | None = None) -> VertexTarget:
+    """Refuse what cannot run on Vertex; map bundled files to their container paths; pick the accelerator."""
+    accelerator = parse_accelerator(config.vertex.accelerator)
+    _check_required(config, accelerator)
+    config = config.with_overrides({
+        "data.data_root": container_path("data.data_root", config.data.data_root),
+        "training.weights": _weights_path(config.training.weights),
+        **_accelerator_settings(config, accelerator),
+    })
+    return VertexTarget(config, accelerator, _schema_file(config, work_dir or tempfile.mkdtemp()))
+
+
+def container_path(field: str, value: str) -> str:
+    """gs:// stays; a file of this project becomes its path in the image; any other local path is refused."""
+    if value.startswith("gs://"):
+        return value
+    path = Path(value).resolve()
+    if not path.is_relative_to(PROJECT_DIR):
+        raise UserError(f"{field}={value!r} is a local path; Vertex containers cannot read it. "
+                        f"Copy it to Cloud Storage (gsutil -m cp -r ...) and pass the gs:// path")
+    return f"{CONTAINER_PROJECT_DIR}/{path.relative_to(PROJECT_DIR).as_posix()}"
+
+
+def trainer_factory(config: PipelineConfig, accelerator: Accelerator) -> Callable[..., Any]:
+    """Builds the Vertex Trainer from the DAG's own Trainer arguments plus the custom job keys."""
+    from tfx import v1 as tfx
+
+    vertex_ai = tfx.extensions.google_cloud_ai_platform
+    vertex = config.vertex
+    job_spec: dict[str, Any] = {"worker_pool_specs": accelerator.worker_pool_specs(vertex.trainer_image or vertex.image)}
+    if vertex.service_account:
+        job_spec["service_account"] = vertex.service_account
+    job_keys = {
+        vertex_ai.ENABLE_VERTEX_KEY: True,
+        vertex_ai.VERTEX_REGION_KEY: vertex.region,
+        vertex_ai.TRAINING_ARGS_KEY: {"project": vertex.project, "job_spec": job_spec},
+    }
+
+    def make_trainer(*, custom_config: dict[str, Any], **trainer_args: Any):
+        return vertex_ai.Trainer(custom_config={**custom_config, **job_keys}, **trainer_args)
+
+    return make_trainer
+
+
+def pusher_factory(config: PipelineConfig) -> Callable[..., Any] | None:
+    """None keeps the DAG's filesystem Pusher (to the gs:// serving dir); an endpoint means the Vertex Pusher.
+
+    The Vertex Pusher uploads the blessed model to the Model Registry and deploys it to the endpoint; like the
+    filesystem Pusher it checks the Evaluator's blessing first and records "not pushed" otherwise.
+    """
+    vertex = config.vertex
+    if not vertex.endpoint_display_name:
+        return None
+    from google.cloud.aiplatform import helpers
+    from tfx import v1 as tfx
+
+    vertex_ai = tfx.extensions.google_cloud_ai_platform
+    push_keys = {
+        vertex_ai.ENABLE_VERTEX_KEY: True,
+        vertex_ai.VERTEX_REGION_KEY: vertex.region,
+        vertex_ai.VERTEX_CONTAINER_IMAGE_URI_KEY: helpers.get_prebuilt_prediction_container_uri(
+            "tensorflow", SERVING_TF_VERSION, region=vertex.region),
+        vertex_ai.SERVING_ARGS_KEY: {
+            "project_id": vertex.project,
+            "endpoint_name": vertex.endpoint_display_name,
+            "deployed_model_display_name": vertex.model_display_name,
+            "machine_type": ENDPOINT_MACHINE_TYPE,
+            "min_replica_count": 1,
+            "max_replica_count": 1,
+        },
+    }
+
+    def make_pusher(*, model, model_blessing, push_destination=None):  # noqa: ARG001 (the endpoint replaces it)
+        return vertex_ai.Pusher(model=model, model_blessing=model_blessing, custom_config=push_keys)
+
+    return make_pusher
+
+
+def _check_required(config: PipelineConfig, accelerator: Accelerator) -> None:
+    vertex = config.vertex
+    _require(vertex.project, "no Google Cloud project: pass --project or --set vertex.project=P")
+    _require(vertex.image, "no pipeline image: build the Dockerfile, push it and pass --image URI")
+    tpu_reason = " (TPUs read only from Cloud Storage)" if accelerator.is_tpu else ""
+    _require(config.pipeline_root.startswith("gs://"),
+             f"pipeline_root={config.pipeline_root!r} is local; Vertex steps{tpu_reason} need a gs:// "
+             f"pipeline root: pass --pipeline-root gs://BUCKET/pipeline")
+    _require(not accelerator.is_tpu or vertex.trainer_image,
+             "TPU training needs the TPU trainer image (Dockerfile.tpu): pass --trainer-image URI")
+    _require(not vertex.model_display_name or vertex.endpoint_display_name,
+             "vertex.model_display_name needs vertex.endpoint_display_name: the TFX Vertex Pusher always "
+             "deploys what it uploads; set both, or neither to push to the gs:// serving dir")
+    _require(vertex.endpoint_display_name or config.serving_dir.startswith("gs://"),
+             f"serving_dir={config.serving_dir!r} is local; pass --serving-dir gs://BUCKET/serving "
+             f"(or deploy to an endpoint with vertex.endpoint_display_name)")
+
+
+def _accelerator_settings(config: PipelineConfig, accelerator: Accelerator) -> dict[str, str]:
+    """The Trainer's strategy resolver must look for the hardware the job runs on."""
+    chosen = config.training.accelerator
+    _require(chosen in ("auto", accelerator.kind),
+             f"training.accelerator={chosen!r} contradicts --accelerator {accelerator.name}")
+    settings = {"training.accelerator": accelerator.kind}
+    if accelerator.is_tpu and not config.training.tpu:
+        settings["training.tpu"] = "local"  # On a Vertex TPU VM the TPU is attached to the job's own host.
+    return settings
+
+
+def _weights_path(weights: str) -> str:
+    if weights in ("imagenet", "none"):
+        return weights
+    return container_path("training.weights", weights)
+
+
+def _schema_file(config: PipelineConfig, work_dir: str) -> str:
+    """The curated schema baked into the image, or vertex.schema_uri when the classes or size differ from it."""
+    if config.vertex.schema_uri:
+        return config.vertex.schema_uri
+    import schemas
+
+    local = Path(schemas.schema_file(config.data.classes, config.data.image_size, work_dir)).resolve()
+    if local.is_relative_to(PROJECT_DIR):
+        return container_path("schema", str(local))
+    raise UserError(f"these classes or this image size need a derived schema, written to {local}; copy it to "
+                    f"Cloud Storage (gsutil cp {local} gs://BUCKET/schema.pbtxt) and pass "
+                    f"--set vertex.schema_uri=gs://BUCKET/schema.pbtxt")
+
+
+def _require(condition: Any, message: str) -> None:
+    if not condition:
+        raise UserError(message)
