@@ -1,0 +1,277 @@
+"""The ingestion Beam graph, shared by the TFX executor and the standalone `flowers-pipeline ingest` job.
+
+listing (driver) -> Create -> ProcessPhoto -> {train, eval} GZIP TFRecords, rejected.jsonl, ingest_summary.json.
+Counting and the failure checks run in the launching process around the Beam job, so a failure reaches the
+user as one UserError line instead of a worker traceback.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import math
+import typing
+
+import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from components.errors import UserError
+from components.ingestion import image, records, sources, split
+
+REJECTED_FILE = "rejected.jsonl"
+SUMMARY_FILE = "ingest_summary.json"
+RECORD_PREFIX = "data_tfrecord"  # The file names TFX's own ExampleGen writes in Split-<name>/.
+_REJECTED = "rejected"
+_OUTCOMES = "outcomes"
+_EXAMPLES_SHOWN = 5
+
+
+@dataclasses.dataclass(frozen=True)
+class IngestSettings:
+    """Everything the job needs besides where to read and write; travels in the component's custom_config."""
+
+    classes: tuple[str, ...]
+    image_size: int
+    eval_fraction: float
+    records_per_shard: int
+    max_shards: int
+    max_rejected_fraction: float
+    max_image_pixels: int
+    jpeg_quality: int
+
+    @classmethod
+    def from_dict(cls, values: typing.Mapping[str, typing.Any]) -> "IngestSettings":
+        """Coerce to the field types (a protobuf Struct turns every number into a float)."""
+        hints = typing.get_type_hints(cls)
+        return cls(**{f.name: tuple(values[f.name]) if f.name == "classes" else hints[f.name](values[f.name])
+                      for f in dataclasses.fields(cls)})
+
+    def to_dict(self) -> dict[str, typing.Any]:
+        return {**dataclasses.asdict(self), "classes": list(self.classes)}
+
+
+def split_dir(output_dir: str, split_name: str) -> str:
+    """The folder TFX uses for a split of an Examples artifact (artifact_utils.get_split_uri)."""
+    return FileSystems.join(output_dir, f"Split-{split_name}")
+
+
+def shard_count(expected_records: float, records_per_shard: int, max_shards: int) -> int:
+    """About records_per_shard per file, at least 2 files when there are 2+ records, at most max_shards."""
+    wanted = math.ceil(expected_records / records_per_shard)
+    floor = 2 if expected_records >= 2 else 1
+    return max(1, min(max_shards, max(wanted, floor)))
+
+
+def read_file(path: str) -> bytes:
+    """Whole file through Beam's file systems (local, gs://), never decompressed by extension."""
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        return handle.read()
+
+
+def photo_to_record(path: str, label: str, data: bytes, settings: IngestSettings) -> tuple[str, bytes]:
+    """(split, serialized Example) of one photo; raises image.Rejected."""
+    jpeg = image.transform(data, size=settings.image_size, jpeg_quality=settings.jpeg_quality,
+                           max_image_pixels=settings.max_image_pixels)
+    example = records.make_example({
+        "image": jpeg,
+        "class": settings.classes.index(label),
+        "label": label.encode(),
+        "size": [settings.image_size, settings.image_size],
+        "source": path.encode(),
+    })
+    return split.split_for(split.content_key(data), settings.eval_fraction), example
+
+
+class ProcessPhoto(beam.DoFn):
+    """(path, class) -> a record on its split's output, or a rejection; bad input never raises."""
+
+    def __init__(self, settings: IngestSettings):
+        self._settings = settings
+
+    def setup(self):
+        sources.use_anonymous_gcs_if_needed()  # Also in worker processes, which start with an empty cache.
+
+    def process(self, photo: tuple[str, str]):
+        path, label = photo
+        try:
+            data = read_file(path)
+        except Exception as error:  # PermissionError, BeamIOError, ...: the path is reported, the job goes on.
+            yield from _rejection(path, image.UNREADABLE, f"{type(error).__name__}: {error}")
+            return
+        try:
+            split_name, example = photo_to_record(path, label, data, self._settings)
+        except image.Rejected as rejected:
+            yield from _rejection(path, rejected.reason, rejected.detail)
+            return
+        yield beam.pvalue.TaggedOutput(split_name, example)
+        yield beam.pvalue.TaggedOutput(_OUTCOMES, ("written", split_name, label))
+
+
+def _rejection(path: str, reason: str, detail: str):
+    yield beam.pvalue.TaggedOutput(_REJECTED, {"path": path, "reason": reason, "detail": detail[:500]})
+    yield beam.pvalue.TaggedOutput(_OUTCOMES, ("rejected", reason))
+
+
+class CountOutcomes(beam.CombineFn):
+    """Counts of ("written", split, class) and ("rejected", reason) tuples, in one pass."""
+
+    def create_accumulator(self):
+        return collections.Counter()
+
+    def add_input(self, counts, outcome):
+        counts[outcome] += 1
+        return counts
+
+    def merge_accumulators(self, accumulators):
+        return sum(accumulators, collections.Counter())
+
+    def extract_output(self, counts):
+        return dict(counts)
+
+
+def make_summary(counts: dict, classes: typing.Sequence[str], ignored: dict[str, int]) -> dict:
+    """The ingest_summary.json document; seen = written + rejected, ignored paths counted apart."""
+    written = {name: {label: counts.get(("written", name, label), 0) for label in classes}
+               for name in split.SPLITS}
+    by_reason = {key[1]: n for key, n in sorted(counts.items()) if key[0] == "rejected"}
+    rejected = sum(by_reason.values())
+    return {
+        "seen": sum(sum(per_class.values()) for per_class in written.values()) + rejected,
+        "written": written,
+        "rejected": rejected,
+        "rejected_by_reason": by_reason,
+        "ignored": sum(ignored.values()),
+        "ignored_by_reason": ignored,
+    }
+
+
+def photos_to_examples(pipeline: beam.Pipeline, listing: sources.Listing, settings: IngestSettings):
+    """The photos of a listing through ProcessPhoto: a tagged PCollection of train, eval, rejected, outcomes.
+
+    Create reshuffles its elements, so with the multi-processing DirectRunner the photos spread over workers.
+    """
+    return (pipeline
+            | "ListedPhotos" >> beam.Create(listing.photos)
+            | "ProcessPhoto" >> beam.ParDo(ProcessPhoto(settings)).with_outputs(
+                *split.SPLITS, _REJECTED, _OUTCOMES))
+
+
+def write_outputs(results, pipeline: beam.Pipeline, listing: sources.Listing, settings: IngestSettings,
+                  output_dir: str) -> None:
+    """Sharded GZIP TFRecords per split, the single-file rejects manifest and the summary, under output_dir."""
+    fractions = {split.TRAIN: 1 - settings.eval_fraction, split.EVAL: settings.eval_fraction}
+    for name in split.SPLITS:
+        _ = (results[name] | f"Write[{name}]" >> beam.io.WriteToTFRecord(
+            FileSystems.join(split_dir(output_dir, name), RECORD_PREFIX), file_name_suffix=".gz",
+            num_shards=shard_count(len(listing.photos) * fractions[name], settings.records_per_shard,
+                                   settings.max_shards)))
+    ignored = pipeline | "IgnoredPaths" >> beam.Create(listing.ignored)
+    _ = ((results[_REJECTED], ignored)
+         | "AllRejects" >> beam.Flatten()
+         | "RejectToJson" >> beam.Map(json.dumps)
+         | "WriteRejects" >> beam.io.WriteToText(FileSystems.join(output_dir, REJECTED_FILE),
+                                                 shard_name_template=""))
+    ignored_by_reason = dict(collections.Counter(item["reason"] for item in listing.ignored))
+    _ = (results[_OUTCOMES]
+         | "CountOutcomes" >> beam.CombineGlobally(CountOutcomes())
+         | "Summary" >> beam.Map(lambda counts: json.dumps(
+             make_summary(counts, settings.classes, ignored_by_reason), indent=2, sort_keys=True))
+         | "WriteSummary" >> beam.io.WriteToText(FileSystems.join(output_dir, SUMMARY_FILE),
+                                                 shard_name_template=""))
+
+
+def build_graph(pipeline: beam.Pipeline, listing: sources.Listing, settings: IngestSettings,
+                output_dir: str) -> None:
+    """The whole job on `pipeline`: the one graph both the executor and run_ingest run."""
+    write_outputs(photos_to_examples(pipeline, listing, settings), pipeline, listing, settings, output_dir)
+
+
+def prepare(data_root: str, settings: IngestSettings) -> sources.Listing:
+    """Check the root, list it, and refuse at once when a class has no candidate photo."""
+    sources.check_data_root(data_root, settings.classes)
+    listing = sources.list_photos(data_root, settings.classes)
+    root = sources.normalize_root(data_root)
+    if not listing.photos:
+        raise UserError(f"no photo found under {root}: expected {root}/<class>/<photo> with an image extension "
+                        f"({', '.join(sorted(sources.IMAGE_EXTENSIONS))}) for classes "
+                        f"{', '.join(settings.classes)}; {len(listing.ignored)} path(s) ignored"
+                        f"{_examples(listing.ignored)}")
+    empty = [label for label, n in listing.per_class(settings.classes).items() if n == 0]
+    if empty:
+        raise UserError(f"class(es) {', '.join(empty)} have no photo under {root}/<class>/: every configured "
+                        f"class needs at least one (or remove it from data.classes)")
+    return listing
+
+
+def finish(output_dir: str, settings: IngestSettings) -> dict:
+    """Read the summary the job wrote and fail with one clear message when the data is not usable."""
+    summary = read_ingest_summary(output_dir)
+    check_summary(summary, settings, lambda: _read_rejects(output_dir))
+    return summary
+
+
+def check_summary(summary: dict, settings: IngestSettings, rejects: typing.Callable[[], list[dict]]) -> None:
+    """UserError when no photo was usable, a class ended up empty, or too many photos were rejected."""
+    per_class = {label: sum(summary["written"][name][label] for name in split.SPLITS)
+                 for label in settings.classes}
+    seen, rejected = summary["seen"], summary["rejected"]
+    reasons = ", ".join(f"{reason}: {n}" for reason, n in summary["rejected_by_reason"].items())
+    if sum(per_class.values()) == 0:
+        raise UserError(f"no valid photo: all {seen} photo(s) were rejected ({reasons})"
+                        f"{_examples(rejects())}")
+    empty = [label for label, n in per_class.items() if n == 0]
+    if empty:
+        raise UserError(f"class(es) {', '.join(empty)} have no valid photo: every one of their photos was "
+                        f"rejected{_examples([r for r in rejects() if _class_of(r['path']) in empty])}")
+    if rejected > settings.max_rejected_fraction * seen:
+        raise UserError(f"{rejected} of {seen} photos ({rejected / seen:.1%}) were rejected, more than "
+                        f"max_rejected_fraction={settings.max_rejected_fraction:g} allows "
+                        f"(data.max_rejected_fraction, --max-rejected-fraction) ({reasons})"
+                        f"{_examples(rejects())}")
+
+
+def read_ingest_summary(examples_uri: str) -> dict:
+    """The ingest_summary.json written beside the splits of an Examples artifact (or an ingest output dir)."""
+    return json.loads(read_file(FileSystems.join(examples_uri, SUMMARY_FILE)))
+
+
+def run_ingest(*, data_root: str, output_dir: str, classes, image_size: int, eval_fraction: float,
+               records_per_shard: int, max_shards: int, max_rejected_fraction: float, max_image_pixels: int,
+               jpeg_quality: int, beam_args: list[str] | None = None) -> dict:
+    """The standalone job: the executor's graph on a plain Beam pipeline; returns the summary."""
+    settings = IngestSettings(tuple(classes), image_size, eval_fraction, records_per_shard, max_shards,
+                              max_rejected_fraction, max_image_pixels, jpeg_quality)
+    _require_fresh_output(output_dir)
+    listing = prepare(data_root, settings)
+    with beam.Pipeline(options=PipelineOptions(list(beam_args or []))) as pipeline:
+        build_graph(pipeline, listing, settings, output_dir)
+    return finish(output_dir, settings)
+
+
+def _require_fresh_output(output_dir: str) -> None:
+    """Stale shards of an earlier run would mix with the new ones: refuse rather than delete."""
+    previous = FileSystems.match([FileSystems.join(output_dir, "Split-*", "*"),
+                                  FileSystems.join(output_dir, SUMMARY_FILE)])
+    if any(result.metadata_list for result in previous):
+        raise UserError(f"output dir {output_dir} already holds ingest output; choose a new folder or delete it")
+
+
+def _read_rejects(output_dir: str) -> list[dict]:
+    """The rejected (not ignored) entries of the manifest."""
+    text = read_file(FileSystems.join(output_dir, REJECTED_FILE)).decode()
+    entries = [json.loads(line) for line in text.splitlines() if line.strip()]
+    return [entry for entry in entries if not entry["reason"].startswith("ignored:")]
+
+
+def _examples(items: list[dict]) -> str:
+    """A few `path (reason)` lines, so the message helps even where the manifest is removed with the run."""
+    shown = [f"\n  {item['path']} ({item['reason']})" for item in items[:_EXAMPLES_SHOWN]]
+    more = f"\n  ... and {len(items) - _EXAMPLES_SHOWN} more" if len(items) > _EXAMPLES_SHOWN else ""
+    return (":" + "".join(shown) + more) if shown else ""
+
+
+def _class_of(path: str) -> str:
+    return path.rstrip("/").split("/")[-2]

@@ -1,0 +1,47 @@
+"""`make_example_gen`: the FileBasedExampleGen that runs the photo ingestion executor."""
+
+from __future__ import annotations
+
+from google.protobuf import struct_pb2
+from tfx.components import FileBasedExampleGen
+from tfx.dsl.components.base import executor_spec
+from tfx.proto import example_gen_pb2
+
+from components.ingestion import split
+from components.ingestion.beam_job import IngestSettings
+from components.ingestion.executor import Executor
+
+INPUT_PATTERN = "*/*"  # Files, not folders: the driver fingerprints what this matches (sizes, mtimes).
+
+
+def make_example_gen(*, data_root: str, classes: list[str], image_size: int, eval_fraction: float,
+                     records_per_shard: int, max_shards: int, max_rejected_fraction: float,
+                     max_image_pixels: int, jpeg_quality: int) -> FileBasedExampleGen:
+    """FileBasedExampleGen over `<data_root>/<class>/<photo>` with `train`/`eval` GZIP TFRecord splits."""
+    settings = IngestSettings(tuple(classes), image_size, eval_fraction, records_per_shard, max_shards,
+                              max_rejected_fraction, max_image_pixels, jpeg_quality)
+    return FileBasedExampleGen(
+        input_base=data_root,
+        input_config=example_gen_pb2.Input(splits=[example_gen_pb2.Input.Split(name="photos",
+                                                                              pattern=INPUT_PATTERN)]),
+        output_config=_output_config(eval_fraction),
+        custom_config=_custom_config(settings),
+        custom_executor_spec=executor_spec.BeamExecutorSpec(Executor),
+    )
+
+
+def _output_config(eval_fraction: float) -> example_gen_pb2.Output:
+    """Declares the two splits (the executor's content-hash split follows the same proportions)."""
+    eval_buckets = max(1, round(eval_fraction * split.BUCKETS))
+    return example_gen_pb2.Output(split_config=example_gen_pb2.SplitConfig(splits=[
+        example_gen_pb2.SplitConfig.Split(name=split.TRAIN, hash_buckets=split.BUCKETS - eval_buckets),
+        example_gen_pb2.SplitConfig.Split(name=split.EVAL, hash_buckets=eval_buckets),
+    ]))
+
+
+def _custom_config(settings: IngestSettings) -> example_gen_pb2.CustomConfig:
+    struct = struct_pb2.Struct()
+    struct.update(settings.to_dict())
+    config = example_gen_pb2.CustomConfig()
+    config.custom_config.Pack(struct)
+    return config

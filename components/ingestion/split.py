@@ -1,0 +1,21 @@
+"""Train/eval assignment keyed on the photo's bytes, so byte-identical duplicates never straddle splits."""
+
+from __future__ import annotations
+
+import hashlib
+
+TRAIN = "train"
+EVAL = "eval"
+SPLITS = (TRAIN, EVAL)
+BUCKETS = 10_000
+
+
+def content_key(data: bytes) -> str:
+    """SHA-256 of the file's bytes: stable across runs, machines, paths and file names."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def split_for(key: str, eval_fraction: float) -> str:
+    """`eval` for the first eval_fraction of BUCKETS hash buckets, `train` for the rest."""
+    bucket = int(key[:16], 16) % BUCKETS
+    return EVAL if bucket < round(eval_fraction * BUCKETS) else TRAIN
