@@ -1,0 +1,151 @@
+"""collect_run: the latest run of a pipeline, read from ML Metadata and the artifacts it points to (not logs)."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Optional
+
+from components.report import evaluation_io, examples_io
+from components.report.mlmd_run import RunReader, Step
+from components.report.record import (ComponentRun, DataSummary, GateResult, PushResult, RunRecord,
+                                      TrainingSummary)
+
+HISTORY_FILE = "training_history.json"
+MAX_REJECTED_FILES = 200
+_TIME_KEYS = ("wall_seconds", "training_seconds", "train_seconds", "seconds")
+
+
+def collect_run(metadata_path: str, pipeline_name: str, pipeline_root: str) -> RunRecord:
+    """Everything the summary and the report show about the pipeline's latest run; empty if there is none."""
+    record = RunRecord(pipeline_name=pipeline_name, pipeline_root=pipeline_root)
+    reader = RunReader.open(metadata_path)
+    run = reader.latest_run(pipeline_name) if reader else None
+    if run is None:
+        return record
+    steps = reader.steps(run)
+    record.run_id = run.name
+    record.components = [ComponentRun(s.node_id, s.state, round(s.seconds, 3)) for s in steps]
+    examples = _last_output(reader, steps, "Examples")
+    record.data = data_summary(examples)
+    record.classes = examples_io.class_names(examples.uri) if examples else []
+    record.training = training_summary(reader, steps)
+    record.gate = gate_result(reader, steps, record.classes)
+    record.push = push_result(_last_output(reader, steps, "PushedModel"))
+    return record
+
+
+def data_summary(examples) -> DataSummary:
+    """Counts from ingest_summary.json (or the artifact's copy of it) and the rejects manifest."""
+    if examples is None:
+        return DataSummary()
+    summary = examples_io.read_json(os.path.join(examples.uri, examples_io.SUMMARY_FILE))
+    if not isinstance(summary, dict):
+        summary = _json_or_none(_string_property(examples, "ingest_summary")) or {}
+    return DataSummary(
+        examples_uri=examples.uri,
+        seen=summary.get("seen"),
+        written=summary.get("written") if isinstance(summary.get("written"), dict) else {},
+        rejected=summary.get("rejected"),
+        rejected_by_reason=summary.get("rejected_by_reason") or {},
+        ignored=summary.get("ignored"),
+        rejected_files=examples_io.read_jsonl(os.path.join(examples.uri, examples_io.REJECTED_FILE),
+                                              MAX_REJECTED_FILES),
+    )
+
+
+def training_summary(reader: RunReader, steps: list[Step]) -> TrainingSummary:
+    """Per-epoch metrics and training time of the candidate model, even when this run reused it from cache."""
+    model = _candidate_model(reader, steps)
+    if model is None:
+        return TrainingSummary()
+    producer = reader.producer(model)
+    run_ids = {s.execution.id for s in steps if s.state == "ran"}
+    summary = TrainingSummary(model_uri=model.uri, cached=producer is None or producer.id not in run_ids)
+    model_run = _last_output(reader, steps, "ModelRun")
+    history = examples_io.read_json(os.path.join(model_run.uri, HISTORY_FILE)) if model_run else None
+    summary.epochs = parse_epochs(history)
+    summary.seconds = _history_seconds(history)
+    if summary.seconds is None and producer is not None:
+        summary.seconds = (producer.last_update_time_since_epoch - producer.create_time_since_epoch) / 1000.0
+    return summary
+
+
+def parse_epochs(history: Any) -> list[dict[str, float]]:
+    """Per-epoch numeric metrics from {"epochs": [{...}]}, a list of dicts, or Keras' {"metric": [values]}."""
+    if isinstance(history, dict) and isinstance(history.get("epochs"), list):
+        history = history["epochs"]
+    elif isinstance(history, dict) and isinstance(history.get("history"), dict):
+        history = history["history"]
+    if isinstance(history, dict):
+        columns = {k: v for k, v in history.items() if isinstance(v, list)}
+        length = min((len(v) for v in columns.values()), default=0)
+        history = [{k: v[i] for k, v in columns.items()} for i in range(length)]
+    if not isinstance(history, list):
+        return []
+    return [{k: float(v) for k, v in e.items() if isinstance(v, (int, float))} for e in history if isinstance(e, dict)]
+
+
+def gate_result(reader: RunReader, steps: list[Step], classes: list[str]) -> GateResult:
+    """The Evaluator's decision with both models' figures and, in words, why."""
+    evaluator = next((s for s in reversed(steps) if "evaluation" in s.outputs and "blessing" in s.outputs), None)
+    if evaluator is None or evaluator.state not in ("ran", "cached"):
+        return GateResult()
+    evaluation, blessing = evaluator.outputs["evaluation"][0], evaluator.outputs["blessing"][0]
+    by_name = evaluation_io.load_model_metrics(evaluation.uri, classes)
+    candidate, baseline = evaluation_io.candidate_and_baseline(by_name)
+    min_accuracy, max_drop = evaluation_io.gate_thresholds(evaluator.property("eval_config"))
+    blessed = _int_property(blessing, "blessed") == 1
+    reasons = (evaluation_io.pass_reasons(candidate, baseline, min_accuracy, max_drop) if blessed
+               else evaluation_io.failure_reasons(evaluation.uri, candidate, baseline))
+    baselines = evaluator.inputs.get("baseline_model", [])
+    return GateResult(evaluated=True, blessed=blessed, reasons=reasons, min_accuracy=min_accuracy,
+                      max_accuracy_drop=max_drop, candidate=candidate, baseline=baseline,
+                      baseline_uri=baselines[0].uri if baselines else "", evaluation_uri=evaluation.uri)
+
+
+def push_result(pushed_model) -> PushResult:
+    if pushed_model is None or _int_property(pushed_model, "pushed") != 1:
+        return PushResult()
+    return PushResult(pushed=True, destination=_string_property(pushed_model, "pushed_destination"),
+                      version=_string_property(pushed_model, "pushed_version"))
+
+
+def _candidate_model(reader: RunReader, steps: list[Step]):
+    """The model the Evaluator judged, else the newest Model written in this run."""
+    for step in reversed(steps):
+        if "evaluation" in step.outputs and step.inputs.get("model"):
+            return step.inputs["model"][0]
+    return _last_output(reader, steps, "Model")
+
+
+def _last_output(reader: RunReader, steps: list[Step], type_name: str):
+    for step in reversed(steps):
+        for artifacts in step.outputs.values():
+            for artifact in artifacts:
+                if reader.type_name(artifact) == type_name:
+                    return artifact
+    return None
+
+
+def _history_seconds(history: Any) -> Optional[float]:
+    if not isinstance(history, dict):
+        return None
+    return next((float(history[k]) for k in _TIME_KEYS if isinstance(history.get(k), (int, float))), None)
+
+
+def _int_property(artifact, name: str) -> Optional[int]:
+    value = artifact.custom_properties.get(name)
+    return value.int_value if value is not None else None
+
+
+def _string_property(artifact, name: str) -> str:
+    value = artifact.custom_properties.get(name)
+    return value.string_value if value is not None else ""
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None

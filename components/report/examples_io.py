@@ -1,0 +1,72 @@
+"""Reading the ingestion's files back: its summary, its rejects manifest and eval records (GZIP TFRecords)."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Iterator
+
+from tfx.dsl.io import fileio
+
+SUMMARY_FILE = "ingest_summary.json"
+REJECTED_FILE = "rejected.jsonl"
+EVAL_SPLIT_DIR = "Split-eval"
+
+
+def read_json(path: str) -> Any:
+    """The parsed file, or None when it is missing or not JSON (the report shows what it can)."""
+    if not path or not fileio.exists(path):
+        return None
+    try:
+        with fileio.open(path, "r") as f:
+            return json.loads(f.read())
+    except (ValueError, OSError):
+        return None
+
+
+def read_jsonl(path: str, limit: int) -> list[dict[str, Any]]:
+    """Up to `limit` JSON objects, one per line; lines that are not objects are kept as {"line": text}."""
+    if not fileio.exists(path):
+        return []
+    rows = []
+    with fileio.open(path, "r") as f:
+        for line in f:
+            if len(rows) >= limit:
+                break
+            if line.strip():
+                rows.append(_json_object(line))
+    return rows
+
+
+def eval_records(examples_uri: str, features: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Parsed eval examples (only `features`) as numpy values, in file order."""
+    import tensorflow as tf
+
+    files = sorted(fileio.glob(os.path.join(examples_uri, EVAL_SPLIT_DIR, "*")))
+    if not files:
+        return
+    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP")
+    for serialized in dataset.batch(256):
+        parsed = tf.io.parse_example(serialized, features)
+        batch = {k: v.numpy() for k, v in parsed.items()}
+        for i in range(len(serialized)):
+            yield {k: v[i] for k, v in batch.items()} | {"serialized": serialized[i].numpy()}
+
+
+def class_names(examples_uri: str) -> list[str]:
+    """Class names in class-id order, from the `class`/`label` pairs of the eval records."""
+    import tensorflow as tf
+
+    features = {"class": tf.io.FixedLenFeature([], tf.int64), "label": tf.io.FixedLenFeature([], tf.string)}
+    names: dict[int, str] = {}
+    for record in eval_records(examples_uri, features):
+        names.setdefault(int(record["class"]), record["label"].decode())
+    return [names.get(i, f"class {i}") for i in range(max(names) + 1)] if names else []
+
+
+def _json_object(line: str) -> dict[str, Any]:
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return {"line": line.strip()}
+    return value if isinstance(value, dict) else {"line": line.strip()}

@@ -1,0 +1,101 @@
+"""What one pipeline run did, as plain data: the only thing the summary and the HTML report read."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Optional
+
+
+@dataclasses.dataclass
+class ComponentRun:
+    node_id: str
+    state: str  # ran | cached | failed | running | canceled | new
+    seconds: Optional[float] = None
+
+
+@dataclasses.dataclass
+class DataSummary:
+    examples_uri: str = ""
+    seen: Optional[int] = None
+    written: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)  # split -> class -> count
+    rejected: Optional[int] = None
+    rejected_by_reason: dict[str, int] = dataclasses.field(default_factory=dict)
+    ignored: Optional[int] = None
+    rejected_files: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+    @property
+    def written_total(self) -> Optional[int]:
+        return sum(sum(counts.values()) for counts in self.written.values()) if self.written else None
+
+
+@dataclasses.dataclass
+class TrainingSummary:
+    model_uri: str = ""
+    seconds: Optional[float] = None
+    cached: bool = False  # The model comes from an earlier run's Trainer execution.
+    epochs: list[dict[str, float]] = dataclasses.field(default_factory=list)  # One dict of metrics per epoch.
+
+    @property
+    def final_metrics(self) -> dict[str, float]:
+        return {k: v for k, v in self.epochs[-1].items() if k != "epoch"} if self.epochs else {}
+
+
+@dataclasses.dataclass
+class ModelMetrics:
+    """One model's figures on the eval split; per_class maps class name -> accuracy/precision/recall/count."""
+
+    accuracy: Optional[float] = None
+    example_count: Optional[float] = None
+    per_class: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
+    confusion: list[list[float]] = dataclasses.field(default_factory=list)  # [actual][predicted], class id order.
+
+
+@dataclasses.dataclass
+class GateResult:
+    evaluated: bool = False
+    blessed: Optional[bool] = None
+    reasons: list[str] = dataclasses.field(default_factory=list)  # Why blessed or not, with the numbers.
+    min_accuracy: Optional[float] = None
+    max_accuracy_drop: Optional[float] = None
+    candidate: ModelMetrics = dataclasses.field(default_factory=ModelMetrics)
+    baseline: Optional[ModelMetrics] = None
+    baseline_uri: str = ""
+    evaluation_uri: str = ""
+
+    @property
+    def accuracy(self) -> Optional[float]:
+        return self.candidate.accuracy
+
+    @property
+    def baseline_accuracy(self) -> Optional[float]:
+        return self.baseline.accuracy if self.baseline else None
+
+    @property
+    def decision(self) -> str:
+        if not self.evaluated:
+            return "not evaluated"
+        return "blessed" if self.blessed else "not blessed"
+
+
+@dataclasses.dataclass
+class PushResult:
+    pushed: bool = False
+    destination: str = ""
+    version: str = ""
+
+
+@dataclasses.dataclass
+class RunRecord:
+    pipeline_name: str
+    pipeline_root: str
+    run_id: str = ""  # Empty: ML Metadata holds no run of this pipeline.
+    components: list[ComponentRun] = dataclasses.field(default_factory=list)
+    classes: list[str] = dataclasses.field(default_factory=list)  # Class names in class-id order.
+    data: DataSummary = dataclasses.field(default_factory=DataSummary)
+    training: TrainingSummary = dataclasses.field(default_factory=TrainingSummary)
+    gate: GateResult = dataclasses.field(default_factory=GateResult)
+    push: PushResult = dataclasses.field(default_factory=PushResult)
+
+    @property
+    def failed(self) -> list[str]:
+        return [c.node_id for c in self.components if c.state == "failed"]

@@ -1,0 +1,162 @@
+"""Real tiny artifacts and a real LocalDagRunner pipeline around the gate: Importers stand in for ingestion and
+the Trainer, then BaselineResolver -> Evaluator(make_eval_config) -> AtomicPusher run for real on SQLite MLMD.
+
+Models are real tf.keras SavedModels with the Trainer's serving signature. Each one maps the true `class` through
+a fixed table, so its eval accuracy is known exactly: classes listed in `wrong` are predicted as the next class.
+Shared by tests/evaluation and tests/report (loaded by path), and run once per test session: `run_scenario` keeps
+its outcome in a JSON file next to the artifacts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+CLASSES = ["daisy", "dandelion", "roses", "sunflowers", "tulips"]
+PER_CLASS = 4  # 20 eval examples: each wrong class costs exactly 0.2 accuracy.
+MIN_ACCURACY = 0.5
+MAX_ACCURACY_DROP = 0.1
+PIPELINE_NAME = "gate-test"
+# (run name, candidate model, classes it gets wrong): the order is the scenario.
+RUNS = [
+    ("below_floor", "c", (0, 1, 2)),  # 0.4 < 0.5: not blessed, nothing pushed.
+    ("first_blessed", "a", (0,)),  # 0.8, no blessed baseline yet: blessed, pushed as version 1.
+    ("identical_rerun", "a", (0,)),  # Same artifacts: Evaluator and Pusher cached, no new version.
+    ("worse_than_baseline", "b", (0, 1)),  # 0.6 >= 0.5 but 0.2 below baseline a: not blessed.
+    ("better", "d", ()),  # 1.0 vs baseline a: blessed, pushed as version 2.
+]
+HISTORY = {"epochs": [{"epoch": 1, "loss": 1.2, "accuracy": 0.55, "val_loss": 1.0, "val_accuracy": 0.6},
+                      {"epoch": 2, "loss": 0.7, "accuracy": 0.8, "val_loss": 0.8, "val_accuracy": 0.75}],
+           "wall_seconds": 12.5, "model": "test"}
+INGEST_SUMMARY = {"seen": 43, "written": {"train": {c: 4 for c in CLASSES}, "eval": {c: PER_CLASS for c in CLASSES}},
+                  "rejected": 2, "rejected_by_reason": {"not_an_image": 1, "too_small": 1}, "ignored": 1}
+REJECTED = [{"path": "roses/broken.jpg", "reason": "not_an_image"},
+            {"path": "tulips/tiny.jpg", "reason": "too_small"}]
+
+
+def run_scenario(root: str) -> dict:
+    """Run every step of RUNS under root (once: later calls read the recorded outcome)."""
+    outcome_file = os.path.join(root, "outcome.json")
+    if os.path.exists(outcome_file):
+        with open(outcome_file) as f:
+            return json.load(f)
+    examples_dir = write_examples(os.path.join(root, "examples"))
+    outcome = {"root": root, "metadata_path": os.path.join(root, "metadata.sqlite"),
+               "pipeline_root": os.path.join(root, "pipeline"), "serving_dir": os.path.join(root, "serving"),
+               "runs": {}}
+    for name, model, wrong in RUNS:
+        model_dir = os.path.join(root, "models", model)
+        if not os.path.exists(model_dir):
+            export_model(model_dir, wrong)
+        run_pipeline(outcome, examples_dir, model_dir)
+        outcome["runs"][name] = snapshot(outcome)
+    with open(outcome_file, "w") as f:
+        json.dump(outcome, f)
+    return outcome
+
+
+def snapshot(outcome: dict) -> dict:
+    """What a test asserts on after a run: the serving dir, and the latest run's MLMD record as plain data."""
+    from components.report import collect_run
+
+    record = collect_run(outcome["metadata_path"], PIPELINE_NAME, outcome["pipeline_root"])
+    serving = outcome["serving_dir"]
+    return {"serving": sorted(os.listdir(serving)) if os.path.exists(serving) else [],
+            "components": {c.node_id: c.state for c in record.components},
+            "blessed": record.gate.blessed, "accuracy": record.gate.accuracy,
+            "baseline_accuracy": record.gate.baseline_accuracy, "pushed_to": record.push.destination}
+
+
+def write_examples(examples_dir: str) -> str:
+    """An Examples artifact folder: GZIP TFRecords per split in the ingestion format, summary and rejects."""
+    import tensorflow as tf
+
+    for split in ("train", "eval"):
+        split_dir = os.path.join(examples_dir, f"Split-{split}")
+        os.makedirs(split_dir, exist_ok=True)
+        path = os.path.join(split_dir, "data_tfrecord-00000-of-00001.gz")
+        with tf.io.TFRecordWriter(path, options="GZIP") as writer:
+            for class_id, name in enumerate(CLASSES):
+                for i in range(PER_CLASS):
+                    writer.write(make_example(class_id, name, i).SerializeToString())
+    with open(os.path.join(examples_dir, "ingest_summary.json"), "w") as f:
+        json.dump(INGEST_SUMMARY, f)
+    with open(os.path.join(examples_dir, "rejected.jsonl"), "w") as f:
+        f.writelines(json.dumps(r) + "\n" for r in REJECTED)
+    return examples_dir
+
+
+def make_example(class_id: int, name: str, index: int):
+    """One record in the ingestion format; the photo is a small solid-colour JPEG, one hue per class."""
+    import numpy as np
+    import tensorflow as tf
+
+    pixels = np.zeros((24, 24, 3), np.uint8)
+    pixels[..., class_id % 3] = 60 + 40 * class_id
+    pixels[: 4 + index, :, :] = 255
+    jpeg = tf.io.encode_jpeg(pixels).numpy()
+    feature = {
+        "image": tf.train.Feature(bytes_list=tf.train.BytesList(value=[jpeg])),
+        "class": tf.train.Feature(int64_list=tf.train.Int64List(value=[class_id])),
+        "label": tf.train.Feature(bytes_list=tf.train.BytesList(value=[name.encode()])),
+        "size": tf.train.Feature(int64_list=tf.train.Int64List(value=[24, 24])),
+        "source": tf.train.Feature(bytes_list=tf.train.BytesList(value=[f"{name}/{index}.jpg".encode()])),
+    }
+    return tf.train.Example(features=tf.train.Features(feature=feature))
+
+
+def export_model(model_dir: str, wrong: tuple[int, ...]) -> str:
+    """A Keras model (one-hot class -> Dense permutation -> softmax) saved like the Trainer, in Format-Serving."""
+    import numpy as np
+    import tensorflow as tf
+
+    n = len(CLASSES)
+    table = np.zeros((n, n), np.float32)
+    for c in range(n):
+        table[c, (c + 1) % n if c in wrong else c] = 8.0
+    model = tf.keras.Sequential([tf.keras.Input((n,)), tf.keras.layers.Dense(n, use_bias=False, activation="softmax")])
+    model.layers[0].set_weights([table])
+    names = tf.constant(CLASSES)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def serve(serialized):
+        parsed = tf.io.parse_example(serialized, {"class": tf.io.FixedLenFeature([1], tf.int64)})
+        probabilities = model(tf.one_hot(parsed["class"][:, 0], n))
+        class_id = tf.argmax(probabilities, axis=1)
+        return {"probabilities": probabilities, "class_id": class_id, "label": tf.gather(names, class_id)}
+
+    model.save(os.path.join(model_dir, "Format-Serving"), save_format="tf", signatures={"serving_default": serve})
+    os.makedirs(os.path.join(model_dir, "run"), exist_ok=True)
+    with open(os.path.join(model_dir, "run", "training_history.json"), "w") as f:
+        json.dump(HISTORY, f)
+    return model_dir
+
+
+def run_pipeline(outcome: dict, examples_dir: str, model_dir: str) -> None:
+    from tfx import v1 as tfx
+
+    from components.evaluation import BaselineResolver, make_eval_config
+    from components.push import AtomicPusher
+
+    examples = tfx.dsl.Importer(source_uri=examples_dir, artifact_type=tfx.types.standard_artifacts.Examples,
+                                properties={"split_names": '["train", "eval"]'}).with_id("examples_importer")
+    model = tfx.dsl.Importer(source_uri=model_dir,
+                             artifact_type=tfx.types.standard_artifacts.Model).with_id("model_importer")
+    model_run = tfx.dsl.Importer(source_uri=os.path.join(model_dir, "run"),
+                                 artifact_type=tfx.types.standard_artifacts.ModelRun).with_id("model_run_importer")
+    baseline = BaselineResolver(candidate=model.outputs["result"]).with_id("baseline_resolver")
+    evaluator = tfx.components.Evaluator(
+        examples=examples.outputs["result"], model=model.outputs["result"], baseline_model=baseline.outputs["model"],
+        example_splits=["eval"], eval_config=make_eval_config(CLASSES, MIN_ACCURACY, MAX_ACCURACY_DROP))
+    pusher = AtomicPusher(model=model.outputs["result"], model_blessing=evaluator.outputs["blessing"],
+                          push_destination=tfx.proto.PushDestination(
+                              filesystem=tfx.proto.PushDestination.Filesystem(base_directory=outcome["serving_dir"])))
+    dag = tfx.dsl.Pipeline(
+        pipeline_name=PIPELINE_NAME, pipeline_root=outcome["pipeline_root"],
+        components=[examples, model, model_run, baseline, evaluator, pusher], enable_cache=True,
+        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
+            outcome["metadata_path"]),
+        beam_pipeline_args=["--direct_running_mode=in_memory", "--direct_num_workers=1"])
+    tfx.orchestration.LocalDagRunner().run(dag)
