@@ -1,0 +1,188 @@
+"""write_report: one self-contained HTML file (inline CSS, SVG and base64 JPEGs) describing a run."""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+from typing import Optional
+
+from components.report import svg
+from components.report.predictions import Prediction, sample_predictions
+from components.report.record import ModelMetrics, RunRecord
+from components.report.summary import fmt
+
+REPORT_FILE = "run_report.html"
+GRID_SIZE = 36
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1100px}
+h1{margin-bottom:0}h2{border-bottom:1px solid #ddd;padding-bottom:4px;margin-top:32px}
+table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
+th:first-child,td:first-child{text-align:left}.badge{display:inline-block;padding:4px 12px;border-radius:12px;
+color:#fff;font-weight:bold}.blessed{background:#2e7d32}.not-blessed{background:#c62828}.not-evaluated{background:#777}
+.grid{display:flex;flex-wrap:wrap;gap:8px}.photo{width:150px;font-size:12px;text-align:center}
+.photo img{width:150px;height:150px;object-fit:cover;border:3px solid #2e7d32}.photo.wrong img{border-color:#c62828}
+.wrong .caption{color:#c62828;font-weight:bold}.muted{color:#777}
+"""
+
+
+def write_report(record: RunRecord, out_dir: str) -> str:
+    """Write `<out_dir>/run_report.html` and return its path."""
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, REPORT_FILE)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(render(record, _predictions_or_error(record)))
+    return path
+
+
+def render(record: RunRecord, predictions: list[Prediction] | str) -> str:
+    """The page; `predictions` is the photo grid's content, or why it could not be made."""
+    title = f"Run report: {record.pipeline_name}"
+    body = [f"<h1>{_e(title)}</h1>", f'<p class="muted">run {_e(record.run_id or "none recorded")}</p>']
+    if record.run_id:
+        body += [_gate_section(record), _per_class_section(record), _confusion_section(record),
+                 _photo_section(predictions), _training_section(record), _data_section(record),
+                 _components_section(record)]
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'
+            f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>")
+
+
+def _predictions_or_error(record: RunRecord) -> list[Prediction] | str:
+    if not record.training.model_uri or not record.data.examples_uri:
+        return "no model and eval examples in this run"
+    try:
+        return sample_predictions(record.training.model_uri, record.data.examples_uri, record.classes, GRID_SIZE)
+    except Exception as error:  # The rest of the report stays useful when the model cannot be loaded.
+        return f"could not run the model on eval photos: {type(error).__name__}: {error}"
+
+
+def _gate_section(record: RunRecord) -> str:
+    gate = record.gate
+    css = gate.decision.replace(" ", "-")
+    reasons = "".join(f"<li>{_e(r)}</li>" for r in gate.reasons)
+    rows = [("accuracy", fmt(gate.accuracy), fmt(gate.baseline_accuracy)),
+            ("eval photos", fmt(gate.candidate.example_count, 0),
+             fmt(gate.baseline.example_count, 0) if gate.baseline else "-"),
+            ("model", _e(record.training.model_uri or "-"), _e(gate.baseline_uri or "none (no earlier blessed)"))]
+    table = _table(["", "candidate", "baseline"], rows)
+    push = (f"pushed to <code>{_e(record.push.destination)}</code> (version {_e(record.push.version)})"
+            if record.push.pushed else "not pushed")
+    thresholds = (f"Gate: accuracy &ge; {fmt(gate.min_accuracy)} and at most {fmt(gate.max_accuracy_drop)} below "
+                  f"the baseline." if gate.evaluated else "")
+    return (f'<h2>Gate decision</h2><p><span class="badge {css}">{_e(gate.decision)}</span> &nbsp; {push}</p>'
+            f"<p>{thresholds}</p><ul>{reasons}</ul>{table if gate.evaluated else ''}")
+
+
+def _per_class_section(record: RunRecord) -> str:
+    gate = record.gate
+    if not gate.candidate.per_class:
+        return ""
+    baseline = gate.baseline or ModelMetrics()
+    rows = []
+    for name in _class_order(record, gate.candidate.per_class):
+        figures = gate.candidate.per_class.get(name, {})
+        rows.append((_e(name), fmt(figures.get("count"), 0), _bar(figures.get("accuracy")),
+                     fmt(figures.get("precision")), fmt(figures.get("recall")),
+                     fmt(baseline.per_class.get(name, {}).get("accuracy"))))
+    return ("<h2>Per-class accuracy</h2>"
+            + _table(["class", "eval photos", "accuracy", "precision", "recall", "baseline accuracy"], rows))
+
+
+def _confusion_section(record: RunRecord) -> str:
+    grid = record.gate.candidate.confusion
+    if not grid:
+        return ""
+    names = [record.classes[i] if i < len(record.classes) else f"class {i}" for i in range(len(grid))]
+    peak = max(max(row) for row in grid) or 1.0
+    header = "<tr><th>actual \\ predicted</th>" + "".join(f"<th>{_e(n)}</th>" for n in names) + "</tr>"
+    rows = "".join(
+        f"<tr><th>{_e(names[i])}</th>" + "".join(_heat_cell(v, peak, i == j) for j, v in enumerate(row)) + "</tr>"
+        for i, row in enumerate(grid))
+    return f"<h2>Confusion matrix (candidate)</h2><table>{header}{rows}</table>"
+
+
+def _photo_section(predictions: list[Prediction] | str) -> str:
+    if isinstance(predictions, str) or not predictions:
+        return f'<h2>Eval photos</h2><p class="muted">{_e(predictions or "no eval photos")}</p>'
+    wrong = sum(not p.correct for p in predictions)
+    cells = "".join(_photo(p) for p in predictions)
+    return (f"<h2>Eval photos: predicted vs true</h2><p>{len(predictions)} photos, {wrong} wrong (red).</p>"
+            f'<div class="grid">{cells}</div>')
+
+
+def _training_section(record: RunRecord) -> str:
+    training = record.training
+    if not training.model_uri:
+        return "<h2>Training</h2><p>not trained in this run</p>"
+    cached = " (model reused from an earlier run's cache)" if training.cached else ""
+    charts = "".join(svg.line_chart(title, {k: [e.get(k) for e in training.epochs] for k in keys
+                                            if any(k in e for e in training.epochs)})
+                     for title, keys in (("Loss", ("loss", "val_loss")),
+                                         ("Accuracy", ("accuracy", "val_accuracy"))))
+    final = ", ".join(f"{_e(k)} {fmt(v)}" for k, v in training.final_metrics.items())
+    return (f"<h2>Training</h2><p>{fmt(training.seconds, 1)} s, {len(training.epochs)} epochs{cached}.</p>"
+            f"<p>Final epoch: {final or 'no history recorded'}</p><div>{charts}</div>")
+
+
+def _data_section(record: RunRecord) -> str:
+    data = record.data
+    if not data.examples_uri:
+        return "<h2>Data</h2><p>no examples in this run</p>"
+    classes = _class_order(record, {c for counts in data.written.values() for c in counts})
+    rows = [(_e(c), *[str(data.written[s].get(c, 0)) for s in data.written]) for c in classes]
+    counts = (f"<p>seen {_count(data.seen)}, written {_count(data.written_total)}, rejected {_count(data.rejected)}"
+              f", ignored {_count(data.ignored)}</p>")
+    rejected = _table(["file", "reason", "detail"],
+                      [(_e(_first(r, "path", "file", "source", "line")), _e(_first(r, "reason")),
+                        _e(_first(r, "detail"))) for r in data.rejected_files]) if data.rejected_files else ""
+    return (f"<h2>Data</h2>{counts}{_table(['class', *data.written.keys()], rows)}"
+            f"<h3>Rejected and ignored files ({len(data.rejected_files)} listed)</h3>{rejected}")
+
+
+def _components_section(record: RunRecord) -> str:
+    rows = [(_e(c.node_id), _e(c.state), fmt(c.seconds, 1)) for c in record.components]
+    return "<h2>Components</h2>" + _table(["component", "state", "seconds"], rows)
+
+
+def _photo(p: Prediction) -> str:
+    src = "data:image/jpeg;base64," + base64.b64encode(p.jpeg).decode()
+    caption = (f"{_e(p.predicted_label)} ({p.probability:.0%})" if p.correct
+               else f"{_e(p.predicted_label)} ({p.probability:.0%}), true: {_e(p.true_label)}")
+    return (f'<div class="photo{"" if p.correct else " wrong"}"><img src="{src}" alt="{_e(p.true_label)}">'
+            f'<div class="caption">{caption}</div></div>')
+
+
+def _heat_cell(value: float, peak: float, diagonal: bool) -> str:
+    alpha = 0.15 + 0.85 * value / peak if value else 0.0
+    color = f"rgba(46,125,50,{alpha:.2f})" if diagonal else f"rgba(198,40,40,{alpha:.2f})"
+    return f'<td style="background:{color}">{int(value)}</td>'
+
+
+def _bar(value: Optional[float]) -> str:
+    if value is None:
+        return "-"
+    return (f'<span style="display:inline-block;width:{value * 100:.0f}px;height:10px;background:#1f77b4"></span> '
+            f"{fmt(value)}")
+
+
+def _table(header: list[str], rows: list[tuple]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _class_order(record: RunRecord, names) -> list[str]:
+    order = {name: i for i, name in enumerate(record.classes)}
+    return sorted(names, key=lambda n: (order.get(n, len(order)), n))
+
+
+def _first(row: dict, *keys: str) -> str:
+    return next((str(row[k]) for k in keys if k in row), "")
+
+
+def _count(value) -> str:
+    return "?" if value is None else str(int(value))
+
+
+def _e(text) -> str:
+    return html.escape(str(text))

@@ -1,0 +1,61 @@
+"""The photo grid's content: the candidate model's serving_default run on a few eval photos per class."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from components.report import examples_io
+
+
+@dataclasses.dataclass
+class Prediction:
+    jpeg: bytes
+    true_label: str
+    predicted_label: str
+    probability: float
+
+    @property
+    def correct(self) -> bool:
+        return self.true_label == self.predicted_label
+
+
+def sample_predictions(model_uri: str, examples_uri: str, classes: list[str], count: int = 36) -> list[Prediction]:
+    """Up to `count` eval photos, spread evenly over the classes, with the model's top prediction for each."""
+    import tensorflow as tf
+    from tfx.utils import path_utils
+
+    if not model_uri or not examples_uri:
+        return []
+    records = _balanced_sample(examples_uri, count)
+    if not records:
+        return []
+    serve = tf.saved_model.load(path_utils.serving_model_path(model_uri)).signatures["serving_default"]
+    (input_name,) = serve.structured_input_signature[1].keys()
+    outputs = serve(**{input_name: tf.constant([r["serialized"] for r in records])})
+    probabilities = outputs["probabilities"].numpy()
+    predictions = []
+    for record, probs in zip(records, probabilities):
+        best = int(probs.argmax())
+        predicted = classes[best] if best < len(classes) else f"class {best}"
+        predictions.append(Prediction(jpeg=bytes(record["image"]), true_label=record["label"].decode(),
+                                      predicted_label=predicted, probability=float(probs[best])))
+    return predictions
+
+
+def _balanced_sample(examples_uri: str, count: int) -> list[dict]:
+    """The first records of each class, round-robin, so every class shows up in the grid."""
+    import tensorflow as tf
+
+    features = {"image": tf.io.FixedLenFeature([], tf.string), "label": tf.io.FixedLenFeature([], tf.string)}
+    by_label: dict[bytes, list[dict]] = {}
+    for record in examples_io.eval_records(examples_uri, features):
+        by_label.setdefault(record["label"], []).append(record)
+    if not by_label:
+        return []
+    per_class = math.ceil(count / len(by_label))
+    columns = [records[:per_class] for _, records in sorted(by_label.items())]
+    interleaved: list[dict] = []
+    for row in range(per_class):
+        interleaved += [records[row] for records in columns if row < len(records)]
+    return interleaved[:count]

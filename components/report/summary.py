@@ -1,0 +1,91 @@
+"""format_summary: the plain-text account of a run that `flowers-pipeline run` prints at the end."""
+
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+from components.report.record import RunRecord
+
+_NICE_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
+
+
+def format_summary(record: RunRecord) -> str:
+    if not record.run_id:
+        return f"Pipeline '{record.pipeline_name}': no run recorded in ML Metadata yet."
+    sections = [_components(record), _data(record), _training(record), _evaluation(record), _decision(record),
+                _push(record)]
+    return "\n".join(line for section in sections for line in section)
+
+
+def fmt(value: Optional[float], digits: int = 3) -> str:
+    """A number for people: fixed digits, '-' when unknown or NaN."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def _components(record: RunRecord) -> list[str]:
+    states = ", ".join(f"{c.node_id} {c.state}" for c in record.components)
+    return [f"Run {record.run_id} of '{record.pipeline_name}'", f"  components: {states}"]
+
+
+def _data(record: RunRecord) -> list[str]:
+    data = record.data
+    if not data.examples_uri:
+        return ["  photos:     no examples in this run"]
+    reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(data.rejected_by_reason.items()))
+    splits = ", ".join(f"{split} {sum(counts.values())}" for split, counts in data.written.items())
+    line = f"  photos:     seen {_count(data.seen)}, written {_count(data.written_total)}"
+    line += f" ({splits})" if splits else ""
+    line += f", rejected {_count(data.rejected)}" + (f" ({reasons})" if reasons else "")
+    return [line + (f", ignored {data.ignored}" if data.ignored else "")]
+
+
+def _training(record: RunRecord) -> list[str]:
+    training = record.training
+    if not training.model_uri:
+        return ["  training:   not trained in this run"]
+    when = " (cached model from an earlier run)" if training.cached else ""
+    final = training.final_metrics
+    shown = [k for k in _NICE_METRICS if k in final] or sorted(final)[:4]
+    metrics = ", ".join(f"{k} {fmt(final[k])}" for k in shown)
+    epochs = f"{len(training.epochs)} epochs" if training.epochs else "no history"
+    return [f"  training:   {fmt(training.seconds, 1)} s, {epochs}{when}" + (f"; final {metrics}" if metrics else "")]
+
+
+def _evaluation(record: RunRecord) -> list[str]:
+    gate = record.gate
+    if not gate.evaluated:
+        return ["  evaluation: not evaluated"]
+    per_class = ", ".join(f"{name} {fmt(figures.get('accuracy'))}"
+                          for name, figures in _in_class_order(gate.candidate.per_class, record.classes))
+    baseline = fmt(gate.baseline_accuracy) if gate.baseline else "none (no earlier blessed model)"
+    return [f"  eval accuracy: {fmt(gate.accuracy)} on {_count(gate.candidate.example_count)} photos"
+            + (f"; per class: {per_class}" if per_class else ""),
+            f"  baseline accuracy: {baseline}"]
+
+
+def _decision(record: RunRecord) -> list[str]:
+    gate = record.gate
+    if not gate.evaluated:
+        stopped = f" (failed: {', '.join(record.failed)})" if record.failed else ""
+        return [f"  decision:   not evaluated{stopped}"]
+    because = "; ".join(gate.reasons)
+    return [f"  decision:   {gate.decision}" + (f": {because}" if because else "")]
+
+
+def _push(record: RunRecord) -> list[str]:
+    push = record.push
+    if not push.pushed:
+        return ["  pushed:     not pushed"]
+    return [f"  pushed:     {push.destination} (version {push.version})"]
+
+
+def _in_class_order(per_class: dict, classes: list[str]) -> list[tuple[str, dict]]:
+    order = {name: i for i, name in enumerate(classes)}
+    return sorted(per_class.items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
+
+
+def _count(value: Optional[float]) -> str:
+    return "?" if value is None else str(int(value))
