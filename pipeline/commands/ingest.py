@@ -1,0 +1,67 @@
+"""`flowers-pipeline ingest`: the ingestion Beam job alone, photo folders -> TFRecords, like the codelab notebook."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+SUMMARY = "Turn <data-root>/<class>/<photo> folders into train/eval TFRecords (the ingestion Beam job alone)."
+
+# Flag -> dotted config field, so a bad value is reported under the field's name.
+OVERRIDES = {
+    "data_root": "data.data_root",
+    "image_size": "data.image_size",
+    "eval_fraction": "data.eval_fraction",
+    "max_rejected_fraction": "data.max_rejected_fraction",
+}
+
+
+def add_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-root", help="folder of <class>/<photo> files, local or gs:// (default: data.data_root)")
+    parser.add_argument("--output-dir", required=True,
+                        help="new folder for Split-train/, Split-eval/, rejected.jsonl, ingest_summary.json")
+    parser.add_argument("--image-size", help="side of the square records in pixels (default: data.image_size)")
+    parser.add_argument("--eval-fraction", help="share of photos in the eval split (default: data.eval_fraction)")
+    parser.add_argument("--max-rejected-fraction",
+                        help="fail when more photos than this are rejected (default: data.max_rejected_fraction)")
+    parser.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
+                        help="Beam pipeline option, repeatable; write it with '=': "
+                             "--beam-arg=--direct_running_mode=multi_processing")
+
+
+def run(args: argparse.Namespace) -> int:
+    import pipeline_config
+
+    overrides = {field: getattr(args, flag) for flag, field in OVERRIDES.items() if getattr(args, flag) is not None}
+    config = pipeline_config.load_config(overrides)  # ConfigError names the field before anything runs.
+    from components.ingestion import run_ingest
+    from pipeline.local_runner import local_beam_args
+
+    data = config.data
+    print(f"Ingesting {data.data_root} -> {args.output_dir} ({data.image_size}x{data.image_size}, "
+          f"eval fraction {data.eval_fraction:g})", flush=True)
+    start = time.monotonic()
+    summary = run_ingest(
+        data_root=data.data_root, output_dir=args.output_dir, classes=list(data.classes),
+        image_size=data.image_size, eval_fraction=data.eval_fraction, records_per_shard=data.records_per_shard,
+        max_shards=data.max_shards, max_rejected_fraction=data.max_rejected_fraction,
+        max_image_pixels=data.max_image_pixels, jpeg_quality=data.jpeg_quality,
+        beam_args=local_beam_args(config) + list(args.beam_arg))
+    print(format_summary(summary, args.output_dir, time.monotonic() - start))
+    return 0
+
+
+def format_summary(summary: dict, output_dir: str, seconds: float) -> str:
+    """Where the outputs are and the counts, per split and class."""
+    lines = [f"Done in {seconds:.1f} s: {summary['seen']} photos seen, "
+             f"{summary['seen'] - summary['rejected']} written, {summary['rejected']} rejected, "
+             f"{summary['ignored']} ignored."]
+    for split_name, per_class in summary["written"].items():
+        counts = ", ".join(f"{label} {n}" for label, n in per_class.items())
+        lines.append(f"  {split_name:<5} {sum(per_class.values()):>6} records  ({counts})  "
+                     f"-> {output_dir}/Split-{split_name}/")
+    for reason, n in summary["rejected_by_reason"].items():
+        lines.append(f"  rejected: {reason}: {n}")
+    lines.append(f"  rejected and ignored paths: {output_dir}/rejected.jsonl")
+    lines.append(f"  summary: {output_dir}/ingest_summary.json")
+    return "\n".join(lines)
