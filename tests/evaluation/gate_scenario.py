@@ -36,15 +36,16 @@ REJECTED = [{"path": "roses/broken.jpg", "reason": "not_an_image"},
             {"path": "tulips/tiny.jpg", "reason": "too_small"}]
 
 
-def run_scenario(root: str) -> dict:
+def load_or_run_scenario(root: str) -> dict:
     """Run every step of RUNS under root (once: later calls read the recorded outcome)."""
     outcome_file = os.path.join(root, "outcome.json")
     if os.path.exists(outcome_file):
         with open(outcome_file) as f:
             return json.load(f)
     examples_dir = write_examples(os.path.join(root, "examples"))
-    outcome = {"root": root, "metadata_path": os.path.join(root, "metadata.sqlite"),
-               "pipeline_root": os.path.join(root, "pipeline"), "serving_dir": os.path.join(root, "serving"),
+    pipeline_root = os.path.join(root, "pipeline")
+    outcome = {"root": root, "pipeline_root": pipeline_root, "serving_dir": os.path.join(root, "serving"),
+               "metadata_path": os.path.join(pipeline_root, "metadata.sqlite"),  # Where the CLI's config looks.
                "runs": {}}
     for name, model, wrong in RUNS:
         model_dir = os.path.join(root, "models", model)
@@ -66,7 +67,8 @@ def snapshot(outcome: dict) -> dict:
     return {"serving": sorted(os.listdir(serving)) if os.path.exists(serving) else [],
             "components": {c.node_id: c.state for c in record.components},
             "blessed": record.gate.blessed, "accuracy": record.gate.accuracy,
-            "baseline_accuracy": record.gate.baseline_accuracy, "pushed_to": record.push.destination}
+            "baseline_accuracy": record.gate.baseline_accuracy, "reasons": record.gate.reasons,
+            "pushed_to": record.push.destination}
 
 
 def write_examples(examples_dir: str) -> str:

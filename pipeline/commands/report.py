@@ -1,0 +1,33 @@
+"""`flowers-pipeline report`: the HTML report of the latest run, read from ML Metadata."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from components.errors import UserError
+
+SUMMARY = "Write the HTML report of the latest run (from ML Metadata) and print its path."
+
+
+def add_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--pipeline-root", help="where artifacts and ML Metadata live (default: the config's)")
+    parser.add_argument("--out", help="folder for run_report.html (default: the pipeline root)")
+
+
+def run(args: argparse.Namespace) -> int:
+    import pipeline_config
+
+    overrides = {"pipeline_root": args.pipeline_root} if args.pipeline_root else {}
+    config = pipeline_config.load_config(overrides)
+    if not os.path.exists(config.metadata_path):
+        raise UserError(f"no ML Metadata at {config.metadata_path}: run `flowers-pipeline run` first, "
+                        "or pass --pipeline-root")
+    from components.report import collect_run, format_summary, write_report
+
+    record = collect_run(config.metadata_path, config.pipeline_name, config.pipeline_root)
+    if not record.run_id:
+        raise UserError(f"no run of pipeline '{config.pipeline_name}' in {config.metadata_path}")
+    print(format_summary(record))
+    print(write_report(record, args.out or config.pipeline_root))
+    return 0

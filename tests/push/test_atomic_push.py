@@ -1,0 +1,59 @@
+"""The serving folder only ever shows complete, numbered versions; older versions stay; no duplicate pushes."""
+
+import os
+
+import pytest
+
+from components.push.atomic import model_digest, numbered_versions, push_atomically, served_version_of
+
+
+def _fake_model(path, weights: bytes = b"w1"):
+    """The files a SavedModel push copies: graph, variables, assets."""
+    (path / "variables").mkdir(parents=True)
+    (path / "assets").mkdir()
+    (path / "saved_model.pb").write_bytes(b"graph")
+    (path / "variables" / "variables.index").write_bytes(b"index-" + weights)
+    (path / "variables" / "variables.data-00000-of-00001").write_bytes(weights * 1000)
+    return str(path)
+
+
+def _listing(serving) -> list[str]:
+    return sorted(os.listdir(serving))
+
+
+def test_pushes_number_versions_from_one_and_keep_previous_ones(tmp_path):
+    serving = tmp_path / "serving"
+    first = push_atomically(_fake_model(tmp_path / "m1"), str(serving))
+    second = push_atomically(_fake_model(tmp_path / "m2", b"w2"), str(serving))
+    assert first == (1, str(serving / "1")) and second == (2, str(serving / "2"))
+    assert _listing(serving) == ["1", "2"]  # No staging folder left behind.
+    assert (serving / "2" / "variables" / "variables.data-00000-of-00001").read_bytes() == b"w2" * 1000
+    assert (serving / "1" / "saved_model.pb").read_bytes() == b"graph"
+
+
+def test_next_version_follows_the_highest_number_and_ignores_other_names(tmp_path):
+    serving = tmp_path / "serving"
+    for name in ("3", "17", "notes", ".incoming-old"):
+        (serving / name).mkdir(parents=True)
+    assert numbered_versions(str(serving)) == [3, 17]
+    assert push_atomically(_fake_model(tmp_path / "m"), str(serving))[0] == 18
+
+
+def test_a_failed_copy_leaves_no_version_and_no_staging_folder(tmp_path):
+    serving = tmp_path / "serving"
+    model = _fake_model(tmp_path / "m")
+    push_atomically(model, str(serving))
+    os.symlink(tmp_path / "missing", os.path.join(model, "variables", "dangling"))  # Unreadable mid-copy.
+    with pytest.raises(Exception):
+        push_atomically(model, str(serving))
+    assert _listing(serving) == ["1"]
+
+
+def test_a_model_already_served_as_newest_version_is_recognised(tmp_path):
+    serving = tmp_path / "serving"
+    model = _fake_model(tmp_path / "m1")
+    assert served_version_of(model, str(serving)) is None
+    push_atomically(model, str(serving))
+    assert served_version_of(model, str(serving)) == 1
+    assert served_version_of(_fake_model(tmp_path / "m2", b"w2"), str(serving)) is None
+    assert model_digest(model) != model_digest(str(tmp_path / "m2"))
