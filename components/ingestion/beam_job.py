@@ -19,7 +19,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from components.errors import UserError
-from components.ingestion import image, records, sources, split
+from components.ingestion import image, records, sources, split, tfrecord_sink
 
 REJECTED_FILE = "rejected.jsonl"
 SUMMARY_FILE = "ingest_summary.json"
@@ -164,10 +164,9 @@ def write_outputs(results, pipeline: beam.Pipeline, listing: sources.Listing, se
     """Sharded GZIP TFRecords per split, the single-file rejects manifest and the summary, under output_dir."""
     fractions = {split.TRAIN: 1 - settings.eval_fraction, split.EVAL: settings.eval_fraction}
     for name in split.SPLITS:
-        _ = (results[name] | f"Write[{name}]" >> beam.io.WriteToTFRecord(
-            FileSystems.join(split_dir(output_dir, name), RECORD_PREFIX), file_name_suffix=".gz",
-            num_shards=shard_count(len(listing.photos) * fractions[name], settings.records_per_shard,
-                                   settings.max_shards)))
+        _ = (results[name] | f"Write[{name}]" >> tfrecord_sink.WriteToGzipTFRecord(
+            FileSystems.join(split_dir(output_dir, name), RECORD_PREFIX),
+            shard_count(len(listing.photos) * fractions[name], settings.records_per_shard, settings.max_shards)))
     ignored = pipeline | "IgnoredPaths" >> beam.Create(listing.ignored)
     _ = ((results[_REJECTED], ignored)
          | "AllRejects" >> beam.Flatten()
