@@ -1,7 +1,9 @@
-"""Shared fixtures: small generated photo folders in the `<root>/<class>/<photo>` layout ingestion reads.
+"""Shared fixtures: small generated photos and folders in the `<root>/<class>/<photo>` layout ingestion reads.
 
 Photos are seeded noise plus a per-class tint, so every file has distinct bytes (no accidental duplicates)
-and a classifier could tell classes apart. Reuse `make_photo` / `make_photo_folder` from any test folder.
+and a classifier could tell classes apart. The helpers are handed out as session fixtures (`make_photo_folder`,
+`make_photo`, `photo_image`, `image_bytes`): `tests/` is not a package, so fixtures are how other test folders
+reach them. Example: `def test_x(tmp_path, make_photo_folder): make_photo_folder(tmp_path, ["a", "b"], 3)`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from PIL import Image
 TINY_CLASSES = ("daisy", "roses")
 
 
-def photo_image(seed: str, size: tuple[int, int] = (64, 48), mode: str = "RGB", tint: int = 0) -> Image.Image:
+def _photo_image(seed: str, size: tuple[int, int] = (64, 48), mode: str = "RGB", tint: int = 0) -> Image.Image:
     """A width x height image of seeded noise in `mode`; `tint` (0-2) lifts one RGB channel."""
     rng = np.random.default_rng(int.from_bytes(hashlib.sha256(seed.encode()).digest()[:8], "little"))
     pixels = rng.integers(0, 120, size=(size[1], size[0], 3))
@@ -26,30 +28,54 @@ def photo_image(seed: str, size: tuple[int, int] = (64, 48), mode: str = "RGB", 
     return Image.fromarray(pixels.astype(np.uint8), "RGB").convert(mode)
 
 
-def image_bytes(image: Image.Image, fmt: str = "JPEG", **save_args) -> bytes:
+def _image_bytes(image: Image.Image, fmt: str = "JPEG", **save_args) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, fmt, **save_args)
     return buffer.getvalue()
 
 
-def make_photo(path: Path, size: tuple[int, int] = (64, 48), fmt: str = "JPEG", mode: str = "RGB",
+def _make_photo(path: Path, size: tuple[int, int] = (64, 48), fmt: str = "JPEG", mode: str = "RGB",
                tint: int = 0) -> Path:
     """Write one photo (any Pillow format, whatever the extension of `path`); returns the path."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(image_bytes(photo_image(str(path), size, mode, tint), fmt))
+    path.write_bytes(_image_bytes(_photo_image(str(path), size, mode, tint), fmt))
     return path
 
 
-def make_photo_folder(root: Path, classes: Sequence[str] = TINY_CLASSES, per_class: int = 4,
+def _make_photo_folder(root: Path, classes: Sequence[str] = TINY_CLASSES, per_class: int = 4,
                       size: tuple[int, int] = (64, 48), fmt: str = "JPEG", ext: str = ".jpg") -> list[Path]:
     """`root/<class>/photo_<i><ext>` for each class; photos of class k are tinted on channel k % 3."""
-    return [make_photo(Path(root) / label / f"photo_{i:03d}{ext}", size, fmt, tint=k)
+    return [_make_photo(Path(root) / label / f"photo_{i:03d}{ext}", size, fmt, tint=k)
             for k, label in enumerate(classes) for i in range(per_class)]
+
+
+@pytest.fixture(scope="session")
+def photo_image():
+    """`photo_image(seed, size=(64, 48), mode="RGB", tint=0) -> PIL.Image`."""
+    return _photo_image
+
+
+@pytest.fixture(scope="session")
+def image_bytes():
+    """`image_bytes(image, fmt="JPEG", **save_args) -> bytes`."""
+    return _image_bytes
+
+
+@pytest.fixture(scope="session")
+def make_photo():
+    """`make_photo(path, size=(64, 48), fmt="JPEG", mode="RGB", tint=0) -> path`."""
+    return _make_photo
+
+
+@pytest.fixture(scope="session")
+def make_photo_folder():
+    """`make_photo_folder(root, classes=TINY_CLASSES, per_class=4, size=(64, 48), fmt="JPEG", ext=".jpg")`."""
+    return _make_photo_folder
 
 
 @pytest.fixture
 def photo_folder(tmp_path) -> Path:
     """A fresh folder of 2 classes x 4 small JPEGs."""
     root = tmp_path / "photos"
-    make_photo_folder(root)
+    _make_photo_folder(root)
     return root

@@ -8,7 +8,6 @@ import pytest
 from PIL import Image
 
 from components.ingestion import image
-from tests.conftest import image_bytes, photo_image
 
 SETTINGS = dict(size=32, jpeg_quality=95, max_image_pixels=1_000_000)
 
@@ -20,7 +19,7 @@ def decode(jpeg: bytes) -> Image.Image:
 
 
 @pytest.mark.parametrize("size", [(64, 48), (48, 64), (32, 32), (20, 90), (101, 33)])
-def test_output_is_square_rgb_of_the_target_size(size):
+def test_output_is_square_rgb_of_the_target_size(size, photo_image, image_bytes):
     out = decode(image.transform(image_bytes(photo_image("geometry", size)), **SETTINGS))
     assert out.size == (32, 32) and out.mode == "RGB"
 
@@ -37,7 +36,7 @@ def test_shorter_side_scaled_then_centre_cropped():
     assert crop[:, :10].max() == 0 and crop[:, 10:].min() == 255
 
 
-def test_no_chroma_subsampling_and_quality_applied():
+def test_no_chroma_subsampling_and_quality_applied(photo_image, image_bytes):
     jpeg = image.transform(image_bytes(photo_image("q", (64, 64))), **SETTINGS)
     decoded = decode(jpeg)
     assert decoded.layer[0][1:3] == decoded.layer[1][1:3] == (1, 1)  # 4:4:4: luma and chroma sampled alike
@@ -47,7 +46,7 @@ def test_no_chroma_subsampling_and_quality_applied():
 
 
 @pytest.mark.parametrize("mode", ["L", "LA", "P", "RGBA", "CMYK", "1", "I;16", "I", "F", "RGBX"])
-def test_every_mode_becomes_rgb(mode):
+def test_every_mode_becomes_rgb(mode, photo_image, image_bytes):
     source = photo_image(f"mode-{mode}", (48, 40))
     if mode in ("I;16", "I", "F"):
         source = Image.fromarray((np.asarray(source.convert("L"), dtype=np.float64) * 257).astype(
@@ -60,19 +59,19 @@ def test_every_mode_becomes_rgb(mode):
     assert out.mode == "RGB" and out.size == (32, 32)
 
 
-def test_sixteen_bit_scaled_not_clipped():
+def test_sixteen_bit_scaled_not_clipped(image_bytes):
     gray = Image.fromarray(np.full((40, 40), 128 * 257, dtype=np.uint16))
     pixels = np.asarray(decode(image.transform(image_bytes(gray, "PNG"), **SETTINGS)))
     assert abs(float(pixels.mean()) - 128) < 3
 
 
-def test_transparency_composited_on_white():
+def test_transparency_composited_on_white(image_bytes):
     clear = Image.new("RGBA", (40, 40), (255, 0, 0, 0))
     pixels = np.asarray(decode(image.transform(image_bytes(clear, "PNG"), **SETTINGS)))
     assert pixels.min() > 245
 
 
-def test_exif_orientation_applied():
+def test_exif_orientation_applied(image_bytes):
     """A 60x30 landscape image with a red left half, tagged 'rotate 90 CW to view' (orientation 6)."""
     source = Image.new("RGB", (60, 30), (0, 0, 255))
     source.paste((255, 0, 0), (0, 0, 30, 30))
@@ -86,13 +85,13 @@ def test_exif_orientation_applied():
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "GIF", "BMP", "WEBP", "TIFF"])
-def test_any_pillow_format_whatever_the_extension(fmt):
+def test_any_pillow_format_whatever_the_extension(fmt, photo_image, image_bytes):
     """The bytes decide, not the name: the pipeline hands the transform bytes only."""
     out = decode(image.transform(image_bytes(photo_image(fmt, (50, 40)), fmt), **SETTINGS))
     assert out.size == (32, 32)
 
 
-def test_draft_decoding_of_big_jpegs_stays_close_to_full_decoding():
+def test_draft_decoding_of_big_jpegs_stays_close_to_full_decoding(image_bytes):
     """Measured tolerance for the speed-up: under 2 grey levels on average at 1600x1200 -> 128."""
     big = image_bytes(_smooth_photo(1600, 1200), "JPEG", quality=95)
     settings = dict(size=128, jpeg_quality=95, max_image_pixels=10_000_000)
@@ -109,19 +108,25 @@ def _smooth_photo(width: int, height: int) -> Image.Image:
     return Image.fromarray(pixels.astype(np.uint8), "RGB")
 
 
-@pytest.mark.parametrize("data, reason", [
-    (b"", image.EMPTY_FILE),
-    (b"name,value\n1,2\n", image.NOT_AN_IMAGE),
-    (image_bytes(photo_image("trunc", (64, 64)))[:300], image.CORRUPT),
-    (image_bytes(photo_image("big", (1200, 1000)), "PNG"), image.TOO_MANY_PIXELS),
+@pytest.mark.parametrize("kind, reason", [
+    ("empty", image.EMPTY_FILE),
+    ("csv", image.NOT_AN_IMAGE),
+    ("truncated", image.CORRUPT),
+    ("big", image.TOO_MANY_PIXELS),
 ])
-def test_bad_input_rejected_with_a_reason(data, reason):
+def test_bad_input_rejected_with_a_reason(kind, reason, photo_image, image_bytes):
+    data = {
+        "empty": lambda: b"",
+        "csv": lambda: b"name,value\n1,2\n",
+        "truncated": lambda: image_bytes(photo_image("trunc", (64, 64)))[:300],
+        "big": lambda: image_bytes(photo_image("big", (1200, 1000)), "PNG"),
+    }[kind]()
     with pytest.raises(image.Rejected) as raised:
         image.transform(data, **SETTINGS)
     assert raised.value.reason == reason
 
 
-def test_pixel_limit_checked_before_decoding():
+def test_pixel_limit_checked_before_decoding(image_bytes):
     """A BMP header claiming 30000x30000 pixels with no pixel data behind it: rejected for size, not corruption."""
     small = image_bytes(Image.new("RGB", (4, 4)), "BMP")
     header = small[:18] + struct.pack("<ii", 30000, 30000) + small[26:]  # BITMAPINFOHEADER width, height.

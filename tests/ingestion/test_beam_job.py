@@ -1,0 +1,189 @@
+"""The ingestion Beam job end to end on generated folders: outputs, manifest, record format, failures."""
+
+import json
+import os
+import shutil
+import time
+
+import apache_beam as beam
+import pytest
+import tensorflow as tf
+
+from components.errors import UserError
+from components.ingestion import beam_job, image, run_ingest, sources
+
+CLASSES = ["daisy", "roses"]
+SETTINGS = dict(classes=CLASSES, image_size=32, eval_fraction=0.25, records_per_shard=250, max_shards=64,
+                max_rejected_fraction=0.5, max_image_pixels=50_000, jpeg_quality=95)
+CODELAB_SPEC = {
+    "image": tf.io.FixedLenFeature([], tf.string),
+    "class": tf.io.FixedLenFeature([], tf.int64),
+    "label": tf.io.FixedLenFeature([], tf.string),
+    "size": tf.io.FixedLenFeature([2], tf.int64),
+    "source": tf.io.FixedLenFeature([], tf.string),
+}
+
+
+def salted_folder(root, make_photo_folder, make_photo, photo_image, image_bytes):
+    """6 good photos per class, 3 more good ones in odd dress, one file of each bad kind, 4 ignored paths.
+
+    Returns {relative path: expected rejection or ignore reason}.
+    """
+    make_photo_folder(root, CLASSES, per_class=6)
+    make_photo(root / "daisy" / "renamed_png.jpg", fmt="PNG")
+    make_photo(root / "daisy" / "UPPER.JPEG")
+    shutil.copyfile(root / "daisy" / "photo_000.jpg", root / "daisy" / "duplicate.jpg")
+    bad = {
+        "daisy/empty.jpg": b"",
+        "daisy/notes.jpg": b"not a photo at all\n",
+        "roses/truncated.jpg": image_bytes(photo_image("t", (64, 64)))[:400],
+        "roses/huge.png": image_bytes(photo_image("h", (400, 300)), "PNG"),
+        "daisy/readme.txt": b"text",
+        "daisy/nested/deep.jpg": image_bytes(photo_image("d")),
+        "tulips/other_class.jpg": image_bytes(photo_image("o")),
+        "LICENSE.txt": b"CC-BY",
+    }
+    for relative, data in bad.items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_bytes(data)
+    return dict(zip(bad, [image.EMPTY_FILE, image.NOT_AN_IMAGE, image.CORRUPT, image.TOO_MANY_PIXELS,
+                          sources.IGNORED_EXTENSION, sources.IGNORED_NESTED, sources.IGNORED_NOT_CLASS,
+                          sources.IGNORED_OUTSIDE_CLASS]))
+
+
+@pytest.fixture(scope="module")
+def salted_run(tmp_path_factory, make_photo_folder, make_photo, photo_image, image_bytes):
+    root = tmp_path_factory.mktemp("salted") / "photos"
+    expected = salted_folder(root, make_photo_folder, make_photo, photo_image, image_bytes)
+    out = tmp_path_factory.mktemp("out") / "ingest"
+    summary = run_ingest(data_root=str(root), output_dir=str(out), **SETTINGS)
+    return root, out, summary, expected
+
+
+def read_records(out, split_name):
+    files = sorted(str(p) for p in (out / f"Split-{split_name}").glob("*.gz"))
+    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP")
+    return files, [tf.io.parse_single_example(r, CODELAB_SPEC) for r in dataset]
+
+
+def test_counts_add_up(salted_run):
+    _, _, summary, _ = salted_run
+    written = sum(n for per_class in summary["written"].values() for n in per_class.values())
+    assert written == 15 and summary["rejected"] == 4 and summary["ignored"] == 4
+    assert summary["seen"] == written + summary["rejected"]
+    assert summary["rejected_by_reason"] == {image.EMPTY_FILE: 1, image.NOT_AN_IMAGE: 1, image.CORRUPT: 1,
+                                             image.TOO_MANY_PIXELS: 1}
+    assert {label: summary["written"]["train"][label] + summary["written"]["eval"][label]
+            for label in CLASSES} == {"daisy": 9, "roses": 6}
+
+
+def test_every_bad_or_ignored_path_is_in_the_manifest(salted_run):
+    root, out, _, expected = salted_run
+    lines = [json.loads(line) for line in (out / "rejected.jsonl").read_text().splitlines()]
+    assert {(entry["path"], entry["reason"]) for entry in lines} == {
+        (str(root / relative), reason) for relative, reason in expected.items()}
+
+
+def test_records_parse_with_the_codelab_spec_and_match_the_summary(salted_run):
+    root, out, summary, _ = salted_run
+    sources_by_split = {}
+    for split_name in ("train", "eval"):
+        files, parsed = read_records(out, split_name)
+        assert len(files) == 2  # Several shards per split, even on a small folder.
+        assert len(parsed) == sum(summary["written"][split_name].values())
+        for record in parsed:
+            label = record["label"].numpy().decode()
+            assert CLASSES[int(record["class"])] == label
+            assert record["size"].numpy().tolist() == [32, 32]
+            assert tf.io.decode_jpeg(record["image"]).shape == (32, 32, 3)
+            assert record["source"].numpy().decode().startswith(str(root / label))
+        sources_by_split[split_name] = {r["source"].numpy().decode() for r in parsed}
+    daisy = root / "daisy"
+    assert [name for name, paths in sources_by_split.items() if str(daisy / "duplicate.jpg") in paths] == \
+        [name for name, paths in sources_by_split.items() if str(daisy / "photo_000.jpg") in paths]
+    assert str(daisy / "renamed_png.jpg") in sources_by_split["train"] | sources_by_split["eval"]
+
+
+def test_shard_count():
+    assert beam_job.shard_count(0, 250, 64) == 1
+    assert beam_job.shard_count(1, 250, 64) == 1
+    assert beam_job.shard_count(12, 250, 64) == 2
+    assert beam_job.shard_count(2936, 250, 64) == 12
+    assert beam_job.shard_count(1_000_000, 250, 64) == 64
+
+
+def test_unreadable_and_vanished_files_are_rejected(tmp_path, make_photo_folder, make_photo):
+    """A permission-denied file (when not root) and a file deleted after listing: reported, job goes on."""
+    root = tmp_path / "photos"
+    make_photo_folder(root, CLASSES, per_class=2)
+    vanished = str(root / "daisy" / "vanished.jpg")
+    paths = [(str(p), p.parent.name) for p in sorted(root.glob("*/*.jpg"))] + [(vanished, "daisy")]
+    if os.geteuid() != 0:
+        locked = make_photo(root / "roses" / "locked.jpg")
+        locked.chmod(0)
+        paths.append((str(locked), "roses"))
+    settings = beam_job.IngestSettings.from_dict(SETTINGS)
+    with beam.Pipeline() as pipeline:
+        beam_job.build_graph(pipeline, sources.Listing(paths, []), settings, str(tmp_path / "out"))
+    summary = beam_job.read_ingest_summary(str(tmp_path / "out"))
+    assert summary["rejected_by_reason"] == {image.UNREADABLE: len(paths) - 4}
+    assert summary["seen"] == len(paths)
+
+
+def test_no_valid_photo(tmp_path):
+    for label in CLASSES:
+        (tmp_path / "photos" / label).mkdir(parents=True)
+        (tmp_path / "photos" / label / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    with pytest.raises(UserError, match=r"no valid photo: all 2 photo\(s\) were rejected"):
+        run_ingest(data_root=str(tmp_path / "photos"), output_dir=str(tmp_path / "out"), **SETTINGS)
+
+
+def test_class_without_any_photo_fails_before_the_job(tmp_path, make_photo_folder):
+    make_photo_folder(tmp_path / "photos", ["daisy"], per_class=2)
+    (tmp_path / "photos" / "roses").mkdir()
+    (tmp_path / "photos" / "roses" / "notes.txt").write_text("no photos here")
+    start = time.monotonic()
+    with pytest.raises(UserError, match="roses have no photo"):
+        run_ingest(data_root=str(tmp_path / "photos"), output_dir=str(tmp_path / "out"), **SETTINGS)
+    assert time.monotonic() - start < 10 and not (tmp_path / "out").exists()
+
+
+def test_class_whose_photos_are_all_rejected(tmp_path, make_photo_folder):
+    make_photo_folder(tmp_path / "photos", ["daisy"], per_class=8)
+    (tmp_path / "photos" / "roses").mkdir()
+    (tmp_path / "photos" / "roses" / "empty.jpg").write_bytes(b"")
+    with pytest.raises(UserError, match=r"(?s)roses have no valid photo.*empty\.jpg \(empty file\)"):
+        run_ingest(data_root=str(tmp_path / "photos"), output_dir=str(tmp_path / "out"), **SETTINGS)
+
+
+def test_too_many_rejects(tmp_path, make_photo_folder):
+    make_photo_folder(tmp_path / "photos", CLASSES, per_class=4)
+    (tmp_path / "photos" / "daisy" / "zero.jpg").write_bytes(b"")
+    settings = {**SETTINGS, "max_rejected_fraction": 0.1}
+    with pytest.raises(UserError, match=r"1 of 9 photos \(11.1%\) were rejected.*max_rejected_fraction"):
+        run_ingest(data_root=str(tmp_path / "photos"), output_dir=str(tmp_path / "out"), **settings)
+
+
+def test_refuses_to_mix_with_an_earlier_output(salted_run):
+    root, out, _, _ = salted_run
+    with pytest.raises(UserError, match="already holds ingest output"):
+        run_ingest(data_root=str(root), output_dir=str(out), **SETTINGS)
+
+
+def test_missing_local_root_says_how_to_fix(tmp_path):
+    with pytest.raises(UserError, match="DATA_ROOT"):
+        sources.check_data_root(str(tmp_path / "nowhere"), CLASSES)
+
+
+def test_unreachable_gcs_fails_in_seconds(monkeypatch):
+    """No network (here: an emulator address nobody listens on) must not mean minutes of client retries."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{port}")
+    start = time.monotonic()
+    with pytest.raises(UserError, match=r"(?s)cannot reach Google Cloud Storage.*--data-root"):
+        sources.check_data_root("gs://flowers-public", CLASSES)
+    assert time.monotonic() - start < 10
