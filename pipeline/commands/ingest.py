@@ -24,6 +24,8 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eval-fraction", help="share of photos in the eval split (default: data.eval_fraction)")
     parser.add_argument("--max-rejected-fraction",
                         help="fail when more photos than this are rejected (default: data.max_rejected_fraction)")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="any config field by its dotted name, e.g. data.classes=daisy,roses (repeatable)")
     parser.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
                         help="Beam pipeline option, repeatable; write it with '=': "
                              "--beam-arg=--direct_running_mode=multi_processing")
@@ -33,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
     import pipeline_config
 
     overrides = {field: getattr(args, flag) for flag, field in OVERRIDES.items() if getattr(args, flag) is not None}
+    overrides.update(pipeline_config.parse_assignments(args.set))
     config = pipeline_config.load_config(overrides)  # ConfigError names the field before anything runs.
     from components.ingestion import run_ingest
     from pipeline.local_runner import local_beam_args

@@ -1,0 +1,53 @@
+"""The ingest job reading gs:// through Beam's GCS file system, against a local GCS emulator."""
+
+import json
+import socket
+
+import pytest
+from gcp_storage_emulator.server import create_server
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import storage
+
+from components.ingestion import run_ingest
+
+BUCKET = "flowers-test"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def gcs_emulator(monkeypatch):
+    """An in-memory emulator on 127.0.0.1 with one bucket; STORAGE_EMULATOR_HOST points the clients at it."""
+    port = free_port()
+    server = create_server("127.0.0.1", port, in_memory=True, default_bucket=BUCKET)
+    server.start()
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{port}")
+    try:
+        yield storage.Client(credentials=AnonymousCredentials(), project="test").bucket(BUCKET)
+    finally:
+        server.stop()
+
+
+def test_ingest_reads_gs_photos(gcs_emulator, tmp_path, make_photo_folder):
+    local = tmp_path / "photos"
+    make_photo_folder(local, ["daisy", "roses"], per_class=3)
+    (local / "roses" / "broken.jpg").write_bytes(b"")
+    (local / "tfrecords-jpeg-192x192" / "flowers00.tfrec").parent.mkdir()
+    (local / "tfrecords-jpeg-192x192" / "flowers00.tfrec").write_bytes(b"records")
+    for path in sorted(p for p in local.rglob("*") if p.is_file()):
+        gcs_emulator.blob(f"flowers/{path.relative_to(local)}").upload_from_filename(str(path))
+
+    out = tmp_path / "out"
+    summary = run_ingest(data_root=f"gs://{BUCKET}/flowers", output_dir=str(out), classes=["daisy", "roses"],
+                         image_size=32, eval_fraction=0.25, records_per_shard=250, max_shards=64,
+                         max_rejected_fraction=0.5, max_image_pixels=1_000_000, jpeg_quality=95)
+
+    assert sum(summary["written"]["train"].values()) + sum(summary["written"]["eval"].values()) == 6
+    assert summary["rejected_by_reason"] == {"empty file": 1} and summary["ignored"] == 1
+    manifest = {json.loads(line)["path"] for line in (out / "rejected.jsonl").read_text().splitlines()}
+    assert manifest == {f"gs://{BUCKET}/flowers/roses/broken.jpg",
+                        f"gs://{BUCKET}/flowers/tfrecords-jpeg-192x192/flowers00.tfrec"}

@@ -1,0 +1,30 @@
+"""`flowers-pipeline ingest`: outputs and counts printed; bad settings and bad data as one clear line."""
+
+import json
+
+from pipeline import cli
+
+
+def test_ingest_writes_outputs_and_prints_counts(photo_folder, tmp_path, capsys):
+    out = tmp_path / "out"
+    status = cli.main(["ingest", "--data-root", str(photo_folder), "--output-dir", str(out), "--image-size", "24",
+                       "--eval-fraction", "0.5", "--set", "data.classes=daisy,roses"])
+    printed = capsys.readouterr().out
+    assert status == 0
+    summary = json.loads((out / "ingest_summary.json").read_text())
+    assert summary["seen"] == 8 and summary["rejected"] == 0
+    assert f"{out}/Split-train/" in printed and "8 photos seen, 8 written" in printed
+    assert list((out / "Split-eval").glob("data_tfrecord-*.gz"))
+
+
+def test_bad_flag_value_names_the_config_field(photo_folder, tmp_path, capsys):
+    status = cli.main(["ingest", "--data-root", str(photo_folder), "--output-dir", str(tmp_path / "out"),
+                       "--eval-fraction", "1.5"])
+    assert status == 2 and "data.eval_fraction" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_unusable_data_is_one_line_not_a_traceback(tmp_path, capsys):
+    status = cli.main(["ingest", "--data-root", str(tmp_path / "missing"), "--output-dir", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert status == 1 and err.startswith("flowers-pipeline ingest: data root") and "Traceback" not in err
