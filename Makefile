@@ -25,7 +25,7 @@ install: $(STAMP)
 
 $(STAMP): setup.py constraints.txt .python-version
 	bash scripts/make_venv.sh $(VENV) $(PYTHON_VERSION)
-	$(VENV)/bin/pip install -c constraints.txt -e '.[test]'
+	$(VENV)/bin/pip install -c constraints.txt -e '.[test]' --config-settings editable_mode=compat
 	touch $(STAMP)
 
 run: install

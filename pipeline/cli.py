@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import pkgutil
 import sys
+import warnings
 
 import pipeline.commands
 from components.errors import UserError
@@ -26,9 +28,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     level = logging.INFO if args.verbose else logging.WARNING
+    if not args.verbose:
+        _quiet_library_noise()
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     for handler in logging.root.handlers:  # Loggers opened to INFO for progress lines stay quiet here.
         handler.setLevel(level)
+        if not args.verbose:
+            handler.addFilter(_drop_known_noise)
     try:
         return _command_module(args.command).run(args)
     except ConfigError as error:
@@ -37,6 +43,27 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as error:
         print(f"flowers-pipeline {args.command}: {error}", file=sys.stderr)
         return 1
+
+
+def _quiet_library_noise() -> None:
+    """TensorFlow's C++ start-up chatter and the Google SDKs' Python-version warnings bury the progress lines."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Read when TensorFlow loads, which is later.
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+
+# Warnings the libraries print on every healthy run; they say nothing a user can act on.
+KNOWN_NOISE = (
+    "ArtifactQuery.property_predicate is not supported",  # TFX input resolution on SQLite MLMD.
+    "No training configuration found in save file",  # Loading a backbone .h5 saved without an optimizer.
+    "Couldn't find python-snappy",  # Beam's pure-Python CRC fallback.
+    "tf_record_iterator (from tensorflow.python.lib.io.tf_record) is deprecated",  # Inside TFMA 0.47.
+)
+
+
+def _drop_known_noise(record: logging.LogRecord) -> bool:
+    message = record.getMessage()
+    return not any(noise in message for noise in KNOWN_NOISE)
 
 
 def _command_names() -> list[str]:

@@ -14,8 +14,10 @@ from pipeline_config import PipelineConfig
 def local_beam_args(config: PipelineConfig) -> list[str]:
     """DirectRunner flags; in-process by default, since worker start-up outweighs the gain on small inputs."""
     beam = config.beam
-    return [f"--direct_running_mode={beam.direct_running_mode}",
-            f"--direct_num_workers={beam.direct_num_workers}", *beam.extra_args]
+    args = [f"--direct_running_mode={beam.direct_running_mode}", *beam.extra_args]
+    if beam.direct_running_mode != "in_memory":  # Workers only exist in the threading/processing modes.
+        args.insert(1, f"--direct_num_workers={beam.direct_num_workers}")
+    return args
 
 
 def run_local(config: PipelineConfig, out: TextIO = sys.stdout) -> None:
