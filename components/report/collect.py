@@ -65,6 +65,7 @@ def training_summary(reader: RunReader, steps: list[Step]) -> TrainingSummary:
     model_run = _last_output(reader, steps, "ModelRun")
     history = examples_io.read_json(os.path.join(model_run.uri, HISTORY_FILE)) if model_run else None
     summary.epochs = parse_epochs(history)
+    summary.details = history_details(history)
     summary.seconds = _history_seconds(history)
     if summary.seconds is None and producer is not None:
         summary.seconds = (producer.last_update_time_since_epoch - producer.create_time_since_epoch) / 1000.0
@@ -84,6 +85,13 @@ def parse_epochs(history: Any) -> list[dict[str, float]]:
     if not isinstance(history, list):
         return []
     return [{k: float(v) for k, v in e.items() if isinstance(v, (int, float))} for e in history if isinstance(e, dict)]
+
+
+def history_details(history: Any) -> dict[str, Any]:
+    """The history's top-level scalars (model name, parameter count, throughput...), for display."""
+    if not isinstance(history, dict):
+        return {}
+    return {k: v for k, v in history.items() if isinstance(v, (str, int, float)) and not isinstance(v, bool)}
 
 
 def gate_result(reader: RunReader, steps: list[Step], classes: list[str]) -> GateResult:

@@ -117,17 +117,18 @@ def _threshold_values(threshold) -> tuple[Optional[float], Optional[float]]:
 def _label_of_slice(slice_key) -> Optional[str]:
     """None for the overall slice; the class name for a `label` slice."""
     for key in slice_key.single_slice_keys:
-        value = key.bytes_value.decode() if key.HasField("bytes_value") else str(key.int64_value or key.float_value)
-        return value
+        return key.bytes_value.decode() if key.HasField("bytes_value") else str(key.int64_value or key.float_value)
     return None
 
 
 def _store(metrics: ModelMetrics, label: Optional[str], name: str, value: float) -> None:
-    field = "accuracy" if name == ACCURACY else "count"
-    if label is None:
-        setattr(metrics, "accuracy" if name == ACCURACY else "example_count", value)
+    """Overall figures go on the ModelMetrics, label-slice figures under per_class[label]."""
+    if label is not None:
+        metrics.per_class.setdefault(label, {})["accuracy" if name == ACCURACY else "count"] = value
+    elif name == ACCURACY:
+        metrics.accuracy = value
     else:
-        metrics.per_class.setdefault(label, {})[field] = value
+        metrics.example_count = value
 
 
 def _confusion(at_thresholds, n_classes: int) -> list[list[float]]:

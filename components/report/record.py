@@ -34,6 +34,7 @@ class TrainingSummary:
     seconds: Optional[float] = None
     cached: bool = False  # The model comes from an earlier run's Trainer execution.
     epochs: list[dict[str, float]] = dataclasses.field(default_factory=list)  # One dict of metrics per epoch.
+    details: dict[str, Any] = dataclasses.field(default_factory=dict)  # Scalars of the history, e.g. model, params.
 
     @property
     def final_metrics(self) -> dict[str, float]:

@@ -8,7 +8,7 @@ import pytest
 import gate_scenario
 from components.report import collect_run, format_summary, write_report
 from components.report.html_report import render
-from components.report.predictions import sample_predictions
+from components.report.predictions import cached_predictions, sample_predictions
 from pipeline import cli
 
 
@@ -104,3 +104,13 @@ def test_report_command_writes_the_report_and_prints_its_path(scenario, tmp_path
 def test_report_command_without_metadata_is_a_one_line_error(tmp_path, capsys):
     assert cli.main(["report", "--pipeline-root", str(tmp_path)]) == 1
     assert "run `flowers-pipeline run` first" in capsys.readouterr().err
+
+
+def test_photo_grid_predictions_are_reused_from_the_cache(record, tmp_path):
+    """A cached pipeline rerun should not pay seconds of SavedModel loading again for its report."""
+    args = (record.training.model_uri, record.data.examples_uri, record.classes, 6, str(tmp_path))
+    first = cached_predictions(*args)
+    (cache_file,) = tmp_path.iterdir()
+    assert cached_predictions(*args) == first
+    cache_file.write_text("[]")  # Proves the second call reads the cache, not the model.
+    assert cached_predictions(*args) == []
