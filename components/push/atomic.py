@@ -3,7 +3,9 @@
 The stock Pusher copies straight into `<base>/<unix time>`, so a model server polling the folder can see a version
 whose variables are still being written. Here the copy goes to a hidden sibling (TF Serving ignores names that are
 not integers) and is renamed to the next integer version once complete: a rename is atomic on a local or POSIX
-file system. A model already served as the newest version is not pushed again.
+file system. Object stores (gs://) have no directory rename (TF copies object by object), so there the version is
+written in place with `saved_model.pb` last, the file TF Serving waits for. A model already served as the newest
+version is not pushed again.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from tfx.dsl.io import fileio
 from tfx.utils import io_utils
 
 _TMP_PREFIX = ".incoming-"
+_SAVED_MODEL_PATTERN = r"saved_model\.pb$"
 _IDENTITY_FILES = ("saved_model.pb", os.path.join("variables", "variables.index"))
 
 
@@ -50,8 +53,10 @@ def served_version_of(model_dir: str, base_directory: str) -> int | None:
 
 
 def push_atomically(model_dir: str, base_directory: str) -> tuple[int, str]:
-    """Copy model_dir to `<base>/<next version>` via a hidden sibling and a rename; returns (version, path)."""
+    """Copy model_dir to `<base>/<next version>` so no partial version is ever loadable; returns (version, path)."""
     fileio.makedirs(base_directory)
+    if "://" in base_directory:
+        return _push_saved_model_last(model_dir, base_directory)
     staging = os.path.join(base_directory, f"{_TMP_PREFIX}{uuid.uuid4().hex}")
     try:
         io_utils.copy_dir(model_dir, staging)
@@ -59,6 +64,19 @@ def push_atomically(model_dir: str, base_directory: str) -> tuple[int, str]:
     finally:
         if fileio.exists(staging):
             fileio.rmtree(staging)
+
+
+def _push_saved_model_last(model_dir: str, base_directory: str) -> tuple[int, str]:
+    version = (numbered_versions(base_directory) or [0])[-1] + 1
+    target = f"{base_directory.rstrip('/')}/{version}"
+    copy_saved_model_last(model_dir, target)
+    return version, target
+
+
+def copy_saved_model_last(model_dir: str, target: str) -> None:
+    """Everything but saved_model.pb, then saved_model.pb: a server that waits for it never loads half a model."""
+    io_utils.copy_dir(model_dir, target, deny_regex_patterns=[_SAVED_MODEL_PATTERN])
+    io_utils.copy_file(os.path.join(model_dir, "saved_model.pb"), os.path.join(target, "saved_model.pb"))
 
 
 def _rename_to_next_version(staging: str, base_directory: str, attempts: int = 5) -> tuple[int, str]:

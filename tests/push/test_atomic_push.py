@@ -4,7 +4,8 @@ import os
 
 import pytest
 
-from components.push.atomic import model_digest, numbered_versions, push_atomically, served_version_of
+from components.push.atomic import (copy_saved_model_last, model_digest, numbered_versions, push_atomically,
+                                    served_version_of)
 
 
 def _fake_model(path, weights: bytes = b"w1"):
@@ -57,3 +58,14 @@ def test_a_model_already_served_as_newest_version_is_recognised(tmp_path):
     assert served_version_of(model, str(serving)) == 1
     assert served_version_of(_fake_model(tmp_path / "m2", b"w2"), str(serving)) is None
     assert model_digest(model) != model_digest(str(tmp_path / "m2"))
+
+
+def test_object_store_copy_writes_saved_model_pb_last(tmp_path):
+    """The gs:// path (no atomic rename there): TF Serving waits for saved_model.pb, so it must come last."""
+    target = tmp_path / "serving" / "1"
+    copy_saved_model_last(_fake_model(tmp_path / "m"), str(target))
+    files = [p for p in target.rglob("*") if p.is_file()]
+    assert {p.relative_to(target).as_posix() for p in files} == {
+        "saved_model.pb", "variables/variables.index", "variables/variables.data-00000-of-00001"}
+    newest = max(p.stat().st_mtime_ns for p in files)
+    assert (target / "saved_model.pb").stat().st_mtime_ns == newest
