@@ -1,6 +1,7 @@
 """The quality gate: TFMA EvalConfig and the baseline model resolver."""
 
 from components.evaluation.eval_config import make_eval_config
-from components.evaluation.resolver import BaselineResolver, LatestBlessedNotCandidateStrategy
+from components.evaluation.resolver import (BaselineResolver, LatestBlessedModelResolver,
+                                           LatestBlessedNotCandidateStrategy)
 
-__all__ = ["BaselineResolver", "LatestBlessedNotCandidateStrategy", "make_eval_config"]
+__all__ = ["BaselineResolver", "LatestBlessedModelResolver", "LatestBlessedNotCandidateStrategy", "make_eval_config"]

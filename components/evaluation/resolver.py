@@ -48,19 +48,27 @@ class LatestBlessedNotCandidateStrategy(resolver.ResolverStrategy):
 def BaselineResolver(candidate: types.BaseChannel, *, for_vertex: bool = False) -> tfx.dsl.Resolver:  # noqa: N802
     """A Resolver node whose `outputs['model']` is the baseline for the Evaluator (empty on the first run).
 
-    `for_vertex=True` returns the stock LatestBlessedModelStrategy resolver instead: KubeflowV2DagRunner only
-    compiles the stock strategies. It cannot exclude the candidate, so on Vertex the first identical rerun
-    evaluates the candidate against itself once (the run after that is cached again).
+    `for_vertex=True` returns LatestBlessedModelResolver instead: KubeflowV2DagRunner only compiles the stock
+    strategies. It cannot exclude the candidate, so on Vertex the first identical rerun evaluates the candidate
+    against itself once (the AtomicPusher then sees the same model already served and adds no version).
     """
-    model_type = candidate.type
     if for_vertex:
-        return tfx.dsl.Resolver(strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-                                model=tfx.dsl.Channel(type=model_type),
-                                model_blessing=tfx.dsl.Channel(type=standard_artifacts.ModelBlessing))
+        return LatestBlessedModelResolver(candidate.type)
     return tfx.dsl.Resolver(strategy_class=LatestBlessedNotCandidateStrategy,
-                            model=tfx.dsl.Channel(type=model_type),
+                            model=tfx.dsl.Channel(type=candidate.type),
                             model_blessing=tfx.dsl.Channel(type=standard_artifacts.ModelBlessing),
                             candidate=candidate)
+
+
+def LatestBlessedModelResolver(model_type: type = standard_artifacts.Model) -> tfx.dsl.Resolver:  # noqa: N802
+    """The stock resolver of the latest blessed model, e.g. for the Trainer's `base_model` (warm start).
+
+    It has no upstream node, so it can feed the Trainer without a cycle; but wired into the Trainer it changes
+    the Trainer's inputs whenever a new model is blessed, so wire it only when warm start is on.
+    """
+    return tfx.dsl.Resolver(strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+                            model=tfx.dsl.Channel(type=model_type),
+                            model_blessing=tfx.dsl.Channel(type=standard_artifacts.ModelBlessing))
 
 
 def _id(artifact: types.Artifact) -> int:
