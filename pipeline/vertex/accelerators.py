@@ -12,6 +12,10 @@ from typing import Any
 
 from components.errors import UserError
 
+# TensorFlow reaches v5e chips only through the PJRT runtime, switched on by these variables (v2/v3 keep the
+# default runtime). Dockerfile.tpu puts libtpu at this path.
+PJRT_ENV = (("NEXT_PLUGGABLE_DEVICE_USE_C_API", "true"), ("TF_PLUGGABLE_DEVICE_LIBRARY_PATH", "/lib/libtpu.so"))
+
 # TPU VMs: v2/v3 as 8-core `cloud-tpu` hosts; v5e as ct5lp machine types whose chip count fixes the topology.
 _TPU_SPECS: dict[str, dict[str, Any]] = {
     "tpu-v2-8": {"machine_type": "cloud-tpu", "accelerator_type": "TPU_V2", "accelerator_count": 8},
@@ -45,6 +49,7 @@ class Accelerator:
     name: str
     kind: str  # tpu | gpu | cpu, the values of training.accelerator
     machine_spec: dict[str, Any]
+    env: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_tpu(self) -> bool:
@@ -52,8 +57,10 @@ class Accelerator:
 
     def worker_pool_specs(self, image_uri: str) -> list[dict[str, Any]]:
         """A single-replica pool; TFX replaces the container command with its own executor entry point."""
-        return [{"machine_spec": dict(self.machine_spec), "replica_count": 1,
-                 "container_spec": {"image_uri": image_uri}}]
+        container: dict[str, Any] = {"image_uri": image_uri}
+        if self.env:
+            container["env"] = [{"name": name, "value": value} for name, value in self.env]
+        return [{"machine_spec": dict(self.machine_spec), "replica_count": 1, "container_spec": container}]
 
 
 def parse_accelerator(value: str) -> Accelerator:
@@ -62,7 +69,7 @@ def parse_accelerator(value: str) -> Accelerator:
     if name == "cpu":
         return Accelerator(name, "cpu", {"machine_type": CPU_MACHINE_TYPE})
     if name in _TPU_SPECS:
-        return Accelerator(name, "tpu", dict(_TPU_SPECS[name]))
+        return Accelerator(name, "tpu", dict(_TPU_SPECS[name]), PJRT_ENV if name.startswith("tpu-v5e") else ())
     if name.startswith("gpu-"):
         return _parse_gpu(name)
     raise UserError(f"--accelerator {value!r} is not supported; {accepted_forms()}")

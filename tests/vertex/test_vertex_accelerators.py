@@ -46,6 +46,12 @@ def test_cpu_is_a_plain_machine():
     assert cpu.machine_spec == {"machine_type": "n1-standard-8"}
 
 
+def test_v5e_jobs_switch_tensorflow_to_the_pjrt_runtime():
+    [pool] = parse_accelerator("tpu-v5e-8").worker_pool_specs("img:1")
+    assert pool["container_spec"]["env"] == [{"name": "NEXT_PLUGGABLE_DEVICE_USE_C_API", "value": "true"},
+                                             {"name": "TF_PLUGGABLE_DEVICE_LIBRARY_PATH", "value": "/lib/libtpu.so"}]
+
+
 def test_worker_pool_is_one_replica_of_the_given_image():
     pools = parse_accelerator("tpu-v3-8").worker_pool_specs("europe-docker.pkg.dev/p/r/trainer-tpu:1")
     assert pools == [{"machine_spec": {"machine_type": "cloud-tpu", "accelerator_type": "TPU_V3",

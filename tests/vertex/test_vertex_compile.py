@@ -99,7 +99,10 @@ def test_direct_runner_by_default(tpu_job):
 
 def test_tpu_v5e_gives_the_ct5lp_machine_and_topology(tmp_path):
     job = _compile(tmp_path, "--accelerator", "tpu-v5e-4", "--trainer-image", TPU_IMAGE)
-    assert _worker_pool(job)["machine_spec"] == {"machine_type": "ct5lp-hightpu-4t", "tpu_topology": "2x2"}
+    pool = _worker_pool(job)
+    assert pool["machine_spec"] == {"machine_type": "ct5lp-hightpu-4t", "tpu_topology": "2x2"}
+    assert pool["container_spec"]["image_uri"] == TPU_IMAGE
+    assert {"name": "NEXT_PLUGGABLE_DEVICE_USE_C_API", "value": "true"} in pool["container_spec"]["env"]
 
 
 @pytest.mark.parametrize("accelerator, machine_spec, kind", [
