@@ -93,7 +93,7 @@ def _failure_text(failure, candidate: ModelMetrics, baseline: Optional[ModelMetr
     value = failure.metric_value.double_value.value
     threshold = failure.metric_threshold
     if failure.metric_key.is_diff and threshold.HasField("change_threshold"):
-        allowed = -threshold.change_threshold.absolute.value
+        allowed = abs(threshold.change_threshold.absolute.value)
         base = baseline.accuracy if baseline and baseline.accuracy is not None else float("nan")
         now = candidate.accuracy if candidate.accuracy is not None else base + value
         return (f"{name} {now:.3f} is {-value:.3f} below the baseline's {base:.3f} "
@@ -110,7 +110,7 @@ def _failure_text(failure, candidate: ModelMetrics, baseline: Optional[ModelMetr
 def _threshold_values(threshold) -> tuple[Optional[float], Optional[float]]:
     lower = threshold.value_threshold.lower_bound.value if threshold.value_threshold.HasField("lower_bound") else None
     change = threshold.change_threshold
-    drop = -change.absolute.value if change.HasField("absolute") else None
+    drop = abs(change.absolute.value) if change.HasField("absolute") else None
     return lower, drop
 
 

@@ -1,0 +1,35 @@
+"""Pure parts of the report: the summary of runs that stopped early, and tolerant training-history parsing."""
+
+from components.report import format_summary
+from components.report.collect import history_details, parse_epochs
+from components.report.record import ComponentRun, DataSummary, RunRecord
+
+
+def _stopped_record() -> RunRecord:
+    return RunRecord(pipeline_name="flowers", pipeline_root="/r", run_id="run-1",
+                     components=[ComponentRun("FileBasedExampleGen", "ran"), ComponentRun("Trainer", "failed")],
+                     data=DataSummary(examples_uri="/r/e", seen=10, written={"train": {"a": 6}, "eval": {"a": 2}},
+                                      rejected=2, rejected_by_reason={"not_an_image": 2}))
+
+
+def test_summary_of_a_run_that_stopped_before_the_evaluator():
+    text = format_summary(_stopped_record())
+    assert "Trainer failed" in text
+    assert "seen 10, written 8 (train 6, eval 2), rejected 2 (not_an_image 2)" in text
+    assert "not trained in this run" in text
+    assert "decision:   not evaluated (failed: Trainer)" in text
+    assert "pushed:     not pushed" in text
+
+
+def test_history_in_the_trainer_format():
+    history = {"model": "squeezenet", "params": 120613, "wall_seconds": 9.5, "replicas": 1,
+               "epochs": [{"epoch": 1, "loss": 1.5, "val_accuracy": 0.4}, {"epoch": 2, "loss": 1.1}]}
+    assert parse_epochs(history) == [{"epoch": 1.0, "loss": 1.5, "val_accuracy": 0.4}, {"epoch": 2.0, "loss": 1.1}]
+    assert history_details(history) == {"model": "squeezenet", "params": 120613, "wall_seconds": 9.5, "replicas": 1}
+
+
+def test_history_as_keras_columns_or_garbage():
+    assert parse_epochs({"history": {"loss": [2.0, 1.0], "accuracy": [0.5, 0.7]}}) == [
+        {"loss": 2.0, "accuracy": 0.5}, {"loss": 1.0, "accuracy": 0.7}]
+    assert parse_epochs({"loss": [3.0]}) == [{"loss": 3.0}]
+    assert parse_epochs(None) == [] and parse_epochs("oops") == [] and history_details([1]) == {}
