@@ -106,7 +106,20 @@ def spec_summary(template_path: str) -> dict[str, Any]:
         "tasks": sorted(spec["root"]["dag"]["tasks"]),
         "images": sorted({e["container"]["image"] for e in executors if "container" in e}),
         "runtime_parameters": sorted(spec["root"].get("inputDefinitions", {}).get("parameters", {})),
+        "custom_jobs": _custom_jobs(spec["root"]["dag"]["tasks"]),
     }
+
+
+def _custom_jobs(tasks: dict[str, Any]) -> dict[str, Any]:
+    """Per task that starts a Vertex custom job (the Trainer), the job spec it will send."""
+    jobs = {}
+    for name, task in tasks.items():
+        value = task.get("inputs", {}).get("parameters", {}).get("custom_config", {})
+        text = value.get("runtimeValue", {}).get("constantValue", {}).get("stringValue", "null")
+        training_args = (json.loads(text) or {}).get("ai_platform_training_args")
+        if training_args:
+            jobs[name] = training_args
+    return jobs
 
 
 def load_template(template_path: str) -> dict[str, Any]:

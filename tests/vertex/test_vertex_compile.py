@@ -156,3 +156,5 @@ def test_submit_compiles_from_the_same_flags(tmp_path, capsys):
     assert set(printed["pipeline_spec"]["tasks"]) == DAG_TASKS | {"AtomicPusher"}
     assert printed["PipelineJob"]["template_path"] == str(tmp_path / "run.json")
     assert printed["PipelineJob"]["pipeline_root"] == ROOT
+    [pool] = printed["pipeline_spec"]["custom_jobs"]["Trainer"]["job_spec"]["worker_pool_specs"]
+    assert pool["machine_spec"] == {"machine_type": "n1-standard-8"}
