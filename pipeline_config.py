@@ -139,8 +139,8 @@ class VertexConfig:
     service_account: str = ""
     dataflow_machine_type: str = "n1-standard-4"
     dataflow_max_workers: int = 10
-    model_display_name: str = ""  # Non-empty: also upload blessed models to the Vertex Model Registry.
-    endpoint_display_name: str = ""  # Non-empty (with a model name): also deploy to this endpoint.
+    model_display_name: str = ""  # With endpoint_display_name: push to the Model Registry and this endpoint
+    endpoint_display_name: str = ""  # instead of the serving dir (TFX's Vertex Pusher always does both).
     schema_uri: str = ""  # gs:// schema for classes or image sizes other than the curated schema's.
 
     def validate(self) -> None:
