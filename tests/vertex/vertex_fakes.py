@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import threading
 import urllib.parse
 
 PROJECT = "flowers-prod"
