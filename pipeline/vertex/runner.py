@@ -91,7 +91,8 @@ def trainer_factory(config: PipelineConfig, accelerator: Accelerator) -> Callabl
 
     vertex_ai = tfx.extensions.google_cloud_ai_platform
     vertex = config.vertex
-    job_spec: dict[str, Any] = {"worker_pool_specs": accelerator.worker_pool_specs(vertex.trainer_image or vertex.image)}
+    pools = accelerator.worker_pool_specs(vertex.trainer_image or vertex.image)
+    job_spec: dict[str, Any] = {"worker_pool_specs": pools}
     if vertex.service_account:
         job_spec["service_account"] = vertex.service_account
     job_keys = {
