@@ -8,6 +8,8 @@ import sys
 import time
 from typing import Callable, TextIO
 
+from absl import logging as absl_logging
+
 from pipeline_config import PipelineConfig
 
 
@@ -57,18 +59,20 @@ class ComponentProgress(logging.Handler):
         self._current = ""
         self._cached = False
         self._logger = logging.getLogger("absl")
-        self._previous_level = self._logger.level
+        self._previous_verbosity = absl_logging.get_verbosity()
         self.run_start = time.monotonic()
 
     def __enter__(self) -> "ComponentProgress":
+        # Through absl's verbosity flag, not Logger.setLevel: TensorFlow's SavedModel writer briefly sets the
+        # verbosity to FATAL and restores it from that flag, which would otherwise silence the rest of the run.
         self._logger.addHandler(self)
-        self._logger.setLevel(min(self._previous_level or logging.WARNING, logging.INFO))
+        absl_logging.set_verbosity(min(self._previous_verbosity, absl_logging.INFO))
         self.run_start = time.monotonic()
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self._logger.removeHandler(self)
-        self._logger.setLevel(self._previous_level)
+        absl_logging.set_verbosity(self._previous_verbosity)
         if exc_type is not None and self._current:
             self._emit_line(f"  {self._current:<22} FAILED after {self._elapsed(self._current):.1f} s")
 

@@ -21,11 +21,12 @@ from pipeline_config import PipelineConfig
 
 def create_pipeline(config: PipelineConfig, *, schema_file: str | None = None,
                     metadata_connection_config=None, beam_pipeline_args: list[str] | None = None,
-                    trainer=None, pusher=None) -> tfx.dsl.Pipeline:
+                    trainer=None, pusher=None, baseline_resolver=None) -> tfx.dsl.Pipeline:
     """Turn the config into the component graph; runners only choose where it executes.
 
-    `trainer` and `pusher` let a runner swap in the cloud variants (Vertex custom job, Model Registry push)
-    built from the same arguments; `schema_file` is where the curated schema lives for the executors.
+    `trainer`, `pusher` and `baseline_resolver` let a runner swap in the cloud variants (Vertex custom job,
+    Model Registry push, the resolver strategy Vertex compiles) built from the same arguments; `schema_file`
+    is where the curated schema lives for the executors.
     """
     data = config.data
     example_gen = make_example_gen(
@@ -59,7 +60,8 @@ def create_pipeline(config: PipelineConfig, *, schema_file: str | None = None,
     trainer_component = trainer(**trainer_args) if trainer else tfx.components.Trainer(**trainer_args)
     trainer_component.add_upstream_node(anomaly_stop)  # Never train on data the validator flagged.
 
-    baseline = BaselineResolver(candidate=trainer_component.outputs["model"]).with_id("baseline_resolver")
+    baseline = (baseline_resolver or BaselineResolver)(
+        candidate=trainer_component.outputs["model"]).with_id("baseline_resolver")
     evaluator = tfx.components.Evaluator(
         examples=examples,
         model=trainer_component.outputs["model"],

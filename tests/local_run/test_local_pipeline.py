@@ -1,0 +1,134 @@
+"""The whole DAG through `flowers-pipeline run` (LocalDagRunner, SQLite ML Metadata) on tiny generated photos.
+
+One pipeline root is shared by a sequence of runs, as a user's would be: a first run that blesses and pushes,
+an identical rerun served from cache, then new photos that re-ingest and are gated against the baseline.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from components.report import collect_run
+from pipeline import cli
+
+CLASSES = ("daisy", "roses")
+FAST = ["data.classes=" + ",".join(CLASSES), "data.image_size=32", "training.model=squeezenet",
+        "training.epochs=2", "training.warmup_epochs=0", "training.batch_size=4"]
+
+
+def run_cli(root, serving, data_root, *settings: str) -> tuple[int, str]:
+    argv = ["run", "--data-root", str(data_root), "--pipeline-root", str(root), "--serving-dir", str(serving)]
+    for setting in (*FAST, *settings):
+        argv += ["--set", setting]
+    return cli.main(argv)
+
+
+def versions(serving) -> list[str]:
+    return sorted(os.listdir(serving)) if os.path.isdir(serving) else []
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    return tmp_path_factory.mktemp("local_run")
+
+
+@pytest.fixture(scope="module")
+def first_run(workspace, make_photo_folder):
+    """Learnable tinted photos and an absolute gate of 0: the first run must bless and push."""
+    photos = workspace / "photos"
+    make_photo_folder(photos, CLASSES, per_class=10)
+    root, serving = workspace / "root", workspace / "serving"
+    status = run_cli(root, serving, photos, "gate.min_accuracy=0.0")
+    return photos, root, serving, status
+
+
+def record_of(root):
+    return collect_run(str(root / "metadata.sqlite"), "flowers", str(root))
+
+
+def test_first_run_blesses_pushes_and_reports(first_run, capsys):
+    photos, root, serving, status = first_run
+    assert status == 0
+    record = record_of(root)
+    assert record.gate.decision == "blessed"
+    assert record.push.pushed and versions(serving) == [record.push.version]
+    assert record.data.seen == 20 and record.data.written_total == 20
+    assert {c.state for c in record.components} == {"ran"}
+    printed = capsys.readouterr().out
+    assert re.search(r"AtomicPusher\s+done in", printed)  # Progress lines last to the end of the run.
+    report = root / "run_report.html"
+    assert report.is_file() and "blessed" in report.read_text()
+
+
+def test_identical_rerun_is_cached_and_pushes_nothing(first_run, capsys):
+    photos, root, serving, _ = first_run
+    before = versions(serving)
+    assert run_cli(root, serving, photos, "gate.min_accuracy=0.0") == 0
+    record = record_of(root)
+    # Resolvers are never cached (they only query ML Metadata); every component with an executor is.
+    assert {c.node_id: c.state for c in record.components if c.state != "cached"} == {"baseline_resolver": "ran"}
+    assert versions(serving) == before
+    assert re.search(r"AtomicPusher\s+cached", capsys.readouterr().out)
+
+
+def test_new_photos_reingest_and_are_gated_against_the_baseline(first_run, make_photo):
+    photos, root, serving, _ = first_run
+    baseline_version = versions(serving)[-1]
+    for i in range(3):
+        make_photo(photos / "roses" / f"added_{i}.jpg", tint=1)
+    assert run_cli(root, serving, photos, "gate.min_accuracy=0.0", "gate.max_accuracy_drop=1.0") == 0
+    record = record_of(root)
+    states = {c.node_id: c.state for c in record.components}
+    assert states["FileBasedExampleGen"] == "ran" and states["Trainer"] == "ran"
+    assert record.data.seen == 23
+    assert record.gate.baseline is not None and record.gate.baseline_accuracy is not None
+    assert record.gate.decision == "blessed"  # Nothing can fail a gate of (0, drop 1.0).
+    assert versions(serving)[-2] == baseline_version and len(versions(serving)) == 2
+
+
+def test_a_model_below_the_gate_never_reaches_the_serving_dir(workspace, make_photo, capsys):
+    """Untinted noise cannot be learnt perfectly, so a gate of 1.0 must refuse the model."""
+    photos = workspace / "noise"
+    for label in CLASSES:
+        for i in range(10):
+            make_photo(photos / label / f"noise_{i}.jpg")
+    root, serving = workspace / "root_gate", workspace / "serving_gate"
+    (serving / "7").mkdir(parents=True)  # A model already in service must stay untouched.
+    assert run_cli(root, serving, photos, "gate.min_accuracy=1.0", "training.learning_rate=1e-7") == 0
+    record = record_of(root)
+    assert record.gate.decision == "not blessed"
+    assert any("min_accuracy" in reason for reason in record.gate.reasons)
+    assert not record.push.pushed
+    assert versions(serving) == ["7"] and os.listdir(serving / "7") == []
+    assert "not blessed" in capsys.readouterr().out
+
+
+def test_anomalies_stop_the_pipeline_before_training(workspace, make_photo_folder):
+    """A schema whose label domain lacks a class in the data: the validator flags it, nothing is trained."""
+    from google.protobuf import text_format
+    from tfx import v1 as tfx
+
+    import pipeline_config
+    import schemas
+    from components.validation import AnomaliesFound
+    from pipeline.pipeline import create_pipeline
+
+    photos = workspace / "anomalous"
+    make_photo_folder(photos, CLASSES, per_class=4)
+    schema_path = workspace / "wrong_schema.pbtxt"
+    schema_path.write_text(text_format.MessageToString(schemas.derive(("daisy", "tulips"), 32)))
+    root = workspace / "root_anomalies"
+    config = pipeline_config.load_config(
+        {**pipeline_config.parse_assignments(FAST), "data.data_root": str(photos), "pipeline_root": str(root)},
+        environ={})
+    dag = create_pipeline(config, schema_file=str(schema_path),
+                          metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
+                              config.metadata_path))
+    with pytest.raises(AnomaliesFound, match="label"):
+        tfx.orchestration.LocalDagRunner().run(dag)
+    states = {c.node_id: c.state for c in record_of(root).components}
+    assert states["AnomalyStop"] == "failed"
+    assert states.get("Trainer", "new") == "new"
