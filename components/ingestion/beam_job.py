@@ -1,6 +1,6 @@
 """The ingestion Beam graph, shared by the TFX executor and the standalone `flowers-pipeline ingest` job.
 
-listing (driver) -> Create -> ProcessPhoto -> {train, eval} GZIP TFRecords, rejected.jsonl, ingest_summary.json.
+listing (driver) -> Create -> ProcessPhotos -> {train, eval} GZIP TFRecords, rejected.jsonl, ingest_summary.json.
 Counting and the failure checks run in the launching process around the Beam job, so a failure reaches the
 user as one UserError line instead of a worker traceback.
 """
@@ -8,9 +8,11 @@ user as one UserError line instead of a worker traceback.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import dataclasses
 import json
 import math
+import os
 import typing
 
 import apache_beam as beam
@@ -27,6 +29,7 @@ RECORD_PREFIX = "data_tfrecord"  # The file names TFX's own ExampleGen writes in
 _REJECTED = "rejected"
 _OUTCOMES = "outcomes"
 _EXAMPLES_SHOWN = 5
+BATCH_SIZE = 32  # Photos handed to the thread pool at a time: enough to keep the cores busy, small in memory.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,34 +88,47 @@ def photo_to_record(path: str, label: str, data: bytes, settings: IngestSettings
     return split.split_for(split.content_key(data), settings.eval_fraction), example
 
 
-class ProcessPhoto(beam.DoFn):
-    """(path, class) -> a record on its split's output, or a rejection; bad input never raises."""
+class ProcessPhotos(beam.DoFn):
+    """Batches of (path, class) -> each record on its split's output, or a rejection; bad input never raises.
 
-    def __init__(self, settings: IngestSettings):
+    The photos of a batch run on a thread pool: file reads, hashing and Pillow's decode/resize/encode release
+    the GIL, so one Beam worker (the in-process DirectRunner included) keeps every core busy.
+    """
+
+    def __init__(self, settings: IngestSettings, threads: int = 0):
         self._settings = settings
+        self._threads = threads or os.cpu_count() or 1
+        self._pool = None
 
     def setup(self):
         sources.use_anonymous_gcs_if_needed()  # Also in worker processes, which start with an empty cache.
+        self._pool = concurrent.futures.ThreadPoolExecutor(self._threads, thread_name_prefix="photo")
 
-    def process(self, photo: tuple[str, str]):
+    def teardown(self):
+        if self._pool is not None:
+            self._pool.shutdown()
+
+    def process(self, batch: list[tuple[str, str]]):
+        for outputs in self._pool.map(self._process_one, batch):
+            yield from outputs
+
+    def _process_one(self, photo: tuple[str, str]) -> list[beam.pvalue.TaggedOutput]:
         path, label = photo
         try:
             data = read_file(path)
         except Exception as error:  # PermissionError, BeamIOError, ...: the path is reported, the job goes on.
-            yield from _rejection(path, image.UNREADABLE, f"{type(error).__name__}: {error}")
-            return
+            return _rejection(path, image.UNREADABLE, f"{type(error).__name__}: {error}")
         try:
             split_name, example = photo_to_record(path, label, data, self._settings)
         except image.Rejected as rejected:
-            yield from _rejection(path, rejected.reason, rejected.detail)
-            return
-        yield beam.pvalue.TaggedOutput(split_name, example)
-        yield beam.pvalue.TaggedOutput(_OUTCOMES, ("written", split_name, label))
+            return _rejection(path, rejected.reason, rejected.detail)
+        return [beam.pvalue.TaggedOutput(split_name, example),
+                beam.pvalue.TaggedOutput(_OUTCOMES, ("written", split_name, label))]
 
 
-def _rejection(path: str, reason: str, detail: str):
-    yield beam.pvalue.TaggedOutput(_REJECTED, {"path": path, "reason": reason, "detail": detail[:500]})
-    yield beam.pvalue.TaggedOutput(_OUTCOMES, ("rejected", reason))
+def _rejection(path: str, reason: str, detail: str) -> list[beam.pvalue.TaggedOutput]:
+    return [beam.pvalue.TaggedOutput(_REJECTED, {"path": path, "reason": reason, "detail": detail[:500]}),
+            beam.pvalue.TaggedOutput(_OUTCOMES, ("rejected", reason))]
 
 
 class CountOutcomes(beam.CombineFn):
@@ -149,13 +165,14 @@ def make_summary(counts: dict, classes: typing.Sequence[str], ignored: dict[str,
 
 
 def photos_to_examples(pipeline: beam.Pipeline, listing: sources.Listing, settings: IngestSettings):
-    """The photos of a listing through ProcessPhoto: a tagged PCollection of train, eval, rejected, outcomes.
+    """The photos of a listing through ProcessPhotos: tagged PCollections train, eval, rejected, outcomes.
 
-    Create reshuffles its elements, so with the multi-processing DirectRunner the photos spread over workers.
+    Create reshuffles its elements, so with several Beam workers the photos spread over them as well.
     """
     return (pipeline
             | "ListedPhotos" >> beam.Create(listing.photos)
-            | "ProcessPhoto" >> beam.ParDo(ProcessPhoto(settings)).with_outputs(
+            | "Batch" >> beam.BatchElements(min_batch_size=BATCH_SIZE, max_batch_size=BATCH_SIZE)
+            | "ProcessPhotos" >> beam.ParDo(ProcessPhotos(settings)).with_outputs(
                 *split.SPLITS, _REJECTED, _OUTCOMES))
 
 

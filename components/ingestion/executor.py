@@ -54,7 +54,7 @@ class Executor(BaseExampleGenExecutor):
 
 @beam.ptransform_fn
 def _InputToExamples(pipeline: beam.Pipeline, exec_properties: dict[str, Any], split_pattern: str):
-    """Listing and ProcessPhoto as in Do, keeping only the records (rejections are counted in Do's path)."""
+    """Listing and ProcessPhotos as in Do, keeping only the records (rejections are counted in Do's path)."""
     del split_pattern  # The listing walks the whole root, so ignored paths are found too.
     settings = settings_from_exec_properties(exec_properties)
     listing = sources.list_photos(exec_properties[standard_component_specs.INPUT_BASE_KEY], settings.classes)

@@ -53,10 +53,10 @@ def transform(data: bytes, *, size: int, jpeg_quality: int, max_image_pixels: in
         if draft and image.format == "JPEG":
             image.draft(image.mode, (DRAFT_MARGIN * size, DRAFT_MARGIN * size))
         image.load()
-        image = ImageOps.exif_transpose(image)
+        ImageOps.exif_transpose(image, in_place=True)
     except Exception as error:  # Pillow raises OSError, SyntaxError, ValueError, struct.error... on bad data.
         raise Rejected(CORRUPT, _describe(error)) from None
-    return encode_jpeg(center_crop(resize_shorter_side(to_rgb(image), size), size), jpeg_quality)
+    return encode_jpeg(resize_and_crop(to_rgb(image), size), jpeg_quality)
 
 
 def _open(data: bytes, max_image_pixels: int) -> Image.Image:
@@ -101,19 +101,29 @@ def _to_8bit_gray(image: Image.Image) -> Image.Image:
     return Image.fromarray(np.clip(np.rint(pixels), 0, 255).astype(np.uint8), "L")
 
 
-def resize_shorter_side(image: Image.Image, size: int) -> Image.Image:
-    """Scale so the shorter side is `size`, keeping the aspect ratio (BILINEAR)."""
-    width, height = image.size
+def resized_size(width: int, height: int, size: int) -> tuple[int, int]:
+    """Scale so the shorter side is `size`, keeping the aspect ratio (never below `size`)."""
     scale = size / min(width, height)
-    new_size = (max(size, round(width * scale)), max(size, round(height * scale)))
-    return image if new_size == image.size else image.resize(new_size, Image.BILINEAR)
+    return max(size, round(width * scale)), max(size, round(height * scale))
 
 
-def center_crop(image: Image.Image, size: int) -> Image.Image:
-    """The central size x size square (the extra pixel of an odd margin goes right/bottom)."""
+def crop_offsets(width: int, height: int, size: int) -> tuple[int, int]:
+    """(left, top) of the central size x size square; the extra pixel of an odd margin goes right/bottom."""
+    return (width - size) // 2, (height - size) // 2
+
+
+def resize_and_crop(image: Image.Image, size: int) -> Image.Image:
+    """BILINEAR resize of the shorter side to `size`, then the centre crop, in one Pillow call.
+
+    Resampling only the source box the crop keeps gives the pixels of resize-then-crop (same scale, same
+    filter footprint; at most 1 level of rounding apart) for a third less work on landscape photos.
+    """
     width, height = image.size
-    left, top = (width - size) // 2, (height - size) // 2
-    return image.crop((left, top, left + size, top + size))
+    new_width, new_height = resized_size(width, height, size)
+    left, top = crop_offsets(new_width, new_height, size)
+    scale_x, scale_y = width / new_width, height / new_height
+    box = (left * scale_x, top * scale_y, (left + size) * scale_x, (top + size) * scale_y)
+    return image.resize((size, size), Image.BILINEAR, box=box)
 
 
 def encode_jpeg(image: Image.Image, quality: int) -> bytes:

@@ -11,18 +11,15 @@ import gzip
 import struct
 
 import apache_beam as beam
-import crcmod.predefined
+import google_crc32c  # Hardware CRC-32C; installed with google-cloud-storage (apache-beam[gcp]).
 from apache_beam.coders import BytesCoder
 from apache_beam.io.filebasedsink import FileBasedSink
 from apache_beam.io.filesystem import CompressionTypes
 
 GZIP_LEVEL = 0
-_crc32c = crcmod.predefined.mkPredefinedCrcFun("crc-32c")
-
-
 def masked_crc32c(data: bytes) -> int:
     """TFRecord's checksum: CRC-32C, rotated right by 15 bits plus a constant."""
-    crc = _crc32c(data)
+    crc = google_crc32c.value(data)
     return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
 
 

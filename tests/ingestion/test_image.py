@@ -25,15 +25,26 @@ def test_output_is_square_rgb_of_the_target_size(size, photo_image, image_bytes)
 
 
 def test_shorter_side_scaled_then_centre_cropped():
-    resized = image.resize_shorter_side(Image.new("RGB", (300, 200)), 100)
-    assert resized.size == (150, 100)
-    assert image.resize_shorter_side(Image.new("RGB", (201, 100)), 50).size == (100, 50)  # round(100.5) = 100
-    assert image.resize_shorter_side(Image.new("RGB", (10, 20)), 16).size == (16, 32)  # upscales small photos
+    assert image.resized_size(300, 200, 100) == (150, 100)
+    assert image.resized_size(201, 100, 50) == (100, 50)  # round(100.5) = 100, as Python and tf.round do
+    assert image.resized_size(10, 20, 16) == (16, 32)  # small photos are upscaled
+    assert image.crop_offsets(150, 100, 100) == (25, 0) and image.crop_offsets(100, 151, 100) == (0, 25)
     # A left half black, right half white 40x20 image keeps its middle: the crop starts at (40-20)//2 = 10.
     halves = Image.new("L", (40, 20), 0)
     halves.paste(255, (20, 0, 40, 20))
-    crop = np.asarray(image.center_crop(halves, 20))
+    crop = np.asarray(image.resize_and_crop(halves, 20))
     assert crop[:, :10].max() == 0 and crop[:, 10:].min() == 255
+
+
+@pytest.mark.parametrize("size", [(500, 333), (320, 213), (171, 240), (240, 240), (97, 61)])
+def test_one_call_resize_equals_resize_then_crop(size, photo_image):
+    """The box resize is a speed-up only: within 1 level of the plain BILINEAR resize followed by the crop."""
+    source = photo_image("box", size)
+    new_size = image.resized_size(*size, 48)
+    left, top = image.crop_offsets(*new_size, 48)
+    plain = source.resize(new_size, Image.BILINEAR).crop((left, top, left + 48, top + 48))
+    fast = image.resize_and_crop(source, 48)
+    assert np.abs(np.asarray(plain, dtype=int) - np.asarray(fast, dtype=int)).max() <= 1
 
 
 def test_no_chroma_subsampling_and_quality_applied(photo_image, image_bytes):
