@@ -12,6 +12,9 @@ import pkgutil
 from typing import Callable
 
 from components.errors import UserError
+from components.training import autograph
+
+autograph.exclude_tf_keras()  # Every path that builds a model trains or serves it.
 
 
 @dataclasses.dataclass(frozen=True)

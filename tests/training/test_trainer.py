@@ -1,0 +1,85 @@
+"""run_fn end to end on the fixture: it learns, logs, records its history and exports both signatures."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import tensorflow as tf
+from training_fixtures import CLASSES, IMAGE_SIZE, fn_args, training_settings
+
+from components.training import TRAINER_RUN_FN, trainer_custom_config
+
+
+def test_run_fn_name_points_at_the_installed_function():
+    module, _, name = TRAINER_RUN_FN.rpartition(".")
+    assert callable(getattr(__import__(module, fromlist=[name]), name))
+
+
+def test_custom_config_is_plain_json():
+    import json
+
+    config = trainer_custom_config(training_settings(), CLASSES, IMAGE_SIZE)
+    assert json.loads(json.dumps(config)) == config
+    assert config["classes"] == CLASSES and config["image_size"] == IMAGE_SIZE
+
+
+def test_run_fn_learns_the_separable_set_above_chance(trained):
+    history = trained["history"]
+    assert history["train_records"] == 48 and history["eval_records"] == 18
+    assert history["steps_per_epoch"] == 48 // 8 and history["global_batch_size"] == 8
+    assert [e["epoch"] for e in history["epochs"]] == list(range(1, 9))
+    assert history["epochs"][-1]["val_accuracy"] > 0.6  # chance is 1/3
+    assert history["epochs"][-1]["loss"] < history["epochs"][0]["loss"]
+    assert history["train_images_per_second"] > 0
+
+
+def test_run_fn_writes_tensorboard_logs_and_a_serving_model(trained):
+    args = trained["fn_args"]
+    assert os.path.isdir(os.path.join(args.model_run_dir, "train"))
+    assert os.path.isdir(os.path.join(args.model_run_dir, "validation"))
+    assert os.path.exists(os.path.join(args.serving_model_dir, "saved_model.pb"))
+
+
+def test_learning_rate_ramps_up_then_decays(trained):
+    """Each epoch logs the rate of its last step: the warm-up epoch ends at the peak, then x0.8 per epoch."""
+    rates = [e["learning_rate"] for e in trained["history"]["epochs"]]
+    peak, steps = 4e-3 * 8 / 16, 6
+    last_steps = [steps * epoch - 1 for epoch in range(2, 9)]
+    assert np.isclose(rates[0], peak, rtol=1e-4)
+    np.testing.assert_allclose(rates[1:], [peak * 0.8 ** ((s - steps) / steps) for s in last_steps], rtol=1e-4)
+
+
+def test_serving_default_answers_examples_with_class_names(trained, dataset):
+    model = tf.saved_model.load(trained["fn_args"].serving_model_dir)
+    outputs = model.signatures["serving_default"](examples=tf.constant(dataset["records"]["eval"]))
+    assert outputs["probabilities"].shape == (18, 3)
+    np.testing.assert_allclose(outputs["probabilities"].numpy().sum(axis=1), 1.0, rtol=1e-5)
+    labels = [label.decode() for label in outputs["label"].numpy()]
+    assert labels == [CLASSES[i] for i in outputs["class_id"].numpy()]
+    names = model.signatures["class_names"]()["class_names"].numpy()
+    assert [n.decode() for n in names] == CLASSES
+
+
+def test_predict_image_on_raw_photos_agrees_with_serving_default_on_their_records(trained, dataset):
+    model = tf.saved_model.load(trained["fn_args"].serving_model_dir)
+    paths = [p for p in dataset["photos"] if "/eval/" in p]
+    raw = [open(p, "rb").read() for p in paths]
+    from_photos = model.signatures["predict_image"](images=tf.constant(raw))
+    from_records = model.signatures["serving_default"](examples=tf.constant(dataset["records"]["eval"]))
+    np.testing.assert_array_equal(from_photos["class_id"].numpy(), from_records["class_id"].numpy())
+    np.testing.assert_allclose(from_photos["probabilities"].numpy(), from_records["probabilities"].numpy(),
+                               atol=0.1)  # JPEG re-encoding of pure noise; real photos differ far less
+
+
+def test_warm_start_loads_the_base_models_weights(trained, dataset, tmp_path):
+    from components.training.trainer import run_fn
+
+    base = trained["fn_args"].serving_model_dir
+    args = fn_args(dataset["examples"], str(tmp_path), training_settings(epochs=1, warm_start=True,
+                                                                          learning_rate=1e-9), base_model=base)
+    run_fn(args)
+    before = tf.keras.models.load_model(base, compile=False).get_weights()
+    after = tf.keras.models.load_model(args.serving_model_dir, compile=False).get_weights()
+    for old, new in zip(before, after):
+        np.testing.assert_allclose(old, new, atol=1e-3)

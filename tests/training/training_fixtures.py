@@ -1,0 +1,78 @@
+"""Helpers for the training tests: coloured synthetic photos, ingested into GZIP TFRecords in the record format
+ingestion writes (by the ingestion formula, reimplemented here with Pillow), and Trainer FnArgs for them."""
+
+from __future__ import annotations
+
+import io
+import os
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+CLASSES = ["red", "green", "blue"]
+IMAGE_SIZE = 32
+PER_CLASS = {"train": 16, "eval": 6}
+
+
+def colour_photo(class_index: int, width: int, height: int, rng: np.random.Generator) -> Image.Image:
+    """Noise with one dominant channel: trivially separable by colour, whatever the size."""
+    pixels = rng.integers(0, 90, size=(height, width, 3))
+    pixels[..., class_index] += 140
+    return Image.fromarray(pixels.astype(np.uint8))
+
+
+def ingest_like(photo: Image.Image, size: int) -> Image.Image:
+    """The ingestion transform: shorter side to `size` (Pillow BILINEAR), then a centre crop."""
+    width, height = photo.size
+    scale = size / min(width, height)
+    new_width, new_height = max(size, round(width * scale)), max(size, round(height * scale))
+    resized = photo.convert("RGB").resize((new_width, new_height), Image.BILINEAR)
+    left, top = (new_width - size) // 2, (new_height - size) // 2
+    return resized.crop((left, top, left + size, top + size))
+
+
+def to_example(photo: Image.Image, class_index: int, source: str, size: int = IMAGE_SIZE) -> bytes:
+    buffer = io.BytesIO()
+    ingest_like(photo, size).save(buffer, format="JPEG", quality=95, subsampling=0)
+    feature = {
+        "image": tf.train.Feature(bytes_list=tf.train.BytesList(value=[buffer.getvalue()])),
+        "class": tf.train.Feature(int64_list=tf.train.Int64List(value=[class_index])),
+        "label": tf.train.Feature(bytes_list=tf.train.BytesList(value=[CLASSES[class_index].encode()])),
+        "size": tf.train.Feature(int64_list=tf.train.Int64List(value=[size, size])),
+        "source": tf.train.Feature(bytes_list=tf.train.BytesList(value=[source.encode()])),
+    }
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+
+def write_split(examples_dir: str, split: str, records: list[bytes], shards: int = 2) -> None:
+    split_dir = os.path.join(examples_dir, f"Split-{split}")
+    os.makedirs(split_dir, exist_ok=True)
+    for shard in range(shards):
+        path = os.path.join(split_dir, f"data_tfrecord-{shard:05d}-of-{shards:05d}.gz")
+        with tf.io.TFRecordWriter(path, options="GZIP") as writer:
+            for record in records[shard::shards]:
+                writer.write(record)
+
+
+def fn_args(examples: str, out: str, training: dict, **overrides):
+    """A Trainer FnArgs as the TFX executor builds it for these examples."""
+    from tfx.components.trainer.fn_args_utils import FnArgs
+
+    from components.training import trainer_custom_config
+
+    return FnArgs(train_files=[os.path.join(examples, "Split-train", "*")],
+                  eval_files=[os.path.join(examples, "Split-eval", "*")],
+                  serving_model_dir=os.path.join(out, "Format-Serving"), model_run_dir=os.path.join(out, "run"),
+                  custom_config=trainer_custom_config(training, CLASSES, IMAGE_SIZE), **overrides)
+
+
+def training_settings(**changes) -> dict:
+    """The pipeline's training defaults with small, fast values for tests."""
+    import dataclasses
+
+    import pipeline_config
+
+    fast = dict(model="squeezenet", weights="none", epochs=4, batch_size=8, learning_rate=4e-3, warmup_epochs=1,
+                shuffle_buffer=64, accelerator="cpu")
+    return dataclasses.asdict(dataclasses.replace(pipeline_config.TrainingConfig(), **{**fast, **changes}))
