@@ -70,6 +70,8 @@ class Predictor:
         for path in paths:
             try:
                 encoded[path] = read_photo(path)
+            except tf.errors.OpError as error:  # gfile: missing or unreadable file
+                errors[path] = error.message
             except (OSError, ValueError) as error:
                 errors[path] = str(error) or type(error).__name__
         answered = self._answer(list(encoded), list(encoded.values()))
@@ -105,6 +107,8 @@ def read_photo(path: str) -> bytes:
             upright = ImageOps.exif_transpose(image).convert("RGB")
     except UnidentifiedImageError:
         raise ValueError("not an image file (or a format Pillow cannot read)") from None
+    except OSError as error:
+        raise ValueError(f"cannot read image: {error}") from None
     buffer = io.BytesIO()
     upright.save(buffer, format="PNG")
     return buffer.getvalue()

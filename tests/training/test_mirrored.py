@@ -1,0 +1,25 @@
+"""Data-parallel training over two logical CPU devices matches one device: the multi-replica path works."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+PROJECT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_mirrored_over_two_devices_matches_one_device():
+    script = os.path.join(os.path.dirname(__file__), "mirrored_run.py")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "TF_USE_LEGACY_KERAS": "1"}
+    done = subprocess.run([sys.executable, script], cwd=PROJECT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    runs = json.loads(done.stdout.strip().splitlines()[-1])
+    assert runs["one_device"]["replicas"] == 1 and runs["mirrored"]["replicas"] == 2
+    np.testing.assert_allclose(runs["mirrored"]["loss"], runs["one_device"]["loss"], rtol=1e-4)
+    np.testing.assert_allclose(runs["mirrored"]["head"], runs["one_device"]["head"], atol=1e-4)
+    assert runs["one_device"]["loss"][-1] < runs["one_device"]["loss"][0]
