@@ -22,7 +22,7 @@ def local_beam_args(config: PipelineConfig) -> list[str]:
     return args
 
 
-def run_local(config: PipelineConfig, out: TextIO = sys.stdout) -> None:
+def run_local(config: PipelineConfig, out: TextIO | None = None) -> None:
     """Run every component in order, printing one line as each starts and ends; raises on failure."""
     from tfx import v1 as tfx
 
@@ -37,7 +37,7 @@ def run_local(config: PipelineConfig, out: TextIO = sys.stdout) -> None:
             config.metadata_path),
         beam_pipeline_args=local_beam_args(config),
     )
-    with ComponentProgress(lambda line: print(line, file=out, flush=True)):
+    with ComponentProgress(lambda line: print(line, file=out or sys.stdout, flush=True)):
         tfx.orchestration.LocalDagRunner().run(dag)
 
 

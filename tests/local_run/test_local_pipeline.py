@@ -6,6 +6,8 @@ an identical rerun served from cache, then new photos that re-ingest and are gat
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 
@@ -41,30 +43,30 @@ def first_run(workspace, make_photo_folder):
     photos = workspace / "photos"
     make_photo_folder(photos, CLASSES, per_class=10)
     root, serving = workspace / "root", workspace / "serving"
-    status = run_cli(root, serving, photos, "gate.min_accuracy=0.0")
-    return photos, root, serving, status
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        status = run_cli(root, serving, photos, "gate.min_accuracy=0.0")
+    return photos, root, serving, status, printed.getvalue()
 
 
 def record_of(root):
     return collect_run(str(root / "metadata.sqlite"), "flowers", str(root))
 
 
-def test_first_run_blesses_pushes_and_reports(first_run, capsys):
-    photos, root, serving, status = first_run
+def test_first_run_blesses_pushes_and_reports(first_run):
+    photos, root, serving, status, printed = first_run
     assert status == 0
     record = record_of(root)
     assert record.gate.decision == "blessed"
     assert record.push.pushed and versions(serving) == [record.push.version]
     assert record.data.seen == 20 and record.data.written_total == 20
     assert {c.state for c in record.components} == {"ran"}
-    printed = capsys.readouterr().out
     assert re.search(r"AtomicPusher\s+done in", printed)  # Progress lines last to the end of the run.
     report = root / "run_report.html"
     assert report.is_file() and "blessed" in report.read_text()
 
 
 def test_identical_rerun_is_cached_and_pushes_nothing(first_run, capsys):
-    photos, root, serving, _ = first_run
+    photos, root, serving, *_ = first_run
     before = versions(serving)
     assert run_cli(root, serving, photos, "gate.min_accuracy=0.0") == 0
     record = record_of(root)
@@ -75,7 +77,7 @@ def test_identical_rerun_is_cached_and_pushes_nothing(first_run, capsys):
 
 
 def test_new_photos_reingest_and_are_gated_against_the_baseline(first_run, make_photo):
-    photos, root, serving, _ = first_run
+    photos, root, serving, *_ = first_run
     baseline_version = versions(serving)[-1]
     for i in range(3):
         make_photo(photos / "roses" / f"added_{i}.jpg", tint=1)
