@@ -69,7 +69,7 @@ def test_predict_image_on_raw_photos_agrees_with_serving_default_on_their_record
     from_records = model.signatures["serving_default"](examples=tf.constant(dataset["records"]["eval"]))
     np.testing.assert_array_equal(from_photos["class_id"].numpy(), from_records["class_id"].numpy())
     np.testing.assert_allclose(from_photos["probabilities"].numpy(), from_records["probabilities"].numpy(),
-                               atol=0.1)  # JPEG re-encoding of pure noise; real photos differ far less
+                               atol=0.1)  # the records went through JPEG q95; a tiny net amplifies that
 
 
 def test_warm_start_loads_the_base_models_weights(trained, dataset, tmp_path):
@@ -79,7 +79,8 @@ def test_warm_start_loads_the_base_models_weights(trained, dataset, tmp_path):
     args = fn_args(dataset["examples"], str(tmp_path), training_settings(epochs=1, warm_start=True,
                                                                           learning_rate=1e-9), base_model=base)
     run_fn(args)
-    before = tf.keras.models.load_model(base, compile=False).get_weights()
-    after = tf.keras.models.load_model(args.serving_model_dir, compile=False).get_weights()
-    for old, new in zip(before, after):
+    before = tf.keras.models.load_model(base, compile=False).trainable_weights
+    after = tf.keras.models.load_model(args.serving_model_dir, compile=False).trainable_weights
+    assert len(before) == len(after) > 0
+    for old, new in zip(before, after):  # batch-norm statistics move with any training, so trainables only
         np.testing.assert_allclose(old, new, atol=1e-3)
