@@ -66,7 +66,7 @@ class ComponentProgress(logging.Handler):
         # Through absl's verbosity flag, not Logger.setLevel: TensorFlow's SavedModel writer briefly sets the
         # verbosity to FATAL and restores it from that flag, which would otherwise silence the rest of the run.
         self._logger.addHandler(self)
-        absl_logging.set_verbosity(min(self._previous_verbosity, absl_logging.INFO))
+        absl_logging.set_verbosity(max(self._previous_verbosity, absl_logging.INFO))  # Higher = more verbose.
         self.run_start = time.monotonic()
         return self
 
