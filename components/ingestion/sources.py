@@ -53,7 +53,7 @@ def list_photos(data_root: str, classes) -> Listing:
     root = normalize_root(data_root)
     matched = FileSystems.match([FileSystems.join(root, "**")])[0].metadata_list
     photos, ignored = [], []
-    for path in sorted(m.path for m in matched):
+    for path in sorted(m.path for m in matched if not m.path.endswith("/")):  # Not GCS folder markers.
         reason = classify(path[len(root) + 1:].split("/"), classes)
         if reason is None:
             photos.append((path, path[len(root) + 1:].split("/")[0]))
