@@ -65,7 +65,9 @@ class TrainingConfig:
     alpha: float = 0.0  # MobileNetV2 width; 0 = follow the weights file (1.0 for imagenet/none).
     epochs: int = 10
     batch_size: int = 16  # Per replica; the global batch is this times the replica count.
-    learning_rate: float = 1e-3  # Peak rate for the reference batch of 16, scaled with the global batch.
+    learning_rate: float = 5e-3  # Peak rate for the reference batch of 16, scaled with the global batch.
+    # (5e-3: a frozen MobileNetV2 + linear head reached 0.88-0.90 in 4-fold CV on the train split at 3e-3..1e-2,
+    # 0.84 at 1e-3, within 10 epochs.)
     warmup_epochs: int = 1
     lr_decay: float = 0.8  # Per-epoch decay after warm-up, as in the codelab.
     dropout: float = 0.2
@@ -73,7 +75,7 @@ class TrainingConfig:
     fine_tune_epochs: int = 0
     fine_tune_learning_rate: float = 1e-5
     shuffle_buffer: int = 2048
-    steps_per_execution: int = 1  # Raised on TPU to amortise host round-trips.
+    steps_per_execution: int = 32  # Steps per host round-trip, used on TPU only (capped at an epoch).
     accelerator: str = "auto"  # auto | tpu | gpu | cpu
     tpu: str = ""  # TPU name or grpc:// address; empty = discover from the environment.
     seed: int = 42

@@ -16,40 +16,54 @@ from components.errors import UserError
 
 AUTOTUNE = tf.data.AUTOTUNE
 SUMMARY_FILE = "ingest_summary.json"  # Written by ingestion at the top of the Examples artifact.
+CACHE_BUDGET_BYTES = 2**30  # Decoded training images are cached in memory up to this size.
 _FEATURES = {"image": tf.io.FixedLenFeature([], tf.string), "class": tf.io.FixedLenFeature([], tf.int64)}
 
 
 def decode_record_image(jpeg: tf.Tensor, image_size: int) -> tf.Tensor:
     """An ingested JPEG as [size, size, 3] float32 in [0, 1]; a record of another size fails loudly."""
-    image = tf.io.decode_jpeg(jpeg, channels=3)
-    image = tf.reshape(image, [image_size, image_size, 3])
-    return tf.image.convert_image_dtype(image, tf.float32)
+    return tf.image.convert_image_dtype(_decode_pixels(jpeg, image_size), tf.float32)
 
 
 def parse(serialized: tf.Tensor, image_size: int) -> tuple[tf.Tensor, tf.Tensor]:
-    example = tf.io.parse_single_example(serialized, _FEATURES)
-    return decode_record_image(example["image"], image_size), example["class"]
+    image, label = _parse_pixels(serialized, image_size)
+    return tf.image.convert_image_dtype(image, tf.float32), label
 
 
 def augment(image: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     """The codelab's augmentation: random left-right flip and random saturation in [0, 2]."""
-    image = tf.image.random_flip_left_right(image)
+    image = tf.image.random_flip_left_right(tf.image.convert_image_dtype(image, tf.float32))
     image = tf.clip_by_value(tf.image.random_saturation(image, 0.0, 2.0), 0.0, 1.0)
     return image, label
 
 
+def cache_fits(records: int, image_size: int, budget_bytes: int = CACHE_BUDGET_BYTES) -> bool:
+    """Whether the decoded training images fit the in-memory cache budget."""
+    return records * image_size * image_size * 3 <= budget_bytes
+
+
 def train_dataset(patterns: list[str], image_size: int, global_batch: int, shuffle_buffer: int,
-                  seed: int | None = None, augmented: bool = True) -> tf.data.Dataset:
-    """Endless batches of exactly `global_batch`, read in parallel and in relaxed order."""
+                  seed: int | None = None, augmented: bool = True, cache: bool = False) -> tf.data.Dataset:
+    """Endless batches of exactly `global_batch`, read in parallel and in relaxed order.
+
+    `cache` decodes each JPEG once and keeps the pixels in memory (the shuffle buffer then holds pixels too):
+    on a small host the decode is CPU taken from training every epoch. Without it, the shuffle buffer holds
+    compact serialized records and every epoch decodes again.
+    """
     files = list_files(patterns)
     records = tf.data.Dataset.from_tensor_slices(files).shuffle(len(files), seed=seed)
     dataset = tf.data.TFRecordDataset(records, compression_type="GZIP", num_parallel_reads=AUTOTUNE)
     options = tf.data.Options()
     options.deterministic = False
-    dataset = dataset.with_options(options).shuffle(shuffle_buffer, seed=seed).repeat()
-    dataset = dataset.map(lambda record: parse(record, image_size), num_parallel_calls=AUTOTUNE)
-    if augmented:
-        dataset = dataset.map(augment, num_parallel_calls=AUTOTUNE)
+    dataset = dataset.with_options(options)
+    decode = lambda record: _parse_pixels(record, image_size)  # noqa: E731
+    if cache:
+        dataset = dataset.map(decode, num_parallel_calls=AUTOTUNE).cache()
+    dataset = dataset.shuffle(shuffle_buffer, seed=seed).repeat()
+    if not cache:
+        dataset = dataset.map(decode, num_parallel_calls=AUTOTUNE)
+    to_float = lambda image, label: (tf.image.convert_image_dtype(image, tf.float32), label)  # noqa: E731
+    dataset = dataset.map(augment if augmented else to_float, num_parallel_calls=AUTOTUNE)
     return dataset.batch(global_batch, drop_remainder=True).prefetch(AUTOTUNE)
 
 
@@ -58,6 +72,16 @@ def eval_dataset(patterns: list[str], image_size: int, batch_size: int) -> tf.da
     dataset = tf.data.TFRecordDataset(list_files(patterns), compression_type="GZIP")
     dataset = dataset.map(lambda record: parse(record, image_size), num_parallel_calls=AUTOTUNE)
     return dataset.batch(batch_size).prefetch(AUTOTUNE)
+
+
+def _decode_pixels(jpeg: tf.Tensor, image_size: int) -> tf.Tensor:
+    """uint8 [size, size, 3] with a static shape, as XLA and TPUs require."""
+    return tf.reshape(tf.io.decode_jpeg(jpeg, channels=3), [image_size, image_size, 3])
+
+
+def _parse_pixels(serialized: tf.Tensor, image_size: int) -> tuple[tf.Tensor, tf.Tensor]:
+    example = tf.io.parse_single_example(serialized, _FEATURES)
+    return _decode_pixels(example["image"], image_size), example["class"]
 
 
 def list_files(patterns: list[str]) -> list[str]:

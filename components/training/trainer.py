@@ -32,7 +32,8 @@ def run_fn(fn_args) -> None:
     log.info("training %s on %d records (%d steps of %d per epoch), validating on %d",
              settings.model, train_records, steps_per_epoch, global_batch, eval_records)
 
-    train = data.train_dataset(fn_args.train_files, image_size, global_batch, settings.shuffle_buffer, settings.seed)
+    train = data.train_dataset(fn_args.train_files, image_size, global_batch, settings.shuffle_buffer, settings.seed,
+                               cache=data.cache_fits(train_records, image_size))
     validation = data.eval_dataset(fn_args.eval_files, image_size, global_batch)
     spec = models.ModelSpec(image_size, len(classes), settings.weights, settings.alpha, settings.dropout)
     with strategy.precision(placement.precision):

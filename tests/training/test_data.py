@@ -18,15 +18,17 @@ def _patterns(dataset, split):
     return [os.path.join(dataset["examples"], f"Split-{split}", "*")]
 
 
-def test_training_batches_have_static_shapes(dataset):
-    train = data.train_dataset(_patterns(dataset, "train"), IMAGE_SIZE, 5, 16, seed=1)
+@pytest.mark.parametrize("cache", [False, True])
+def test_training_batches_have_static_shapes(dataset, cache):
+    train = data.train_dataset(_patterns(dataset, "train"), IMAGE_SIZE, 5, 16, seed=1, cache=cache)
     images, labels = train.element_spec
     assert images.shape == (5, IMAGE_SIZE, IMAGE_SIZE, 3) and labels.shape == (5,)
     assert train.options().deterministic is False
 
 
-def test_training_repeats_past_the_end_without_short_batches(dataset):
-    train = data.train_dataset(_patterns(dataset, "train"), IMAGE_SIZE, 5, 16, seed=1)
+@pytest.mark.parametrize("cache", [False, True])
+def test_training_repeats_past_the_end_without_short_batches(dataset, cache):
+    train = data.train_dataset(_patterns(dataset, "train"), IMAGE_SIZE, 5, 16, seed=1, cache=cache)
     batches = list(train.take(20))  # 100 images from 48 records
     assert all(images.shape[0] == 5 for images, _ in batches)
     pixels = tf.concat([images for images, _ in batches], 0)
@@ -52,6 +54,10 @@ def test_evaluation_is_complete_and_deterministic(dataset):
     assert [len(b) for b in first] == [4, 4, 4, 4, 2]
     np.testing.assert_array_equal(np.concatenate(first), np.concatenate(second))
     assert sorted(np.concatenate(first).tolist()) == [0] * 6 + [1] * 6 + [2] * 6
+
+
+def test_decoded_images_are_cached_only_within_the_budget():
+    assert data.cache_fits(3670, 192) and not data.cache_fits(3670, 512, budget_bytes=2**30)
 
 
 def test_records_are_counted_by_reading_them(dataset):
