@@ -25,5 +25,6 @@ def run(args: argparse.Namespace) -> int:
         alpha = resolve_alpha(training.weights, training.alpha) if name == "mobilenet_v2" else 0.0
         model = models.build(name, models.ModelSpec(size, classes, "none", alpha, training.dropout))
         trainable = sum(w.shape.num_elements() for w in model.trainable_weights)
-        print(f"{name:<14} {model.count_params():>12,} {trainable:>11,}  {models.description(name)}")
+        width = f" [alpha {alpha}]" if alpha else ""
+        print(f"{name:<14} {model.count_params():>12,} {trainable:>11,}  {models.description(name)}{width}")
     return 0

@@ -76,3 +76,15 @@ def test_train_step_compiles_with_xla(name):
     assert "HloModule" in hlo
     logs = step((images, labels))
     assert np.isfinite(logs["loss"].numpy())
+
+
+def test_fine_tuning_unfreezes_the_top_of_the_backbone_but_not_its_batch_norms():
+    from components.training.trainer import unfreeze_top
+
+    model = models.build("mobilenet_v2", models.ModelSpec(32, 3, alpha=0.35))
+    backbone = next(layer for layer in model.layers if isinstance(layer, tf.keras.Model))
+    assert unfreeze_top(model, 10)
+    trainable = [layer.name for layer in backbone.layers if layer.trainable]
+    top = [layer for layer in backbone.layers[-10:] if not isinstance(layer, tf.keras.layers.BatchNormalization)]
+    assert trainable == [layer.name for layer in top] and "Conv_1" in trainable
+    assert not unfreeze_top(models.build("squeezenet", models.ModelSpec(32, 3)), 10)
