@@ -11,7 +11,7 @@ import dataclasses
 from tfx import v1 as tfx
 
 import schemas
-from components.evaluation import BaselineResolver, make_eval_config
+from components.evaluation import BaselineResolver, LatestBlessedModelResolver, make_eval_config
 from components.ingestion import make_example_gen
 from components.push import AtomicPusher
 from components.training import TRAINER_RUN_FN, trainer_custom_config
@@ -48,6 +48,7 @@ def create_pipeline(config: PipelineConfig, *, schema_file: str | None = None,
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
     anomaly_stop = AnomalyStop(anomalies=example_validator.outputs["anomalies"])
 
+    warm_start = [LatestBlessedModelResolver().with_id("warm_start_resolver")] if config.training.warm_start else []
     trainer_args = dict(
         examples=examples,
         schema=schema_gen.outputs["schema"],
@@ -56,6 +57,8 @@ def create_pipeline(config: PipelineConfig, *, schema_file: str | None = None,
         eval_args=tfx.proto.EvalArgs(splits=["eval"]),
         custom_config=trainer_custom_config(dataclasses.asdict(config.training), list(data.classes),
                                             data.image_size),
+        # Only when asked: the input changes with every blessing, so it would defeat the Trainer's cache.
+        **({"base_model": warm_start[0].outputs["model"]} if warm_start else {}),
     )
     trainer_component = trainer(**trainer_args) if trainer else tfx.components.Trainer(**trainer_args)
     trainer_component.add_upstream_node(anomaly_stop)  # Never train on data the validator flagged.
@@ -77,7 +80,7 @@ def create_pipeline(config: PipelineConfig, *, schema_file: str | None = None,
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline_name,
         pipeline_root=config.pipeline_root,
-        components=[example_gen, statistics_gen, schema_gen, example_validator, anomaly_stop,
+        components=[example_gen, statistics_gen, schema_gen, example_validator, anomaly_stop, *warm_start,
                     trainer_component, baseline, evaluator, pusher_component],
         enable_cache=config.enable_cache,
         metadata_connection_config=metadata_connection_config,

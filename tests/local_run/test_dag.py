@@ -1,0 +1,23 @@
+"""The shape of the one DAG: what runs after what, and what the config switches on."""
+
+from pipeline.pipeline import create_pipeline
+from pipeline_config import load_config
+
+
+def nodes(config):
+    return {node.id: node for node in create_pipeline(config).components}
+
+
+def test_training_waits_for_the_anomaly_stop_and_push_for_the_gate():
+    dag = nodes(load_config(environ={}))
+    assert set(dag) == {"FileBasedExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator",
+                        "AnomalyStop", "Trainer", "baseline_resolver", "Evaluator", "AtomicPusher"}
+    assert dag["AnomalyStop"] in dag["Trainer"].upstream_nodes
+    assert dag["Evaluator"] in dag["AtomicPusher"].upstream_nodes
+    assert "base_model" not in dag["Trainer"].inputs  # A cold start keeps the Trainer cacheable.
+
+
+def test_warm_start_feeds_the_last_blessed_model_to_the_trainer():
+    dag = nodes(load_config({"training.warm_start": "true"}, environ={}))
+    assert dag["warm_start_resolver"] in dag["Trainer"].upstream_nodes
+    assert "base_model" in dag["Trainer"].inputs
