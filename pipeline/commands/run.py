@@ -23,10 +23,10 @@ def run(args: argparse.Namespace) -> int:
     start = time.monotonic()
     try:
         run_local(config)
-    finally:
+    finally:  # Also after a failure: the summary says how far the run got and why it stopped.
         record = collect_run(config.metadata_path, config.pipeline_name, config.pipeline_root)
-        print(format_summary(record))
-        report = write_report(record, config.pipeline_root)
-        print(f"Report: {report}")
+        if record.run_id:  # Nothing to report when the run stopped before its first component.
+            print(format_summary(record))
+            print(f"Report: {write_report(record, config.pipeline_root)}")
         print(f"Wall time: {time.monotonic() - start:.1f} s")
     return 0
