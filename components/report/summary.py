@@ -79,7 +79,9 @@ def _push(record: RunRecord) -> list[str]:
     push = record.push
     if not push.pushed:
         return ["  pushed:     not pushed"]
-    return [f"  pushed:     {push.destination} (version {push.version})"]
+    cached = any(c.node_id.endswith("Pusher") and c.state == "cached" for c in record.components)
+    already = ", already in service: nothing new pushed" if cached else ""
+    return [f"  pushed:     {push.destination} (version {push.version}{already})"]
 
 
 def _in_class_order(per_class: dict, classes: list[str]) -> list[tuple[str, dict]]:

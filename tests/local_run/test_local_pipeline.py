@@ -73,7 +73,9 @@ def test_identical_rerun_is_cached_and_pushes_nothing(first_run, capsys):
     # Resolvers are never cached (they only query ML Metadata); every component with an executor is.
     assert {c.node_id: c.state for c in record.components if c.state != "cached"} == {"baseline_resolver": "ran"}
     assert versions(serving) == before
-    assert re.search(r"AtomicPusher\s+cached", capsys.readouterr().out)
+    printed = capsys.readouterr().out
+    assert re.search(r"AtomicPusher\s+cached", printed)
+    assert "already in service: nothing new pushed" in printed
 
 
 def test_new_photos_reingest_and_are_gated_against_the_baseline(first_run, make_photo):
