@@ -48,7 +48,8 @@ def create_pipeline(config: PipelineConfig, *, schema_file: str | None = None,
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
     anomaly_stop = AnomalyStop(anomalies=example_validator.outputs["anomalies"])
 
-    warm_start = [LatestBlessedModelResolver().with_id("warm_start_resolver")] if config.training.warm_start else []
+    # Only when asked: its output changes with every blessing, which would defeat the Trainer's cache.
+    warm_start = LatestBlessedModelResolver().with_id("warm_start_resolver") if config.training.warm_start else None
     trainer_args = dict(
         examples=examples,
         schema=schema_gen.outputs["schema"],
@@ -57,8 +58,7 @@ def create_pipeline(config: PipelineConfig, *, schema_file: str | None = None,
         eval_args=tfx.proto.EvalArgs(splits=["eval"]),
         custom_config=trainer_custom_config(dataclasses.asdict(config.training), list(data.classes),
                                             data.image_size),
-        # Only when asked: the input changes with every blessing, so it would defeat the Trainer's cache.
-        **({"base_model": warm_start[0].outputs["model"]} if warm_start else {}),
+        base_model=warm_start.outputs["model"] if warm_start else None,
     )
     trainer_component = trainer(**trainer_args) if trainer else tfx.components.Trainer(**trainer_args)
     trainer_component.add_upstream_node(anomaly_stop)  # Never train on data the validator flagged.
@@ -80,8 +80,8 @@ def create_pipeline(config: PipelineConfig, *, schema_file: str | None = None,
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline_name,
         pipeline_root=config.pipeline_root,
-        components=[example_gen, statistics_gen, schema_gen, example_validator, anomaly_stop, *warm_start,
-                    trainer_component, baseline, evaluator, pusher_component],
+        components=[node for node in (example_gen, statistics_gen, schema_gen, example_validator, anomaly_stop,
+                                      warm_start, trainer_component, baseline, evaluator, pusher_component) if node],
         enable_cache=config.enable_cache,
         metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=beam_pipeline_args or [],
