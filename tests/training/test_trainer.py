@@ -67,9 +67,14 @@ def test_predict_image_on_raw_photos_agrees_with_serving_default_on_their_record
     raw = [open(p, "rb").read() for p in paths]
     from_photos = model.signatures["predict_image"](images=tf.constant(raw))
     from_records = model.signatures["serving_default"](examples=tf.constant(dataset["records"]["eval"]))
-    np.testing.assert_array_equal(from_photos["class_id"].numpy(), from_records["class_id"].numpy())
+    tolerance = 0.1  # The records went through JPEG q95; a tiny net amplifies that.
     np.testing.assert_allclose(from_photos["probabilities"].numpy(), from_records["probabilities"].numpy(),
-                               atol=0.1)  # the records went through JPEG q95; a tiny net amplifies that
+                               atol=tolerance)
+    # Within that tolerance the top class can only flip where the two best classes are closer than 2x it.
+    top_two = np.sort(from_records["probabilities"].numpy(), axis=1)[:, -2:]
+    clear = top_two[:, 1] - top_two[:, 0] > 2 * tolerance
+    assert clear.sum() >= len(clear) // 2, "too few confident predictions to compare their classes"
+    np.testing.assert_array_equal(from_photos["class_id"].numpy()[clear], from_records["class_id"].numpy()[clear])
 
 
 def test_warm_start_loads_the_base_models_weights(trained, dataset, tmp_path):
