@@ -67,12 +67,17 @@ def test_predict_image_on_raw_photos_agrees_with_serving_default_on_their_record
     raw = [open(p, "rb").read() for p in paths]
     from_photos = model.signatures["predict_image"](images=tf.constant(raw))
     from_records = model.signatures["serving_default"](examples=tf.constant(dataset["records"]["eval"]))
-    tolerance = 0.1  # The records went through JPEG q95; a tiny net amplifies that.
-    np.testing.assert_allclose(from_photos["probabilities"].numpy(), from_records["probabilities"].numpy(),
-                               atol=tolerance)
-    # Within that tolerance the top class can only flip where the two best classes are closer than 2x it.
-    top_two = np.sort(from_records["probabilities"].numpy(), axis=1)[:, -2:]
-    clear = top_two[:, 1] - top_two[:, 0] > 2 * tolerance
+    probabilities = from_records["probabilities"].numpy()
+    # The records' own JPEGs through predict_image: the same pixels, so the same answers as serving_default.
+    jpegs = [tf.train.Example.FromString(r).features.feature["image"].bytes_list.value[0]
+             for r in dataset["records"]["eval"]]
+    same = model.signatures["predict_image"](images=tf.constant(jpegs))
+    np.testing.assert_allclose(same["probabilities"].numpy(), probabilities, atol=1e-4)
+    # Raw photos differ from the records only by the ingestion's JPEG re-encoding: close answers, the same top
+    # class wherever the two best classes are clearly apart.
+    assert np.abs(from_photos["probabilities"].numpy() - probabilities).mean() < 0.05
+    top_two = np.sort(probabilities, axis=1)[:, -2:]
+    clear = top_two[:, 1] - top_two[:, 0] > 0.3
     assert clear.sum() >= len(clear) // 2, "too few confident predictions to compare their classes"
     np.testing.assert_array_equal(from_photos["class_id"].numpy()[clear], from_records["class_id"].numpy()[clear])
 
