@@ -16,16 +16,16 @@ import subprocess
 import sys
 import time
 
+from benchmarks import SHARED_PHOTOS, SHARED_WEIGHTS
 from pipeline_config import PROJECT_DIR, PipelineConfig
 
-DEFAULT_WEIGHTS = PROJECT_DIR.parent / "shared" / "data" / "weights" / "mobilenet_v2_1.0_224_from_int8_tflite_no_top.h5"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data-root", default=str(PROJECT_DIR.parent / "shared" / "data" / "flower_photos"))
+    parser.add_argument("--data-root", default=SHARED_PHOTOS)
     parser.add_argument("--work-dir", default=str(PROJECT_DIR / "bench-out" / "e2e"))
-    parser.add_argument("--weights", default=str(DEFAULT_WEIGHTS))
+    parser.add_argument("--weights", default=SHARED_WEIGHTS)
     parser.add_argument("--set", action="append", default=[], help="extra config overrides for both runs")
     args = parser.parse_args()
 

@@ -19,9 +19,12 @@ import sys
 import time
 from pathlib import Path
 
-CLASSES = ("daisy", "dandelion", "roses", "sunflowers", "tulips")
+from benchmarks import SHARED_PHOTOS
+from pipeline_config import CODELAB_CLASSES as CLASSES, DataConfig
+
 COPIES = 6
-SIZE = 192
+DATA = DataConfig()  # The same transform settings the pipeline uses by default.
+SIZE = DATA.image_size
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.ingest", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-root", default="../shared/data/flower_photos")
+    parser.add_argument("--data-root", default=SHARED_PHOTOS)
     parser.add_argument("--out", default="bench-out/ingest", help="scratch folder (recreated)")
     parser.add_argument("--repeat", type=int, default=2, help="runs of each measurement; the fastest counts")
     parser.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
@@ -125,7 +128,8 @@ def _pillow_loop(root: Path) -> float:
     photos = _photos(root)
     start = time.monotonic()
     for photo in photos:
-        transform(photo.read_bytes(), size=SIZE, jpeg_quality=95, max_image_pixels=50_000_000)
+        transform(photo.read_bytes(), size=SIZE, jpeg_quality=DATA.jpeg_quality,
+                  max_image_pixels=DATA.max_image_pixels)
     return len(photos) / (time.monotonic() - start)
 
 
@@ -149,7 +153,7 @@ def _notebook_job(data_root: str, out_file: str) -> None:
         return tf.image.resize_with_crop_or_pad(image, SIZE, SIZE), label
 
     def recompress(image, label):
-        return tf.image.encode_jpeg(tf.cast(image, tf.uint8), quality=95, optimize_size=True,
+        return tf.image.encode_jpeg(tf.cast(image, tf.uint8), quality=DATA.jpeg_quality, optimize_size=True,
                                     chroma_downsampling=False), label
 
     dataset = (tf.data.Dataset.from_tensor_slices(files)

@@ -22,8 +22,9 @@ import shutil
 import sys
 import time
 
+from benchmarks import SHARED_PHOTOS, SHARED_WEIGHTS
+
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-DEFAULT_WEIGHTS = "../shared/data/weights/mobilenet_v2_1.0_224_from_int8_tflite_no_top.h5"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,10 +147,10 @@ def _print_table(results: list[dict]) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-root", default="../shared/data/flower_photos")
+    parser.add_argument("--data-root", default=SHARED_PHOTOS)
     parser.add_argument("--out", default="bench-out/train", help="scratch folder (its contents are replaced)")
     parser.add_argument("--models", nargs="+", default=["mobilenet_v2", "squeezenet"])
-    parser.add_argument("--mobilenet-weights", default=DEFAULT_WEIGHTS, help="backbone .h5 for mobilenet_v2")
+    parser.add_argument("--mobilenet-weights", default=SHARED_WEIGHTS, help="backbone .h5 for mobilenet_v2")
     parser.add_argument("--bare-epochs", type=int, default=0, help="epochs of the bare Keras run; 0 = as many as "
                                                                     "the Trainer's")
     parser.add_argument("--cpu", action="store_true", help="force the CPU strategy (default: training.accelerator "
