@@ -59,4 +59,5 @@ def _InputToExamples(pipeline: beam.Pipeline, exec_properties: dict[str, Any], s
     settings = settings_from_exec_properties(exec_properties)
     listing = sources.list_photos(exec_properties[standard_component_specs.INPUT_BASE_KEY], settings.classes)
     results = beam_job.photos_to_examples(pipeline, listing, settings)
-    return [results[name] for name in split.SPLITS] | "BothSplits" >> beam.Flatten()
+    return ([results[name] for name in split.SPLITS] | "BothSplits" >> beam.Flatten()
+            | "OneRecordEach" >> beam.FlatMap(lambda records: records))
