@@ -51,15 +51,34 @@ def normalize_root(data_root: str) -> str:
 def list_photos(data_root: str, classes) -> Listing:
     """Every file under the root, classified; deeper files and other folders are reported, not lost."""
     root = normalize_root(data_root)
-    matched = FileSystems.match([FileSystems.join(root, "**")])[0].metadata_list
     photos, ignored = [], []
-    for path in sorted(m.path for m in matched if not m.path.endswith("/")):  # Not GCS folder markers.
+    for path in sorted(_remote_files(root) if is_remote(root) else _local_files(root)):
         reason = classify(path[len(root) + 1:].split("/"), classes)
         if reason is None:
             photos.append((path, path[len(root) + 1:].split("/")[0]))
         else:
             ignored.append({"path": path, "reason": reason})
     return Listing(photos, ignored)
+
+
+def _remote_files(root: str) -> list[str]:
+    matched = FileSystems.match([FileSystems.join(root, "**")])[0].metadata_list
+    return [m.path for m in matched if not m.path.endswith("/")]  # Not GCS folder markers.
+
+
+def _local_files(root: str) -> list[str]:
+    """Every non-folder entry, broken symlinks and hidden files included: Beam's local match drops both,
+    and a dropped photo would vanish from the counts instead of being reported. Symlinked folders are
+    followed once (a link back to an ancestor is not a loop)."""
+    def unreadable(error: OSError):
+        raise UserError(f"cannot list {error.filename} under the data root: {error.strerror}")
+
+    files, visited = [], set()
+    for folder, subfolders, names in os.walk(root, onerror=unreadable, followlinks=True):
+        visited.add(os.path.realpath(folder))
+        subfolders[:] = [d for d in subfolders if os.path.realpath(os.path.join(folder, d)) not in visited]
+        files.extend(os.path.join(folder, name) for name in names)
+    return files
 
 
 def classify(parts: list[str], classes) -> str | None:

@@ -25,7 +25,8 @@ CODELAB_SPEC = {
 
 
 def salted_folder(root, make_photo_folder, make_photo, photo_image, image_bytes):
-    """6 good photos per class, 3 more good ones in odd dress, one file of each bad kind, 4 ignored paths.
+    """6 good photos per class, 3 more good ones in odd dress, one file of each bad kind (a broken symlink
+    too), 5 ignored paths, and a symlink loop that must not hang the listing.
 
     Returns {relative path: expected rejection or ignore reason}.
     """
@@ -42,13 +43,17 @@ def salted_folder(root, make_photo_folder, make_photo, photo_image, image_bytes)
         "daisy/nested/deep.jpg": image_bytes(photo_image("d")),
         "tulips/other_class.jpg": image_bytes(photo_image("o")),
         "LICENSE.txt": b"CC-BY",
+        ".DS_Store": b"\0\0\0\1Bud1",  # Hidden files are listed (and reported) like any other.
     }
     for relative, data in bad.items():
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         (root / relative).write_bytes(data)
-    return dict(zip(bad, [image.EMPTY_FILE, image.NOT_AN_IMAGE, image.CORRUPT, image.TOO_MANY_PIXELS,
-                          sources.IGNORED_EXTENSION, sources.IGNORED_NESTED, sources.IGNORED_NOT_CLASS,
-                          sources.IGNORED_OUTSIDE_CLASS]))
+    (root / "roses" / "broken_link.jpg").symlink_to(root / "gone.jpg")
+    (root / "daisy" / "loop").symlink_to(root, target_is_directory=True)
+    return dict(zip([*bad, "roses/broken_link.jpg"],
+                    [image.EMPTY_FILE, image.NOT_AN_IMAGE, image.CORRUPT, image.TOO_MANY_PIXELS,
+                     sources.IGNORED_EXTENSION, sources.IGNORED_NESTED, sources.IGNORED_NOT_CLASS,
+                     sources.IGNORED_OUTSIDE_CLASS, sources.IGNORED_OUTSIDE_CLASS, image.UNREADABLE]))
 
 
 @pytest.fixture(scope="module")
@@ -69,10 +74,10 @@ def read_records(out, split_name):
 def test_counts_add_up(salted_run):
     _, _, summary, _ = salted_run
     written = sum(n for per_class in summary["written"].values() for n in per_class.values())
-    assert written == 15 and summary["rejected"] == 4 and summary["ignored"] == 4
+    assert written == 15 and summary["rejected"] == 5 and summary["ignored"] == 5
     assert summary["seen"] == written + summary["rejected"]
     assert summary["rejected_by_reason"] == {image.EMPTY_FILE: 1, image.NOT_AN_IMAGE: 1, image.CORRUPT: 1,
-                                             image.TOO_MANY_PIXELS: 1}
+                                             image.TOO_MANY_PIXELS: 1, image.UNREADABLE: 1}
     assert {label: summary["written"]["train"][label] + summary["written"]["eval"][label]
             for label in CLASSES} == {"daisy": 9, "roses": 6}
 
