@@ -220,13 +220,14 @@ def env_overrides(environ: Mapping[str, str]) -> dict[str, str]:
     return {known[k]: v for k, v in environ.items() if k in known}
 
 
-def parse_assignments(assignments: list[str]) -> dict[str, str]:
-    """`["training.epochs=3", ...]` as a dict; a malformed item names itself."""
+def parse_assignments(assignments: list[str], flag: str = "--set",
+                      form: str = "FIELD=VALUE, e.g. training.epochs=3") -> dict[str, str]:
+    """`["training.epochs=3", ...]` as a dict; a malformed item names itself and its flag."""
     result = {}
     for item in assignments:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            raise ConfigError(f"--set {item!r}: expected FIELD=VALUE, e.g. training.epochs=3")
+            raise ConfigError(f"{flag} {item!r}: expected {form}")
         result[name.strip()] = value
     return result
 

@@ -87,8 +87,10 @@ def run_request_from_args(args: argparse.Namespace):
     return jobs.run_request(
         template_path=template, display_name=config.pipeline_name, project=config.vertex.project,
         location=config.vertex.region, pipeline_root=None if args.template else config.pipeline_root,
-        parameter_values=_pairs("--param", args.param), enable_caching=config.enable_cache and not args.no_cache,
-        labels=_pairs("--label", args.label), service_account=config.vertex.service_account)
+        parameter_values=pipeline_config.parse_assignments(args.param, "--param", "NAME=VALUE"),
+        enable_caching=config.enable_cache and not args.no_cache,
+        labels=pipeline_config.parse_assignments(args.label, "--label", "NAME=VALUE"),
+        service_account=config.vertex.service_account)
 
 
 def print_json(value: Any) -> None:
@@ -119,12 +121,3 @@ def require_project(config: pipeline_config.PipelineConfig) -> None:
     if not config.vertex.project:
         raise UserError("no Google Cloud project: pass --project or --set vertex.project=P")
 
-
-def _pairs(flag: str, items: list[str]) -> dict[str, str]:
-    result = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise UserError(f"{flag} {item!r}: expected NAME=VALUE")
-        result[name] = value
-    return result
