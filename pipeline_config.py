@@ -35,8 +35,8 @@ class DataConfig:
     classes: tuple[str, ...] = CODELAB_CLASSES
     image_size: int = 192
     eval_fraction: float = 0.2
-    records_per_shard: int = 250
-    max_shards: int = 64
+    records_per_shard: int = 250  # Photos per Beam work unit, which writes one file of each split.
+    max_shards: int = 64  # Files per split at most (and units of work that can run in parallel).
     max_rejected_fraction: float = 0.10
     max_image_pixels: int = 50_000_000
     jpeg_quality: int = 95

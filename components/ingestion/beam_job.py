@@ -1,6 +1,7 @@
 """The ingestion Beam graph, shared by the TFX executor and the standalone `flowers-pipeline ingest` job.
 
-listing (driver) -> Create -> ProcessPhotos -> {train, eval} GZIP TFRecords, rejected.jsonl, ingest_summary.json.
+listing (driver) -> shards of photos -> WriteShard (each writes its own train and eval file) -> rejected.jsonl,
+ingest_summary.json.
 Counting and the failure checks run in the launching process around the Beam job, so a failure reaches the
 user as one UserError line instead of a worker traceback.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import contextlib
 import dataclasses
 import json
 import math
@@ -21,7 +23,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from components.errors import UserError
-from components.ingestion import image, records, sources, split, tfrecord_sink
+from components.ingestion import image, records, sources, split, tfrecord_files
 
 REJECTED_FILE = "rejected.jsonl"
 SUMMARY_FILE = "ingest_summary.json"
@@ -29,7 +31,6 @@ RECORD_PREFIX = "data_tfrecord"  # The file names TFX's own ExampleGen writes in
 _REJECTED = "rejected"
 _OUTCOMES = "outcomes"
 _EXAMPLES_SHOWN = 5
-BATCH_SIZE = 64  # Photos handed to the thread pool at a time: enough to keep its threads busy, small in memory.
 LOCAL_THREADS_PER_CORE = 2
 REMOTE_THREADS_PER_CORE = 8  # A GCS read is tens of ms of waiting; decoding it is about 2 ms of CPU.
 
@@ -90,21 +91,38 @@ def photo_to_record(path: str, label: str, data: bytes, settings: IngestSettings
     return split.split_for(split.content_key(data), settings.eval_fraction), example
 
 
+class Shard(typing.NamedTuple):
+    """A unit of work: every count-th listed photo from index, which become the index-th file of each split."""
+
+    index: int
+    count: int
+    photos: list[tuple[str, str]]
+
+
+def make_shards(listing: sources.Listing, settings: IngestSettings) -> list[Shard]:
+    """Photos dealt round-robin, so every file mixes the classes (the listing is sorted by class)."""
+    count = shard_count(len(listing.photos), settings.records_per_shard, settings.max_shards)
+    return [Shard(index, count, listing.photos[index::count]) for index in range(count)]
+
+
+def shard_path(output_dir: str, split_name: str, shard: Shard) -> str:
+    """TFX's own naming for the files of a split."""
+    return FileSystems.join(split_dir(output_dir, split_name),
+                            f"{RECORD_PREFIX}-{shard.index:05d}-of-{shard.count:05d}.gz")
+
+
 class Written(typing.NamedTuple):
     split: str
     label: str
     record: bytes
 
 
-class ProcessPhotos(beam.DoFn):
-    """Batches of (path, class) -> per batch, a list of records per split and a Counter of outcomes; one
-    element per rejected photo. Bad input never raises.
+class _PhotoDoFn(beam.DoFn):
+    """Turns photos into records on a thread pool; bad input becomes a manifest entry, never an exception.
 
-    The photos of a batch run on a thread pool: file reads, hashing and Pillow's decode/resize/encode release
-    the GIL, so one Beam worker (the in-process DirectRunner included) keeps every core busy. Remote reads
-    wait on the network, so they get more threads per core than local ones. Records leave in lists because
-    Beam's per-element cost (output, shuffle to the shard writers) was ~0.8 ms a photo, half the photo's own
-    decode-resize-encode.
+    File reads, hashing and Pillow's decode/resize release the GIL, so one Beam worker (the in-process
+    DirectRunner included) keeps every core busy. Remote reads wait on the network, so they get more threads
+    per core than local ones.
     """
 
     def __init__(self, settings: IngestSettings, threads_per_core: int):
@@ -121,23 +139,11 @@ class ProcessPhotos(beam.DoFn):
         if self._pool is not None:
             self._pool.shutdown()
 
-    def process(self, batch: list[tuple[str, str]]):
-        records = {name: [] for name in split.SPLITS}
-        outcomes = collections.Counter()
-        for result in self._pool.map(self._process_one, batch):
-            if isinstance(result, Written):
-                records[result.split].append(result.record)
-                outcomes["written", result.split, result.label] += 1
-            else:
-                outcomes["rejected", result["reason"]] += 1
-                yield beam.pvalue.TaggedOutput(_REJECTED, result)
-        for name, split_records in records.items():
-            if split_records:
-                yield beam.pvalue.TaggedOutput(name, split_records)
-        yield beam.pvalue.TaggedOutput(_OUTCOMES, outcomes)
+    def results(self, photos: list[tuple[str, str]]) -> typing.Iterator[Written | dict]:
+        """In listing order: a Written record, or the photo's rejects-manifest entry."""
+        return self._pool.map(self._process_one, photos)
 
     def _process_one(self, photo: tuple[str, str]) -> Written | dict:
-        """The photo's record, or its rejects-manifest entry."""
         path, label = photo
         try:
             data = read_file(path)
@@ -150,18 +156,53 @@ class ProcessPhotos(beam.DoFn):
         return Written(split_name, label, example)
 
 
+class WriteShard(_PhotoDoFn):
+    """A Shard -> its train and eval files, written here; outputs its rejections and a Counter of outcomes.
+
+    The worker that made the records writes them: no shuffle moves image bytes between workers (Beam's
+    file sinks group every record by shard first, which cost ~0.5 ms a photo, a third of its transform).
+    """
+
+    def __init__(self, settings: IngestSettings, threads_per_core: int, output_dir: str):
+        super().__init__(settings, threads_per_core)
+        self._output_dir = output_dir
+
+    def process(self, shard: Shard):
+        outcomes = collections.Counter()
+        with contextlib.ExitStack() as files:
+            write = {name: files.enter_context(tfrecord_files.gzip_tfrecord_writer(
+                shard_path(self._output_dir, name, shard))) for name in split.SPLITS}
+            for result in self.results(shard.photos):
+                if isinstance(result, Written):
+                    write[result.split](result.record)
+                    outcomes["written", result.split, result.label] += 1
+                else:
+                    outcomes["rejected", result["reason"]] += 1
+                    yield beam.pvalue.TaggedOutput(_REJECTED, result)
+        yield beam.pvalue.TaggedOutput(_OUTCOMES, outcomes)
+
+
+class ShardRecords(_PhotoDoFn):
+    """A Shard -> its serialized records, both splits (for callers that write them some other way)."""
+
+    def process(self, shard: Shard):
+        for result in self.results(shard.photos):
+            if isinstance(result, Written):
+                yield result.record
+
+
 def _rejection(path: str, reason: str, detail: str) -> dict:
     return {"path": path, "reason": reason, "detail": detail[:500]}
 
 
 class CountOutcomes(beam.CombineFn):
-    """Sums the per-batch Counters of ("written", split, class) and ("rejected", reason) keys."""
+    """Sums the per-shard Counters of ("written", split, class) and ("rejected", reason) keys."""
 
     def create_accumulator(self):
         return collections.Counter()
 
-    def add_input(self, counts, batch_counts):
-        counts.update(batch_counts)
+    def add_input(self, counts, shard_counts):
+        counts.update(shard_counts)
         return counts
 
     def merge_accumulators(self, accumulators):
@@ -187,32 +228,23 @@ def make_summary(counts: dict, classes: typing.Sequence[str], ignored: dict[str,
     }
 
 
-def photos_to_examples(pipeline: beam.Pipeline, listing: sources.Listing, settings: IngestSettings):
-    """The photos of a listing through ProcessPhotos: tagged PCollections train and eval (lists of records),
-    rejected (manifest entries) and outcomes (Counters).
-
-    Create reshuffles its elements, so with several Beam workers the photos spread over them as well.
-    """
-    return (pipeline
-            | "ListedPhotos" >> beam.Create(listing.photos)
-            | "Batch" >> beam.BatchElements(min_batch_size=BATCH_SIZE, max_batch_size=BATCH_SIZE)
-            | "ProcessPhotos" >> beam.ParDo(ProcessPhotos(settings, _threads_per_core(listing))).with_outputs(
-                *split.SPLITS, _REJECTED, _OUTCOMES))
+def listed_shards(pipeline: beam.Pipeline, listing: sources.Listing, settings: IngestSettings):
+    """Create reshuffles its elements, so with several Beam workers the shards spread over them."""
+    return pipeline | "ListedShards" >> beam.Create(make_shards(listing, settings))
 
 
-def _threads_per_core(listing: sources.Listing) -> int:
+def threads_per_core(listing: sources.Listing) -> int:
     remote = any(sources.is_remote(path) for path, _ in listing.photos[:1])
     return REMOTE_THREADS_PER_CORE if remote else LOCAL_THREADS_PER_CORE
 
 
-def write_outputs(results, pipeline: beam.Pipeline, listing: sources.Listing, settings: IngestSettings,
-                  output_dir: str) -> None:
-    """Sharded GZIP TFRecords per split, the single-file rejects manifest and the summary, under output_dir."""
-    fractions = {split.TRAIN: 1 - settings.eval_fraction, split.EVAL: settings.eval_fraction}
-    for name in split.SPLITS:
-        _ = (results[name] | f"Write[{name}]" >> tfrecord_sink.WriteToGzipTFRecord(
-            FileSystems.join(split_dir(output_dir, name), RECORD_PREFIX),
-            shard_count(len(listing.photos) * fractions[name], settings.records_per_shard, settings.max_shards)))
+def build_graph(pipeline: beam.Pipeline, listing: sources.Listing, settings: IngestSettings,
+                output_dir: str) -> None:
+    """The whole job on `pipeline` (the one graph both the executor and run_ingest run): sharded GZIP
+    TFRecords per split, the single-file rejects manifest and the summary, under output_dir."""
+    results = (listed_shards(pipeline, listing, settings)
+               | "WriteShards" >> beam.ParDo(WriteShard(settings, threads_per_core(listing), output_dir))
+               .with_outputs(_REJECTED, _OUTCOMES))
     ignored = pipeline | "IgnoredPaths" >> beam.Create(listing.ignored)
     _ = ((results[_REJECTED], ignored)
          | "AllRejects" >> beam.Flatten()
@@ -226,12 +258,6 @@ def write_outputs(results, pipeline: beam.Pipeline, listing: sources.Listing, se
              make_summary(counts, settings.classes, ignored_by_reason), indent=2, sort_keys=True))
          | "WriteSummary" >> beam.io.WriteToText(FileSystems.join(output_dir, SUMMARY_FILE),
                                                  shard_name_template=""))
-
-
-def build_graph(pipeline: beam.Pipeline, listing: sources.Listing, settings: IngestSettings,
-                output_dir: str) -> None:
-    """The whole job on `pipeline`: the one graph both the executor and run_ingest run."""
-    write_outputs(photos_to_examples(pipeline, listing, settings), pipeline, listing, settings, output_dir)
 
 
 def prepare(data_root: str, settings: IngestSettings) -> sources.Listing:
@@ -298,6 +324,8 @@ def run_ingest(*, data_root: str, output_dir: str, classes, image_size: int, eva
 
 def _require_fresh_output(output_dir: str) -> None:
     """Stale shards of an earlier run would mix with the new ones: refuse rather than delete."""
+    if sources.is_remote(output_dir):
+        sources.use_anonymous_gcs_if_needed()  # Else this first gs:// call waits ~20 s on credential retries.
     previous = FileSystems.match([FileSystems.join(output_dir, "Split-*", "*"),
                                   FileSystems.join(output_dir, SUMMARY_FILE)])
     if any(result.metadata_list for result in previous):

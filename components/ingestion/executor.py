@@ -54,10 +54,9 @@ class Executor(BaseExampleGenExecutor):
 
 @beam.ptransform_fn
 def _InputToExamples(pipeline: beam.Pipeline, exec_properties: dict[str, Any], split_pattern: str):
-    """Listing and ProcessPhotos as in Do, keeping only the records (rejections are counted in Do's path)."""
+    """The listing's shards as in Do, keeping only the records (rejections are counted in Do's path)."""
     del split_pattern  # The listing walks the whole root, so ignored paths are found too.
     settings = settings_from_exec_properties(exec_properties)
     listing = sources.list_photos(exec_properties[standard_component_specs.INPUT_BASE_KEY], settings.classes)
-    results = beam_job.photos_to_examples(pipeline, listing, settings)
-    return ([results[name] for name in split.SPLITS] | "BothSplits" >> beam.Flatten()
-            | "OneRecordEach" >> beam.FlatMap(lambda records: records))
+    return (beam_job.listed_shards(pipeline, listing, settings)
+            | "ShardRecords" >> beam.ParDo(beam_job.ShardRecords(settings, beam_job.threads_per_core(listing))))

@@ -1,7 +1,9 @@
-"""The ingest job reading gs:// through Beam's GCS file system, against a local GCS emulator."""
+"""The ingest job reading and writing gs:// through Beam's GCS file system, against a local GCS emulator."""
 
+import gzip
 import json
 import socket
+import struct
 
 import pytest
 from gcp_storage_emulator.server import create_server
@@ -32,7 +34,17 @@ def gcs_emulator(monkeypatch):
         server.stop()
 
 
-def test_ingest_reads_gs_photos(gcs_emulator, tmp_path, make_photo_folder):
+def count_tfrecords(data: bytes) -> int:
+    """Frames in a GZIP TFRecord file: uint64 length, 4-byte CRC, data, 4-byte CRC."""
+    raw, offset, count = gzip.decompress(data), 0, 0
+    while offset < len(raw):
+        offset += 8 + 4 + struct.unpack_from("<Q", raw, offset)[0] + 4
+        count += 1
+    assert offset == len(raw)
+    return count
+
+
+def test_ingest_from_and_to_gs(gcs_emulator, tmp_path, make_photo_folder):
     local = tmp_path / "photos"
     make_photo_folder(local, ["daisy", "roses"], per_class=3)
     (local / "roses" / "broken.jpg").write_bytes(b"")
@@ -41,13 +53,19 @@ def test_ingest_reads_gs_photos(gcs_emulator, tmp_path, make_photo_folder):
     for path in sorted(p for p in local.rglob("*") if p.is_file()):
         gcs_emulator.blob(f"flowers/{path.relative_to(local)}").upload_from_filename(str(path))
 
-    out = tmp_path / "out"
-    summary = run_ingest(data_root=f"gs://{BUCKET}/flowers", output_dir=str(out), classes=["daisy", "roses"],
+    summary = run_ingest(data_root=f"gs://{BUCKET}/flowers", output_dir=f"gs://{BUCKET}/out",
+                         classes=["daisy", "roses"],
                          image_size=32, eval_fraction=0.25, records_per_shard=250, max_shards=64,
                          max_rejected_fraction=0.5, max_image_pixels=1_000_000, jpeg_quality=95)
 
     assert sum(summary["written"]["train"].values()) + sum(summary["written"]["eval"].values()) == 6
     assert summary["rejected_by_reason"] == {"empty file": 1} and summary["ignored"] == 1
-    manifest = {json.loads(line)["path"] for line in (out / "rejected.jsonl").read_text().splitlines()}
+    manifest = {json.loads(line)["path"]
+                for line in gcs_emulator.blob("out/rejected.jsonl").download_as_text().splitlines()}
     assert manifest == {f"gs://{BUCKET}/flowers/roses/broken.jpg",
                         f"gs://{BUCKET}/flowers/tfrecords-jpeg-192x192/flowers00.tfrec"}
+    shards = {blob.name: count_tfrecords(blob.download_as_bytes())
+              for blob in gcs_emulator.client.list_blobs(BUCKET, prefix="out/Split-")}
+    assert sorted(shards) == [f"out/Split-{name}/data_tfrecord-0000{i}-of-00002.gz"
+                              for name in ("eval", "train") for i in (0, 1)]  # No temporary file left.
+    assert sum(shards.values()) == 6

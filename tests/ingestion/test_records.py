@@ -4,7 +4,7 @@ import gzip
 
 import tensorflow as tf
 
-from components.ingestion import records, tfrecord_sink
+from components.ingestion import records, tfrecord_files
 
 
 def test_example_bytes_equal_tensorflow_serialization():
@@ -24,8 +24,8 @@ def test_example_bytes_equal_tensorflow_serialization():
 def test_gzip_tfrecord_frames_read_back_with_tf_data(tmp_path):
     path = tmp_path / "data.gz"
     payloads = [b"", b"x", bytes(range(256)) * 300]
-    with gzip.open(path, "wb", compresslevel=tfrecord_sink.GZIP_LEVEL) as handle:
+    with gzip.open(path, "wb", compresslevel=tfrecord_files.GZIP_LEVEL) as handle:
         for payload in payloads:
-            handle.write(tfrecord_sink.tfrecord_frame(payload))
+            handle.write(tfrecord_files.tfrecord_frame(payload))
     read = [r.numpy() for r in tf.data.TFRecordDataset(str(path), compression_type="GZIP")]
     assert read == payloads
