@@ -86,7 +86,7 @@ def photo_to_record(path: str, label: str, data: bytes, settings: IngestSettings
         "class": settings.classes.index(label),
         "label": label.encode(),
         "size": [settings.image_size, settings.image_size],
-        "source": path.encode(),
+        "source": path.encode("utf-8", "surrogateescape"),  # A non-UTF-8 file name keeps its own bytes.
     })
     return split.split_for(split.content_key(data), settings.eval_fraction), example
 
@@ -153,6 +153,8 @@ class _PhotoDoFn(beam.DoFn):
             split_name, example = photo_to_record(path, label, data, self._settings)
         except image.Rejected as rejected:
             return _rejection(path, rejected.reason, rejected.detail)
+        except Exception as error:  # A photo no rule foresaw: reported with the error, never a job failure.
+            return _rejection(path, image.UNEXPECTED, f"{type(error).__name__}: {error}")
         return Written(split_name, label, example)
 
 

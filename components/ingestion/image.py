@@ -18,7 +18,8 @@ CORRUPT = "corrupt or truncated image"
 TOO_MANY_PIXELS = "too many pixels"
 UNSUPPORTED = "unsupported image mode"
 UNREADABLE = "unreadable file"
-REASONS = (EMPTY_FILE, NOT_AN_IMAGE, CORRUPT, TOO_MANY_PIXELS, UNSUPPORTED, UNREADABLE)
+UNEXPECTED = "unexpected error"  # Set by the Beam job around the transform, for what no rule here foresaw.
+REASONS = (EMPTY_FILE, NOT_AN_IMAGE, CORRUPT, TOO_MANY_PIXELS, UNSUPPORTED, UNREADABLE, UNEXPECTED)
 
 BACKGROUND = (255, 255, 255)  # Transparent pixels are composited on white, as a viewer shows them.
 DRAFT_MARGIN = 2  # JPEG DCT-domain downscaling keeps at least 2x the target, then BILINEAR does the rest.

@@ -135,6 +135,17 @@ def test_unreadable_and_vanished_files_are_rejected(tmp_path, make_photo_folder,
     assert summary["seen"] == len(paths)
 
 
+def test_a_non_utf8_file_name_is_written_with_its_own_bytes(tmp_path, make_photo_folder):
+    root = tmp_path / "photos"
+    make_photo_folder(root, CLASSES, per_class=2)
+    raw_name = os.fsencode(root / "daisy") + b"/caf\xe9.jpg"  # Latin-1, as old cameras and zips write.
+    shutil.copyfile(root / "daisy" / "photo_000.jpg", raw_name)
+    summary = run_ingest(data_root=str(root), output_dir=str(tmp_path / "out"), **SETTINGS)
+    assert summary["seen"] == 5 and summary["rejected"] == 0
+    written = [r["source"].numpy() for name in ("train", "eval") for r in read_records(tmp_path / "out", name)[1]]
+    assert raw_name in written
+
+
 def test_no_valid_photo(tmp_path):
     for label in CLASSES:
         (tmp_path / "photos" / label).mkdir(parents=True)
