@@ -22,7 +22,7 @@ BENCH_DATA ?= ../shared/data/flower_photos
 # the production gate (gate.min_accuracy, 0.80): runs on it gate at SAMPLE_MIN_ACCURACY unless DATA_ROOT is set.
 SAMPLE_MIN_ACCURACY ?= 0.5
 
-.PHONY: install run test bench bench-ingest bench-train bench-e2e clean
+.PHONY: install run test bench bench-ingest bench-train bench-cv bench-e2e clean
 
 install: $(STAMP)
 
@@ -37,13 +37,16 @@ run: install
 test: install
 	$(PY) -m pytest -q tests
 
-bench: bench-ingest bench-train bench-e2e
+bench: bench-ingest bench-train bench-cv bench-e2e
 
 bench-ingest: install
 	$(PY) -m benchmarks.ingest --data-root $(BENCH_DATA)
 
 bench-train: install
 	$(PY) -m benchmarks.train --data-root $(BENCH_DATA)
+
+bench-cv: install
+	$(PY) -m benchmarks.cv --data-root $(BENCH_DATA)
 
 bench-e2e: install
 	$(PY) -m benchmarks.e2e --data-root $(BENCH_DATA)

@@ -62,22 +62,32 @@ def ingest(data_root: str, output_dir: str, data) -> str:
     return output_dir
 
 
-def bench_model(training, data, examples: str, out: str, bare_epochs: int) -> dict:
+def run_trainer(training, data, examples: str, out: str) -> dict:
+    """The pipeline's run_fn on the Split-train/Split-eval records under `examples`; its training history."""
     from tfx.components.trainer.fn_args_utils import FnArgs
 
     from components.training import trainer_custom_config
-    from components.training.progress import steady_images_per_second
     from components.training.trainer import run_fn
 
     shutil.rmtree(out, ignore_errors=True)
-    patterns = {split: [os.path.join(examples, f"Split-{split}", "*")] for split in ("train", "eval")}
-    args = FnArgs(train_files=patterns["train"], eval_files=patterns["eval"],
+    args = FnArgs(train_files=split_patterns(examples)["train"], eval_files=split_patterns(examples)["eval"],
                   serving_model_dir=os.path.join(out, "serving"), model_run_dir=os.path.join(out, "run"),
                   custom_config=trainer_custom_config(dataclasses.asdict(training), list(data.classes),
                                                       data.image_size))
     run_fn(args)
     with open(os.path.join(args.model_run_dir, "training_history.json")) as history_file:
-        history = json.load(history_file)
+        return json.load(history_file)
+
+
+def split_patterns(examples: str) -> dict[str, list[str]]:
+    return {split: [os.path.join(examples, f"Split-{split}", "*")] for split in ("train", "eval")}
+
+
+def bench_model(training, data, examples: str, out: str, bare_epochs: int) -> dict:
+    from components.training.progress import steady_images_per_second
+
+    history = run_trainer(training, data, examples, out)
+    patterns = split_patterns(examples)
     bare = bare_keras_epochs(patterns["train"], training, data, history, bare_epochs or len(history["epochs"]))
     trainer_best, bare_best = _best(history["epochs"]), _best(bare)
     input_rate = input_images_per_second(patterns["train"], training, data.image_size)  # last: its threads linger
