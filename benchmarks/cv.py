@@ -50,7 +50,7 @@ def records_by_fold(examples: str, folds: int) -> dict[int, list[bytes]]:
     by_fold = {fold: [] for fold in range(folds)}
     for record in tf.data.TFRecordDataset(files, compression_type="GZIP"):
         image = tf.io.parse_single_example(record, {"image": tf.io.FixedLenFeature([], tf.string)})["image"]
-        by_fold[int(split.content_key(image.numpy())[:16], 16) % folds].append(record.numpy())
+        by_fold[split.bucket(split.content_key(image.numpy()), folds)].append(record.numpy())
     return by_fold
 
 

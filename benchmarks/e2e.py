@@ -20,7 +20,6 @@ from benchmarks import SHARED_PHOTOS, SHARED_WEIGHTS
 from pipeline_config import PROJECT_DIR, PipelineConfig
 
 
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-root", default=SHARED_PHOTOS)

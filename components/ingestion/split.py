@@ -15,7 +15,11 @@ def content_key(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def bucket(key: str, buckets: int) -> int:
+    """The content key's hash bucket among `buckets`."""
+    return int(key[:16], 16) % buckets
+
+
 def split_for(key: str, eval_fraction: float) -> str:
     """`eval` for the first eval_fraction of BUCKETS hash buckets, `train` for the rest."""
-    bucket = int(key[:16], 16) % BUCKETS
-    return EVAL if bucket < round(eval_fraction * BUCKETS) else TRAIN
+    return EVAL if bucket(key, BUCKETS) < round(eval_fraction * BUCKETS) else TRAIN
