@@ -39,6 +39,7 @@ class DataConfig:
     max_shards: int = 64  # Files per split at most (and units of work that can run in parallel).
     max_rejected_fraction: float = 0.10
     max_image_pixels: int = 50_000_000
+    max_file_bytes: int = 256 * 2**20  # Bigger files are rejected unread: a misnamed video must not fill memory.
     jpeg_quality: int = 95
 
     def validate(self) -> None:
@@ -53,6 +54,7 @@ class DataConfig:
         _check(0.0 <= self.max_rejected_fraction <= 1.0, "data.max_rejected_fraction", "must be in [0, 1]")
         _check(self.max_image_pixels >= self.image_size**2, "data.max_image_pixels",
                "must allow at least image_size x image_size pixels")
+        _check(self.max_file_bytes >= 1, "data.max_file_bytes", "must be at least 1")
         _check(1 <= self.jpeg_quality <= 100, "data.jpeg_quality", "must be between 1 and 100")
 
 

@@ -48,15 +48,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def ingest(data_root: str, output_dir: str, data) -> str:
     """The pipeline's ingestion job, from scratch, with the configured data settings."""
-    from components.ingestion import run_ingest
+    from components.ingestion import IngestSettings, run_ingest
 
     shutil.rmtree(output_dir, ignore_errors=True)
     started = time.perf_counter()
-    summary = run_ingest(data_root=data_root, output_dir=output_dir, classes=list(data.classes),
-                         image_size=data.image_size, eval_fraction=data.eval_fraction,
-                         records_per_shard=data.records_per_shard, max_shards=data.max_shards,
-                         max_rejected_fraction=data.max_rejected_fraction, max_image_pixels=data.max_image_pixels,
-                         jpeg_quality=data.jpeg_quality)
+    summary = run_ingest(data_root=data_root, output_dir=output_dir,
+                         settings=IngestSettings.from_dict(dataclasses.asdict(data)))
     written = {split: sum(counts.values()) for split, counts in summary["written"].items()}
     print(f"ingested {written} in {time.perf_counter() - started:.1f} s", flush=True)
     return output_dir

@@ -12,7 +12,7 @@ from tfx import v1 as tfx
 
 import schemas
 from components.evaluation import BaselineResolver, LatestBlessedModelResolver, make_eval_config
-from components.ingestion import make_example_gen
+from components.ingestion import IngestSettings, make_example_gen
 from components.push import AtomicPusher
 from components.training import TRAINER_RUN_FN, trainer_custom_config
 from components.validation import AnomalyStop
@@ -29,17 +29,8 @@ def create_pipeline(config: PipelineConfig, *, schema_file: str | None = None,
     is where the curated schema lives for the executors.
     """
     data = config.data
-    example_gen = make_example_gen(
-        data_root=data.data_root,
-        classes=list(data.classes),
-        image_size=data.image_size,
-        eval_fraction=data.eval_fraction,
-        records_per_shard=data.records_per_shard,
-        max_shards=data.max_shards,
-        max_rejected_fraction=data.max_rejected_fraction,
-        max_image_pixels=data.max_image_pixels,
-        jpeg_quality=data.jpeg_quality,
-    )
+    example_gen = make_example_gen(data_root=data.data_root,
+                                   settings=IngestSettings.from_dict(dataclasses.asdict(data)))
     examples = example_gen.outputs["examples"]
     statistics_gen = tfx.components.StatisticsGen(examples=examples)
     schema_gen = tfx.components.ImportSchemaGen(

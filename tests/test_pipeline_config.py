@@ -35,6 +35,7 @@ def test_environment_applies_and_explicit_overrides_win():
     ({"training.epochs": "0"}, "training.epochs"),
     ({"data.eval_fraction": "1.5"}, "data.eval_fraction"),
     ({"data.classes": "daisy"}, "data.classes"),
+    ({"data.max_file_bytes": "0"}, "data.max_file_bytes"),
     ({"training.accelerator": "fpga"}, "training.accelerator"),
     ({"enable_cache": "maybe"}, "enable_cache"),
     ({"pipeline_name": "my pipeline"}, "pipeline_name"),

@@ -15,6 +15,7 @@ import dataclasses
 import json
 import math
 import os
+import stat
 import typing
 
 import apache_beam as beam
@@ -46,6 +47,7 @@ class IngestSettings:
     max_shards: int
     max_rejected_fraction: float
     max_image_pixels: int
+    max_file_bytes: int
     jpeg_quality: int
 
     @classmethod
@@ -71,10 +73,27 @@ def shard_count(expected_records: float, records_per_shard: int, max_shards: int
     return max(1, min(max_shards, max(wanted, floor)))
 
 
-def read_file(path: str) -> bytes:
-    """Whole file through Beam's file systems (local, gs://), never decompressed by extension."""
+def read_file(path: str, max_bytes: int = -1) -> bytes:
+    """Whole file (at most max_bytes + 1 bytes of it) through Beam's file systems (local, gs://), never
+    decompressed by extension."""
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-        return handle.read()
+        return handle.read(max_bytes + 1 if max_bytes >= 0 else -1)
+
+
+def read_photo(path: str, max_bytes: int) -> bytes:
+    """The photo's bytes; image.Rejected when it cannot be read, is no regular file, or is over max_bytes.
+
+    Reading stops one byte past the limit, so an oversized file costs no more memory than an allowed one.
+    """
+    try:
+        if not sources.is_remote(path) and not stat.S_ISREG(os.stat(path).st_mode):
+            raise OSError("not a regular file (reading a FIFO or device could block forever)")
+        data = read_file(path, max_bytes)
+    except Exception as error:  # PermissionError, FileNotFoundError, BeamIOError, ...
+        raise image.Rejected(image.UNREADABLE, f"{type(error).__name__}: {error}") from None
+    if len(data) > max_bytes:
+        raise image.Rejected(image.FILE_TOO_LARGE, f"more than max_file_bytes={max_bytes} bytes")
+    return data
 
 
 def photo_to_record(path: str, label: str, data: bytes, settings: IngestSettings) -> tuple[str, bytes]:
@@ -146,10 +165,7 @@ class _PhotoDoFn(beam.DoFn):
     def _process_one(self, photo: tuple[str, str]) -> Written | dict:
         path, label = photo
         try:
-            data = read_file(path)
-        except Exception as error:  # PermissionError, BeamIOError, ...: the path is reported, the job goes on.
-            return _rejection(path, image.UNREADABLE, f"{type(error).__name__}: {error}")
-        try:
+            data = read_photo(path, self._settings.max_file_bytes)
             split_name, example = photo_to_record(path, label, data, self._settings)
         except image.Rejected as rejected:
             return _rejection(path, rejected.reason, rejected.detail)
@@ -311,12 +327,9 @@ def read_ingest_summary(examples_uri: str) -> dict:
     return json.loads(read_file(FileSystems.join(examples_uri, SUMMARY_FILE)))
 
 
-def run_ingest(*, data_root: str, output_dir: str, classes, image_size: int, eval_fraction: float,
-               records_per_shard: int, max_shards: int, max_rejected_fraction: float, max_image_pixels: int,
-               jpeg_quality: int, beam_args: list[str] | None = None) -> dict:
+def run_ingest(*, data_root: str, output_dir: str, settings: IngestSettings,
+               beam_args: list[str] | None = None) -> dict:
     """The standalone job: the executor's graph on a plain Beam pipeline; returns the summary."""
-    settings = IngestSettings(tuple(classes), image_size, eval_fraction, records_per_shard, max_shards,
-                              max_rejected_fraction, max_image_pixels, jpeg_quality)
     _require_fresh_output(output_dir)
     listing = prepare(data_root, settings)
     with beam.Pipeline(options=PipelineOptions(list(beam_args or []))) as pipeline:

@@ -14,17 +14,13 @@ from components.ingestion.executor import Executor
 INPUT_PATTERN = "*/*"  # Files, not folders: the driver fingerprints what this matches (sizes, mtimes).
 
 
-def make_example_gen(*, data_root: str, classes: list[str], image_size: int, eval_fraction: float,
-                     records_per_shard: int, max_shards: int, max_rejected_fraction: float,
-                     max_image_pixels: int, jpeg_quality: int) -> FileBasedExampleGen:
+def make_example_gen(*, data_root: str, settings: IngestSettings) -> FileBasedExampleGen:
     """FileBasedExampleGen over `<data_root>/<class>/<photo>` with `train`/`eval` GZIP TFRecord splits."""
-    settings = IngestSettings(tuple(classes), image_size, eval_fraction, records_per_shard, max_shards,
-                              max_rejected_fraction, max_image_pixels, jpeg_quality)
     return FileBasedExampleGen(
         input_base=data_root,
         input_config=example_gen_pb2.Input(splits=[example_gen_pb2.Input.Split(name="photos",
                                                                               pattern=INPUT_PATTERN)]),
-        output_config=_output_config(eval_fraction),
+        output_config=_output_config(settings.eval_fraction),
         custom_config=_custom_config(settings),
         custom_executor_spec=executor_spec.BeamExecutorSpec(Executor),
     )

@@ -17,9 +17,11 @@ NOT_AN_IMAGE = "not an image"
 CORRUPT = "corrupt or truncated image"
 TOO_MANY_PIXELS = "too many pixels"
 UNSUPPORTED = "unsupported image mode"
-UNREADABLE = "unreadable file"
+UNREADABLE = "unreadable file"  # This and FILE_TOO_LARGE are set by the Beam job's read, before any decode.
+FILE_TOO_LARGE = "file too large"
 UNEXPECTED = "unexpected error"  # Set by the Beam job around the transform, for what no rule here foresaw.
-REASONS = (EMPTY_FILE, NOT_AN_IMAGE, CORRUPT, TOO_MANY_PIXELS, UNSUPPORTED, UNREADABLE, UNEXPECTED)
+REASONS = (EMPTY_FILE, NOT_AN_IMAGE, CORRUPT, TOO_MANY_PIXELS, UNSUPPORTED, UNREADABLE, FILE_TOO_LARGE,
+           UNEXPECTED)
 
 BACKGROUND = (255, 255, 255)  # Transparent pixels are composited on white, as a viewer shows them.
 DRAFT_MARGIN = 2  # JPEG DCT-domain downscaling keeps at least 2x the target, then BILINEAR does the rest.

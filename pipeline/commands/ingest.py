@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 
 SUMMARY = "Turn <data-root>/<class>/<photo> folders into train/eval TFRecords (the ingestion Beam job alone)."
@@ -37,19 +38,16 @@ def run(args: argparse.Namespace) -> int:
     overrides = {field: getattr(args, flag) for flag, field in OVERRIDES.items() if getattr(args, flag) is not None}
     overrides.update(pipeline_config.parse_assignments(args.set))
     config = pipeline_config.load_config(overrides)  # ConfigError names the field before anything runs.
-    from components.ingestion import run_ingest
+    from components.ingestion import IngestSettings, run_ingest
     from pipeline.local_runner import local_beam_args
 
     data = config.data
     print(f"Ingesting {data.data_root} -> {args.output_dir} ({data.image_size}x{data.image_size}, "
           f"eval fraction {data.eval_fraction:g})", flush=True)
     start = time.monotonic()
-    summary = run_ingest(
-        data_root=data.data_root, output_dir=args.output_dir, classes=list(data.classes),
-        image_size=data.image_size, eval_fraction=data.eval_fraction, records_per_shard=data.records_per_shard,
-        max_shards=data.max_shards, max_rejected_fraction=data.max_rejected_fraction,
-        max_image_pixels=data.max_image_pixels, jpeg_quality=data.jpeg_quality,
-        beam_args=local_beam_args(config) + list(args.beam_arg))
+    summary = run_ingest(data_root=data.data_root, output_dir=args.output_dir,
+                         settings=IngestSettings.from_dict(dataclasses.asdict(data)),
+                         beam_args=local_beam_args(config) + list(args.beam_arg))
     print(format_summary(summary, args.output_dir, time.monotonic() - start))
     return 0
 

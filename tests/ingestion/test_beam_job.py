@@ -1,5 +1,6 @@
 """The ingestion Beam job end to end on generated folders: outputs, manifest, record format, failures."""
 
+import dataclasses
 import json
 import os
 import shutil
@@ -13,8 +14,9 @@ from components.errors import UserError
 from components.ingestion import beam_job, image, run_ingest, sources
 
 CLASSES = ["daisy", "roses"]
-SETTINGS = dict(classes=CLASSES, image_size=32, eval_fraction=0.25, records_per_shard=250, max_shards=64,
-                max_rejected_fraction=0.5, max_image_pixels=50_000, jpeg_quality=95)
+SETTINGS = beam_job.IngestSettings(classes=tuple(CLASSES), image_size=32, eval_fraction=0.25, records_per_shard=250,
+                                   max_shards=64, max_rejected_fraction=0.5, max_image_pixels=50_000,
+                                   max_file_bytes=1_000_000, jpeg_quality=95)
 CODELAB_SPEC = {
     "image": tf.io.FixedLenFeature([], tf.string),
     "class": tf.io.FixedLenFeature([], tf.int64),
@@ -25,8 +27,8 @@ CODELAB_SPEC = {
 
 
 def salted_folder(root, make_photo_folder, make_photo, photo_image, image_bytes):
-    """6 good photos per class, 3 more good ones in odd dress, one file of each bad kind (a broken symlink
-    too), 5 ignored paths, and a symlink loop that must not hang the listing.
+    """6 good photos per class, 3 more good ones in odd dress, one file of each bad kind (a broken symlink and
+    a FIFO too), 5 ignored paths, and a symlink loop that must not hang the listing.
 
     Returns {relative path: expected rejection or ignore reason}.
     """
@@ -39,6 +41,7 @@ def salted_folder(root, make_photo_folder, make_photo, photo_image, image_bytes)
         "daisy/notes.jpg": b"not a photo at all\n",
         "roses/truncated.jpg": image_bytes(photo_image("t", (64, 64)))[:400],
         "roses/huge.png": image_bytes(photo_image("h", (400, 300)), "PNG"),
+        "roses/oversized.jpg": image_bytes(photo_image("o")) + bytes(SETTINGS.max_file_bytes),
         "daisy/readme.txt": b"text",
         "daisy/nested/deep.jpg": image_bytes(photo_image("d")),
         "tulips/other_class.jpg": image_bytes(photo_image("o")),
@@ -49,11 +52,13 @@ def salted_folder(root, make_photo_folder, make_photo, photo_image, image_bytes)
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         (root / relative).write_bytes(data)
     (root / "roses" / "broken_link.jpg").symlink_to(root / "gone.jpg")
+    os.mkfifo(root / "daisy" / "pipe.jpg")  # Opening it for reading would block forever.
     (root / "daisy" / "loop").symlink_to(root, target_is_directory=True)
-    return dict(zip([*bad, "roses/broken_link.jpg"],
+    return dict(zip([*bad, "roses/broken_link.jpg", "daisy/pipe.jpg"],
                     [image.EMPTY_FILE, image.NOT_AN_IMAGE, image.CORRUPT, image.TOO_MANY_PIXELS,
-                     sources.IGNORED_EXTENSION, sources.IGNORED_NESTED, sources.IGNORED_NOT_CLASS,
-                     sources.IGNORED_OUTSIDE_CLASS, sources.IGNORED_OUTSIDE_CLASS, image.UNREADABLE]))
+                     image.FILE_TOO_LARGE, sources.IGNORED_EXTENSION, sources.IGNORED_NESTED,
+                     sources.IGNORED_NOT_CLASS, sources.IGNORED_OUTSIDE_CLASS, sources.IGNORED_OUTSIDE_CLASS,
+                     image.UNREADABLE, image.UNREADABLE]))
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +66,7 @@ def salted_run(tmp_path_factory, make_photo_folder, make_photo, photo_image, ima
     root = tmp_path_factory.mktemp("salted") / "photos"
     expected = salted_folder(root, make_photo_folder, make_photo, photo_image, image_bytes)
     out = tmp_path_factory.mktemp("out") / "ingest"
-    summary = run_ingest(data_root=str(root), output_dir=str(out), **SETTINGS)
+    summary = run_ingest(data_root=str(root), output_dir=str(out), settings=SETTINGS)
     return root, out, summary, expected
 
 
@@ -74,10 +79,11 @@ def read_records(out, split_name):
 def test_counts_add_up(salted_run):
     _, _, summary, _ = salted_run
     written = sum(n for per_class in summary["written"].values() for n in per_class.values())
-    assert written == 15 and summary["rejected"] == 5 and summary["ignored"] == 5
+    assert written == 15 and summary["rejected"] == 7 and summary["ignored"] == 5
     assert summary["seen"] == written + summary["rejected"]
     assert summary["rejected_by_reason"] == {image.EMPTY_FILE: 1, image.NOT_AN_IMAGE: 1, image.CORRUPT: 1,
-                                             image.TOO_MANY_PIXELS: 1, image.UNREADABLE: 1}
+                                             image.TOO_MANY_PIXELS: 1, image.FILE_TOO_LARGE: 1,
+                                             image.UNREADABLE: 2}
     assert {label: summary["written"]["train"][label] + summary["written"]["eval"][label]
             for label in CLASSES} == {"daisy": 9, "roses": 6}
 
@@ -127,9 +133,8 @@ def test_unreadable_and_vanished_files_are_rejected(tmp_path, make_photo_folder,
         locked = make_photo(root / "roses" / "locked.jpg")
         locked.chmod(0)
         paths.append((str(locked), "roses"))
-    settings = beam_job.IngestSettings.from_dict(SETTINGS)
     with beam.Pipeline() as pipeline:
-        beam_job.build_graph(pipeline, sources.Listing(paths, []), settings, str(tmp_path / "out"))
+        beam_job.build_graph(pipeline, sources.Listing(paths, []), SETTINGS, str(tmp_path / "out"))
     summary = beam_job.read_ingest_summary(str(tmp_path / "out"))
     assert summary["rejected_by_reason"] == {image.UNREADABLE: len(paths) - 4}
     assert summary["seen"] == len(paths)
@@ -140,7 +145,7 @@ def test_a_non_utf8_file_name_is_written_with_its_own_bytes(tmp_path, make_photo
     make_photo_folder(root, CLASSES, per_class=2)
     raw_name = os.fsencode(root / "daisy") + b"/caf\xe9.jpg"  # Latin-1, as old cameras and zips write.
     shutil.copyfile(root / "daisy" / "photo_000.jpg", raw_name)
-    summary = run_ingest(data_root=str(root), output_dir=str(tmp_path / "out"), **SETTINGS)
+    summary = run_ingest(data_root=str(root), output_dir=str(tmp_path / "out"), settings=SETTINGS)
     assert summary["seen"] == 5 and summary["rejected"] == 0
     written = [r["source"].numpy() for name in ("train", "eval") for r in read_records(tmp_path / "out", name)[1]]
     assert raw_name in written
@@ -151,7 +156,7 @@ def test_no_valid_photo(tmp_path):
         (tmp_path / "photos" / label).mkdir(parents=True)
         (tmp_path / "photos" / label / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
     with pytest.raises(UserError, match=r"no valid photo: all 2 photo\(s\) were rejected"):
-        run_ingest(data_root=str(tmp_path / "photos"), output_dir=str(tmp_path / "out"), **SETTINGS)
+        run_ingest(data_root=str(tmp_path / "photos"), output_dir=str(tmp_path / "out"), settings=SETTINGS)
 
 
 def test_class_without_any_photo_fails_before_the_job(tmp_path, make_photo_folder):
@@ -160,7 +165,7 @@ def test_class_without_any_photo_fails_before_the_job(tmp_path, make_photo_folde
     (tmp_path / "photos" / "roses" / "notes.txt").write_text("no photos here")
     start = time.monotonic()
     with pytest.raises(UserError, match="roses have no photo"):
-        run_ingest(data_root=str(tmp_path / "photos"), output_dir=str(tmp_path / "out"), **SETTINGS)
+        run_ingest(data_root=str(tmp_path / "photos"), output_dir=str(tmp_path / "out"), settings=SETTINGS)
     assert time.monotonic() - start < 10 and not (tmp_path / "out").exists()
 
 
@@ -169,21 +174,21 @@ def test_class_whose_photos_are_all_rejected(tmp_path, make_photo_folder):
     (tmp_path / "photos" / "roses").mkdir()
     (tmp_path / "photos" / "roses" / "empty.jpg").write_bytes(b"")
     with pytest.raises(UserError, match=r"(?s)roses have no valid photo.*empty\.jpg \(empty file\)"):
-        run_ingest(data_root=str(tmp_path / "photos"), output_dir=str(tmp_path / "out"), **SETTINGS)
+        run_ingest(data_root=str(tmp_path / "photos"), output_dir=str(tmp_path / "out"), settings=SETTINGS)
 
 
 def test_too_many_rejects(tmp_path, make_photo_folder):
     make_photo_folder(tmp_path / "photos", CLASSES, per_class=4)
     (tmp_path / "photos" / "daisy" / "zero.jpg").write_bytes(b"")
-    settings = {**SETTINGS, "max_rejected_fraction": 0.1}
+    settings = dataclasses.replace(SETTINGS, max_rejected_fraction=0.1)
     with pytest.raises(UserError, match=r"1 of 9 photos \(11.1%\) were rejected.*max_rejected_fraction"):
-        run_ingest(data_root=str(tmp_path / "photos"), output_dir=str(tmp_path / "out"), **settings)
+        run_ingest(data_root=str(tmp_path / "photos"), output_dir=str(tmp_path / "out"), settings=settings)
 
 
 def test_refuses_to_mix_with_an_earlier_output(salted_run):
     root, out, _, _ = salted_run
     with pytest.raises(UserError, match="already holds ingest output"):
-        run_ingest(data_root=str(root), output_dir=str(out), **SETTINGS)
+        run_ingest(data_root=str(root), output_dir=str(out), settings=SETTINGS)
 
 
 def test_missing_local_root_says_how_to_fix(tmp_path):

@@ -9,17 +9,18 @@ from components.ingestion import make_example_gen
 from components.ingestion.beam_job import IngestSettings
 from components.ingestion.executor import Executor, settings_from_exec_properties
 
-ARGS = dict(classes=["daisy", "roses"], image_size=24, eval_fraction=0.25, records_per_shard=100, max_shards=8,
-            max_rejected_fraction=0.1, max_image_pixels=1_000_000, jpeg_quality=90)
+SETTINGS = IngestSettings(classes=("daisy", "roses"), image_size=24, eval_fraction=0.25, records_per_shard=100,
+                          max_shards=8, max_rejected_fraction=0.1, max_image_pixels=1_000_000,
+                          max_file_bytes=2**20, jpeg_quality=90)
 
 
 def exec_properties(data_root):
     """What the launcher hands the executor (proto parameters as JSON text)."""
-    return dict(make_example_gen(data_root=str(data_root), **ARGS).exec_properties)
+    return dict(make_example_gen(data_root=str(data_root), settings=SETTINGS).exec_properties)
 
 
 def test_component_contract(photo_folder):
-    component = make_example_gen(data_root=str(photo_folder), **ARGS)
+    component = make_example_gen(data_root=str(photo_folder), settings=SETTINGS)
     properties = component.exec_properties
     input_config = json_format.Parse(properties["input_config"], example_gen_pb2.Input())
     output_config = json_format.Parse(properties["output_config"], example_gen_pb2.Output())
@@ -30,7 +31,7 @@ def test_component_contract(photo_folder):
 
 def test_settings_round_trip_with_exact_types(photo_folder):
     settings = settings_from_exec_properties(exec_properties(photo_folder))
-    assert settings == IngestSettings(tuple(ARGS["classes"]), 24, 0.25, 100, 8, 0.1, 1_000_000, 90)
+    assert settings == SETTINGS
     assert isinstance(settings.image_size, int) and isinstance(settings.max_image_pixels, int)
 
 

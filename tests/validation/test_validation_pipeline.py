@@ -10,7 +10,7 @@ import pytest
 from tfx import v1 as tfx
 
 import schemas
-from components.ingestion import make_example_gen, read_ingest_summary
+from components.ingestion import IngestSettings, make_example_gen, read_ingest_summary
 from components.validation import AnomaliesFound, AnomalyStop
 
 CLASSES = ["daisy", "roses"]
@@ -18,9 +18,10 @@ SIZE = 32
 
 
 def tiny_pipeline(root, data_root, schema_file):
-    example_gen = make_example_gen(data_root=str(data_root), classes=CLASSES, image_size=SIZE, eval_fraction=0.3,
-                                   records_per_shard=250, max_shards=64, max_rejected_fraction=0.2,
-                                   max_image_pixels=1_000_000, jpeg_quality=95)
+    settings = IngestSettings(classes=tuple(CLASSES), image_size=SIZE, eval_fraction=0.3, records_per_shard=250,
+                              max_shards=64, max_rejected_fraction=0.2, max_image_pixels=1_000_000,
+                              max_file_bytes=2**20, jpeg_quality=95)
+    example_gen = make_example_gen(data_root=str(data_root), settings=settings)
     statistics = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
     schema = tfx.components.ImportSchemaGen(schema_file=schema_file)
     validator = tfx.components.ExampleValidator(statistics=statistics.outputs["statistics"],
