@@ -90,8 +90,8 @@ class TrainingConfig:
         _check(self.epochs >= 1, "training.epochs", "must be at least 1")
         _check(self.batch_size >= 1, "training.batch_size", "must be at least 1")
         _check(self.learning_rate > 0, "training.learning_rate", "must be positive")
-        _check(0 <= self.warmup_epochs < self.epochs or self.warmup_epochs == 0, "training.warmup_epochs",
-               "must be smaller than epochs")
+        _check(0 <= self.warmup_epochs <= self.epochs, "training.warmup_epochs",
+               "must be between 0 and epochs (warm-up may span the whole run)")
         _check(0.0 < self.lr_decay <= 1.0, "training.lr_decay", "must be in (0, 1]")
         _check(0.0 <= self.dropout < 1.0, "training.dropout", "must be in [0, 1)")
         _check(self.fine_tune_layers >= 0, "training.fine_tune_layers", "must not be negative")

@@ -36,6 +36,7 @@ def test_environment_applies_and_explicit_overrides_win():
     ({"data.eval_fraction": "1.5"}, "data.eval_fraction"),
     ({"data.classes": "daisy"}, "data.classes"),
     ({"data.max_file_bytes": "0"}, "data.max_file_bytes"),
+    ({"training.epochs": "2", "training.warmup_epochs": "3"}, "training.warmup_epochs"),
     ({"training.accelerator": "fpga"}, "training.accelerator"),
     ({"enable_cache": "maybe"}, "enable_cache"),
     ({"pipeline_name": "my pipeline"}, "pipeline_name"),
@@ -63,3 +64,8 @@ def test_malformed_assignment_is_explained():
 def test_construction_validates():
     with pytest.raises(ConfigError, match="data.image_size"):
         PipelineConfig(data=pipeline_config.DataConfig(image_size=8))
+
+
+def test_one_epoch_is_valid_with_the_default_warm_up():
+    """`--epochs 1` must not trip over the default one-epoch warm-up the user never set."""
+    assert load_config({"training.epochs": "1"}, environ={}).training.warmup_epochs == 1

@@ -303,7 +303,7 @@ def finish(output_dir: str, settings: IngestSettings) -> dict:
 
 
 def check_summary(summary: dict, settings: IngestSettings, rejects: typing.Callable[[], list[dict]]) -> None:
-    """UserError when no photo was usable, a class ended up empty, or too many photos were rejected."""
+    """UserError when no photo was usable, a class or a split ended up empty, or too many were rejected."""
     per_class = {label: sum(summary["written"][name][label] for name in split.SPLITS)
                  for label in settings.classes}
     seen, rejected = summary["seen"], summary["rejected"]
@@ -320,6 +320,11 @@ def check_summary(summary: dict, settings: IngestSettings, rejects: typing.Calla
                         f"max_rejected_fraction={settings.max_rejected_fraction:g} allows "
                         f"(data.max_rejected_fraction, --max-rejected-fraction) ({reasons})"
                         f"{_examples(rejects())}")
+    written = {name: sum(summary["written"][name].values()) for name in split.SPLITS}
+    for name in [name for name, n in written.items() if n == 0]:
+        raise UserError(f"the {name} split is empty: all {sum(written.values())} written photo(s) went to the "
+                        f"other split (byte-identical photos always share a split, so few or duplicated photos can "
+                        f"leave one empty); add photos or change data.eval_fraction ({settings.eval_fraction:g})")
 
 
 def read_ingest_summary(examples_uri: str) -> dict:

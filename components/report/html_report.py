@@ -10,7 +10,7 @@ from typing import Optional
 from components.report import svg
 from components.report.predictions import Prediction, cached_predictions
 from components.report.record import ModelMetrics, RunRecord
-from components.report.summary import fmt
+from components.report.summary import count, fmt
 
 REPORT_FILE = "run_report.html"
 CACHE_DIR = ".report_cache"
@@ -123,7 +123,8 @@ def _training_section(record: RunRecord) -> str:
                                          ("Accuracy", ("accuracy", "val_accuracy"))))
     final = ", ".join(f"{_e(k)} {fmt(v)}" for k, v in training.final_metrics.items())
     details = ", ".join(f"{_e(k)} {_e(fmt(v) if isinstance(v, float) else v)}" for k, v in training.details.items())
-    return (f"<h2>Training</h2><p>{fmt(training.seconds, 1)} s, {len(training.epochs)} epochs{cached}.</p>"
+    epochs = count(len(training.epochs), "epoch")
+    return (f"<h2>Training</h2><p>{fmt(training.seconds, 1)} s, {epochs}{cached}.</p>"
             f"<p>{details}</p><p>Final epoch: {final or 'no history recorded'}</p><div>{charts}</div>")
 
 

@@ -25,6 +25,11 @@ def fmt(value: Optional[float], digits: int = 3) -> str:
     return f"{value:.{digits}f}"
 
 
+def count(n: int, noun: str) -> str:
+    """'1 epoch', '10 epochs'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _components(record: RunRecord) -> list[str]:
     states = ", ".join(f"{c.node_id} {c.state}" for c in record.components)
     return [f"Run {record.run_id} of '{record.pipeline_name}'", f"  components: {states}"]
@@ -50,7 +55,7 @@ def _training(record: RunRecord) -> list[str]:
     final = training.final_metrics
     shown = [k for k in _NICE_METRICS if k in final] or sorted(final)[:4]
     metrics = ", ".join(f"{k} {fmt(final[k])}" for k in shown)
-    epochs = f"{len(training.epochs)} epochs" if training.epochs else "no history"
+    epochs = count(len(training.epochs), "epoch") if training.epochs else "no history"
     return [f"  training:   {fmt(training.seconds, 1)} s, {epochs}{when}" + (f"; final {metrics}" if metrics else "")]
 
 

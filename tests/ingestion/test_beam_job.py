@@ -14,7 +14,7 @@ from components.errors import UserError
 from components.ingestion import beam_job, image, run_ingest, sources
 
 CLASSES = ["daisy", "roses"]
-SETTINGS = beam_job.IngestSettings(classes=tuple(CLASSES), image_size=32, eval_fraction=0.25, records_per_shard=250,
+SETTINGS = beam_job.IngestSettings(classes=tuple(CLASSES), image_size=32, eval_fraction=0.5, records_per_shard=250,
                                    max_shards=64, max_rejected_fraction=0.5, max_image_pixels=50_000,
                                    max_file_bytes=1_000_000, jpeg_quality=95)
 CODELAB_SPEC = {
@@ -156,6 +156,17 @@ def test_no_valid_photo(tmp_path):
         (tmp_path / "photos" / label).mkdir(parents=True)
         (tmp_path / "photos" / label / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
     with pytest.raises(UserError, match=r"no valid photo: all 2 photo\(s\) were rejected"):
+        run_ingest(data_root=str(tmp_path / "photos"), output_dir=str(tmp_path / "out"), settings=SETTINGS)
+
+
+def test_an_empty_split_fails_naming_it(tmp_path, make_photo):
+    """Copies of one photo share a split, so the other one stays empty: no model could be evaluated."""
+    photo = make_photo(tmp_path / "photo.jpg")
+    for label in CLASSES:
+        (tmp_path / "photos" / label).mkdir(parents=True)
+        for copy in range(3):
+            shutil.copyfile(photo, tmp_path / "photos" / label / f"copy_{copy}.jpg")
+    with pytest.raises(UserError, match=r"the (train|eval) split is empty: all 6 written photo\(s\) went to"):
         run_ingest(data_root=str(tmp_path / "photos"), output_dir=str(tmp_path / "out"), settings=SETTINGS)
 
 

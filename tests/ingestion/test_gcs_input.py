@@ -53,7 +53,7 @@ def test_ingest_from_and_to_gs(gcs_emulator, tmp_path, make_photo_folder):
     for path in sorted(p for p in local.rglob("*") if p.is_file()):
         gcs_emulator.blob(f"flowers/{path.relative_to(local)}").upload_from_filename(str(path))
 
-    settings = IngestSettings(classes=("daisy", "roses"), image_size=32, eval_fraction=0.25, records_per_shard=250,
+    settings = IngestSettings(classes=("daisy", "roses"), image_size=32, eval_fraction=0.5, records_per_shard=250,
                               max_shards=64, max_rejected_fraction=0.5, max_image_pixels=1_000_000,
                               max_file_bytes=2**20, jpeg_quality=95)
     summary = run_ingest(data_root=f"gs://{BUCKET}/flowers", output_dir=f"gs://{BUCKET}/out", settings=settings)
