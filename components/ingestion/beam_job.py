@@ -83,17 +83,33 @@ def read_file(path: str, max_bytes: int = -1) -> bytes:
 def read_photo(path: str, max_bytes: int) -> bytes:
     """The photo's bytes; image.Rejected when it cannot be read, is no regular file, or is over max_bytes.
 
-    Reading stops one byte past the limit, so an oversized file costs no more memory than an allowed one.
+    A remote read stops one byte past the limit, so an oversized file costs no more memory than an allowed one.
     """
     try:
-        if not sources.is_remote(path) and not stat.S_ISREG(os.stat(path).st_mode):
-            raise OSError("not a regular file (reading a FIFO or device could block forever)")
-        data = read_file(path, max_bytes)
+        data = read_file(path, max_bytes) if sources.is_remote(path) else _read_local_file(path, max_bytes)
+    except image.Rejected:
+        raise
     except Exception as error:  # PermissionError, FileNotFoundError, BeamIOError, ...
         raise image.Rejected(image.UNREADABLE, f"{type(error).__name__}: {error}") from None
     if len(data) > max_bytes:
-        raise image.Rejected(image.FILE_TOO_LARGE, f"more than max_file_bytes={max_bytes} bytes")
+        raise _too_large(max_bytes)
     return data
+
+
+def _read_local_file(path: str, max_bytes: int) -> bytes:
+    """Checked by its status first: opening a FIFO or device could block forever, and a file known to be
+    too large is never read. (A bounded read(max_bytes + 1) would allocate max_bytes for every photo.)"""
+    status = os.stat(path)
+    if not stat.S_ISREG(status.st_mode):
+        raise OSError("not a regular file (reading a FIFO or device could block forever)")
+    if status.st_size > max_bytes:
+        raise _too_large(max_bytes)
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _too_large(max_bytes: int) -> image.Rejected:
+    return image.Rejected(image.FILE_TOO_LARGE, f"more than max_file_bytes={max_bytes} bytes")
 
 
 def photo_to_record(path: str, label: str, data: bytes, settings: IngestSettings) -> tuple[str, bytes]:
