@@ -48,6 +48,7 @@ def test_ingest_from_and_to_gs(gcs_emulator, tmp_path, make_photo_folder):
     local = tmp_path / "photos"
     make_photo_folder(local, ["daisy", "roses"], per_class=3)
     (local / "roses" / "broken.jpg").write_bytes(b"")
+    (local / "roses" / "oversized.jpg").write_bytes((local / "roses" / "photo_000.jpg").read_bytes() + bytes(2**20))
     (local / "tfrecords-jpeg-192x192" / "flowers00.tfrec").parent.mkdir()
     (local / "tfrecords-jpeg-192x192" / "flowers00.tfrec").write_bytes(b"records")
     for path in sorted(p for p in local.rglob("*") if p.is_file()):
@@ -59,10 +60,10 @@ def test_ingest_from_and_to_gs(gcs_emulator, tmp_path, make_photo_folder):
     summary = run_ingest(data_root=f"gs://{BUCKET}/flowers", output_dir=f"gs://{BUCKET}/out", settings=settings)
 
     assert sum(summary["written"]["train"].values()) + sum(summary["written"]["eval"].values()) == 6
-    assert summary["rejected_by_reason"] == {"empty file": 1} and summary["ignored"] == 1
+    assert summary["rejected_by_reason"] == {"empty file": 1, "file too large": 1} and summary["ignored"] == 1
     manifest = {json.loads(line)["path"]
                 for line in gcs_emulator.blob("out/rejected.jsonl").download_as_text().splitlines()}
-    assert manifest == {f"gs://{BUCKET}/flowers/roses/broken.jpg",
+    assert manifest == {f"gs://{BUCKET}/flowers/roses/broken.jpg", f"gs://{BUCKET}/flowers/roses/oversized.jpg",
                         f"gs://{BUCKET}/flowers/tfrecords-jpeg-192x192/flowers00.tfrec"}
     shards = {blob.name: count_tfrecords(blob.download_as_bytes())
               for blob in gcs_emulator.client.list_blobs(BUCKET, prefix="out/Split-")}
