@@ -14,7 +14,9 @@ from apache_beam.io.filesystems import FileSystems
 
 from components.errors import UserError
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"})
+# Photo formats Pillow decodes; other files are reported as ignored (a HEIC needs a plugin Pillow lacks).
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".bmp", ".webp", ".avif", ".tif",
+                              ".tiff"})
 IGNORED_OUTSIDE_CLASS = "ignored: not inside a class folder"
 IGNORED_NOT_CLASS = "ignored: not a configured class folder"
 IGNORED_NESTED = "ignored: nested deeper than <class>/<file>"

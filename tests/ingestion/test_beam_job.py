@@ -27,7 +27,7 @@ CODELAB_SPEC = {
 
 
 def salted_folder(root, make_photo_folder, make_photo, photo_image, image_bytes):
-    """6 good photos per class, 3 more good ones in odd dress, one file of each bad kind (a broken symlink and
+    """6 good photos per class, 4 more good ones in odd dress, one file of each bad kind (a broken symlink and
     a FIFO too), 5 ignored paths, and a symlink loop that must not hang the listing.
 
     Returns {relative path: expected rejection or ignore reason}.
@@ -35,6 +35,7 @@ def salted_folder(root, make_photo_folder, make_photo, photo_image, image_bytes)
     make_photo_folder(root, CLASSES, per_class=6)
     make_photo(root / "daisy" / "renamed_png.jpg", fmt="PNG")
     make_photo(root / "daisy" / "UPPER.JPEG")
+    make_photo(root / "roses" / "phone.avif", fmt="AVIF")
     shutil.copyfile(root / "daisy" / "photo_000.jpg", root / "daisy" / "duplicate.jpg")
     bad = {
         "daisy/empty.jpg": b"",
@@ -79,13 +80,13 @@ def read_records(out, split_name):
 def test_counts_add_up(salted_run):
     _, _, summary, _ = salted_run
     written = sum(n for per_class in summary["written"].values() for n in per_class.values())
-    assert written == 15 and summary["rejected"] == 7 and summary["ignored"] == 5
+    assert written == 16 and summary["rejected"] == 7 and summary["ignored"] == 5
     assert summary["seen"] == written + summary["rejected"]
     assert summary["rejected_by_reason"] == {image.EMPTY_FILE: 1, image.NOT_AN_IMAGE: 1, image.CORRUPT: 1,
                                              image.TOO_MANY_PIXELS: 1, image.FILE_TOO_LARGE: 1,
                                              image.UNREADABLE: 2}
     assert {label: summary["written"]["train"][label] + summary["written"]["eval"][label]
-            for label in CLASSES} == {"daisy": 9, "roses": 6}
+            for label in CLASSES} == {"daisy": 9, "roses": 7}
 
 
 def test_every_bad_or_ignored_path_is_in_the_manifest(salted_run):

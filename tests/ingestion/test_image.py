@@ -95,7 +95,7 @@ def test_exif_orientation_applied(image_bytes):
     assert top[0] > 200 > top[2] and bottom[2] > 200 > bottom[0]
 
 
-@pytest.mark.parametrize("fmt", ["PNG", "GIF", "BMP", "WEBP", "TIFF"])
+@pytest.mark.parametrize("fmt", ["PNG", "GIF", "BMP", "WEBP", "AVIF", "TIFF"])
 def test_any_pillow_format_whatever_the_extension(fmt, photo_image, image_bytes):
     """The bytes decide, not the name: the pipeline hands the transform bytes only."""
     out = decode(image.transform(image_bytes(photo_image(fmt, (50, 40)), fmt), **SETTINGS))
