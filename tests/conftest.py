@@ -1,7 +1,8 @@
 """Shared fixtures: small generated photos and folders in the `<root>/<class>/<photo>` layout ingestion reads.
 
-Photos are seeded noise plus a per-class tint, so every file has distinct bytes (no accidental duplicates)
-and a classifier could tell classes apart. The helpers are handed out as session fixtures (`make_photo_folder`,
+Photos are noise seeded by their `<class>/<name>` plus a per-class tint: the bytes are the same on every run
+(so are the content-hash splits), distinct between names (no accidental duplicates), and a classifier could
+tell classes apart. The helpers are handed out as session fixtures (`make_photo_folder`,
 `make_photo`, `photo_image`, `image_bytes`): `tests/` is not a package, so fixtures are how other test folders
 reach them. Example: `def test_x(tmp_path, make_photo_folder): make_photo_folder(tmp_path, ["a", "b"], 3)`.
 """
@@ -38,7 +39,8 @@ def _make_photo(path: Path, size: tuple[int, int] = (64, 48), fmt: str = "JPEG",
                tint: int = 0) -> Path:
     """Write one photo (any Pillow format, whatever the extension of `path`); returns the path."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(_image_bytes(_photo_image(str(path), size, mode, tint), fmt))
+    seed = "/".join(path.parts[-2:])  # <class>/<name>: the same bytes on every run, wherever tmp_path is.
+    path.write_bytes(_image_bytes(_photo_image(seed, size, mode, tint), fmt))
     return path
 
 

@@ -1,7 +1,7 @@
 """The ingestion Beam graph, shared by the TFX executor and the standalone `flowers-pipeline ingest` job.
 
 listing (driver) -> shards of photos -> WriteShard (each writes its own train and eval file) -> rejected.jsonl,
-ingest_summary.json.
+duplicates.jsonl (byte-identical photos, grouped by content key), ingest_summary.json.
 Counting and the failure checks run in the launching process around the Beam job, so a failure reaches the
 user as one UserError line instead of a worker traceback.
 """
@@ -27,10 +27,12 @@ from components.errors import UserError
 from components.ingestion import image, records, sources, split, tfrecord_files
 
 REJECTED_FILE = "rejected.jsonl"
+DUPLICATES_FILE = "duplicates.jsonl"
 SUMMARY_FILE = "ingest_summary.json"
 RECORD_PREFIX = "data_tfrecord"  # The file names TFX's own ExampleGen writes in Split-<name>/.
 _REJECTED = "rejected"
 _OUTCOMES = "outcomes"
+_KEYS = "keys"
 _EXAMPLES_SHOWN = 5
 LOCAL_THREADS_PER_CORE = 2
 REMOTE_THREADS_PER_CORE = 8  # A GCS read is tens of ms of waiting; decoding it is about 2 ms of CPU.
@@ -112,8 +114,14 @@ def _too_large(max_bytes: int) -> image.Rejected:
     return image.Rejected(image.FILE_TOO_LARGE, f"more than max_file_bytes={max_bytes} bytes")
 
 
-def photo_to_record(path: str, label: str, data: bytes, settings: IngestSettings) -> tuple[str, bytes]:
-    """(split, serialized Example) of one photo; raises image.Rejected."""
+def path_bytes(path: str) -> bytes:
+    """A listed path as bytes: a non-UTF-8 file name (decoded with surrogate escapes) keeps its own bytes, which
+    Beam's string coder would refuse."""
+    return path.encode("utf-8", "surrogateescape")
+
+
+def photo_to_record(path: str, label: str, data: bytes, settings: IngestSettings) -> bytes:
+    """The serialized Example of one photo (data is its content); raises image.Rejected."""
     jpeg = image.transform(data, size=settings.image_size, jpeg_quality=settings.jpeg_quality,
                            max_image_pixels=settings.max_image_pixels)
     example = records.make_example({
@@ -121,9 +129,9 @@ def photo_to_record(path: str, label: str, data: bytes, settings: IngestSettings
         "class": settings.classes.index(label),
         "label": label.encode(),
         "size": [settings.image_size, settings.image_size],
-        "source": path.encode("utf-8", "surrogateescape"),  # A non-UTF-8 file name keeps its own bytes.
+        "source": path_bytes(path),
     })
-    return split.split_for(split.content_key(data), settings.eval_fraction), example
+    return example
 
 
 class Shard(typing.NamedTuple):
@@ -150,6 +158,8 @@ class Written(typing.NamedTuple):
     split: str
     label: str
     record: bytes
+    path: str
+    content_key: str  # Also what decides the split, so byte-identical photos share one.
 
 
 class _PhotoDoFn(beam.DoFn):
@@ -182,16 +192,18 @@ class _PhotoDoFn(beam.DoFn):
         path, label = photo
         try:
             data = read_photo(path, self._settings.max_file_bytes)
-            split_name, example = photo_to_record(path, label, data, self._settings)
+            example = photo_to_record(path, label, data, self._settings)
         except image.Rejected as rejected:
             return _rejection(path, rejected.reason, rejected.detail)
         except Exception as error:  # A photo no rule foresaw: reported with the error, never a job failure.
             return _rejection(path, image.UNEXPECTED, f"{type(error).__name__}: {error}")
-        return Written(split_name, label, example)
+        key = split.content_key(data)
+        return Written(split.split_for(key, self._settings.eval_fraction), label, example, path, key)
 
 
 class WriteShard(_PhotoDoFn):
-    """A Shard -> its train and eval files, written here; outputs its rejections and a Counter of outcomes.
+    """A Shard -> its train and eval files, written here; outputs its rejections, a Counter of outcomes and
+    the (content key, (path as bytes, label)) of every written photo.
 
     The worker that made the records writes them: no shuffle moves image bytes between workers (Beam's
     file sinks group every record by shard first, which cost ~0.5 ms a photo, a third of its transform).
@@ -210,6 +222,7 @@ class WriteShard(_PhotoDoFn):
                 if isinstance(result, Written):
                     write[result.split](result.record)
                     outcomes["written", result.split, result.label] += 1
+                    yield beam.pvalue.TaggedOutput(_KEYS, (result.content_key, (path_bytes(result.path), result.label)))
                 else:
                     outcomes["rejected", result["reason"]] += 1
                     yield beam.pvalue.TaggedOutput(_REJECTED, result)
@@ -230,7 +243,7 @@ def _rejection(path: str, reason: str, detail: str) -> dict:
 
 
 class CountOutcomes(beam.CombineFn):
-    """Sums the per-shard Counters of ("written", split, class) and ("rejected", reason) keys."""
+    """Sums the Counters of ("written", split, class), ("rejected", reason) and ("duplicates", kind) keys."""
 
     def create_accumulator(self):
         return collections.Counter()
@@ -246,6 +259,26 @@ class CountOutcomes(beam.CombineFn):
         return dict(counts)
 
 
+def duplicate_groups(key_and_photos) -> typing.Iterator[dict]:
+    """The photos sharing a content key, when there are two or more (paths still as bytes)."""
+    key, photos = key_and_photos
+    photos = sorted(photos)
+    if len(photos) > 1:
+        yield {"content_key": key, "paths": [path for path, _ in photos],
+               "labels": sorted({label for _, label in photos})}
+
+
+def duplicate_json(group: dict) -> str:
+    """A duplicates.jsonl line; paths written as rejected.jsonl writes them (a non-UTF-8 byte as \\udcXX)."""
+    return json.dumps({**group, "paths": [path.decode("utf-8", "surrogateescape") for path in group["paths"]]})
+
+
+def duplicate_counts(group: dict) -> collections.Counter:
+    """A duplicate group's share of the summary's `duplicates` figures."""
+    return collections.Counter({("duplicates", "groups"): 1, ("duplicates", "extra_copies"): len(group["paths"]) - 1,
+                                ("duplicates", "groups_with_conflicting_labels"): int(len(group["labels"]) > 1)})
+
+
 def make_summary(counts: dict, classes: typing.Sequence[str], ignored: dict[str, int]) -> dict:
     """The ingest_summary.json document; seen = written + rejected, ignored paths counted apart."""
     written = {name: {label: counts.get(("written", name, label), 0) for label in classes}
@@ -259,6 +292,8 @@ def make_summary(counts: dict, classes: typing.Sequence[str], ignored: dict[str,
         "rejected_by_reason": by_reason,
         "ignored": sum(ignored.values()),
         "ignored_by_reason": ignored,
+        "duplicates": {kind: counts.get(("duplicates", kind), 0)
+                       for kind in ("groups", "extra_copies", "groups_with_conflicting_labels")},
     }
 
 
@@ -278,15 +313,23 @@ def build_graph(pipeline: beam.Pipeline, listing: sources.Listing, settings: Ing
     TFRecords per split, the single-file rejects manifest and the summary, under output_dir."""
     results = (listed_shards(pipeline, listing, settings)
                | "WriteShards" >> beam.ParDo(WriteShard(settings, threads_per_core(listing), output_dir))
-               .with_outputs(_REJECTED, _OUTCOMES))
+               .with_outputs(_REJECTED, _OUTCOMES, _KEYS))
     ignored = pipeline | "IgnoredPaths" >> beam.Create(listing.ignored)
     _ = ((results[_REJECTED], ignored)
          | "AllRejects" >> beam.Flatten()
          | "RejectToJson" >> beam.Map(json.dumps)
          | "WriteRejects" >> beam.io.WriteToText(FileSystems.join(output_dir, REJECTED_FILE),
                                                  shard_name_template=""))
+    duplicates = (results[_KEYS]
+                  | "GroupByContent" >> beam.GroupByKey()
+                  | "DuplicateGroups" >> beam.FlatMap(duplicate_groups))
+    _ = (duplicates
+         | "DuplicateToJson" >> beam.Map(duplicate_json)
+         | "WriteDuplicates" >> beam.io.WriteToText(FileSystems.join(output_dir, DUPLICATES_FILE),
+                                                    shard_name_template=""))
     ignored_by_reason = dict(collections.Counter(item["reason"] for item in listing.ignored))
-    _ = (results[_OUTCOMES]
+    _ = ((results[_OUTCOMES], duplicates | "CountDuplicates" >> beam.Map(duplicate_counts))
+         | "AllCounts" >> beam.Flatten()
          | "CountOutcomes" >> beam.CombineGlobally(CountOutcomes())
          | "Summary" >> beam.Map(lambda counts: json.dumps(
              make_summary(counts, settings.classes, ignored_by_reason), indent=2, sort_keys=True))

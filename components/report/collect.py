@@ -49,6 +49,7 @@ def data_summary(examples) -> DataSummary:
         rejected=summary.get("rejected"),
         rejected_by_reason=summary.get("rejected_by_reason") or {},
         ignored=summary.get("ignored"),
+        duplicates=summary.get("duplicates") if isinstance(summary.get("duplicates"), dict) else {},
         rejected_files=examples_io.read_jsonl(os.path.join(examples.uri, examples_io.REJECTED_FILE),
                                               MAX_REJECTED_FILES),
     )

@@ -21,6 +21,7 @@ class DataSummary:
     rejected: Optional[int] = None
     rejected_by_reason: dict[str, int] = dataclasses.field(default_factory=dict)
     ignored: Optional[int] = None
+    duplicates: dict[str, int] = dataclasses.field(default_factory=dict)  # groups, extra_copies, ...
     rejected_files: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     @property

@@ -44,7 +44,10 @@ def _data(record: RunRecord) -> list[str]:
     line = f"  photos:     seen {_count(data.seen)}, written {_count(data.written_total)}"
     line += f" ({splits})" if splits else ""
     line += f", rejected {_count(data.rejected)}" + (f" ({reasons})" if reasons else "")
-    return [line + (f", ignored {data.ignored}" if data.ignored else "")]
+    line += f", ignored {data.ignored}" if data.ignored else ""
+    copies, conflicting = data.duplicates.get("extra_copies"), data.duplicates.get("groups_with_conflicting_labels")
+    line += f", {copies} byte-identical {'copy' if copies == 1 else 'copies'}" if copies else ""
+    return [line + (f" ({conflicting} under two or more labels)" if conflicting else "")]
 
 
 def _training(record: RunRecord) -> list[str]:

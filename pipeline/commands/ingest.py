@@ -64,5 +64,10 @@ def format_summary(summary: dict, output_dir: str, seconds: float) -> str:
     for reason, n in summary["rejected_by_reason"].items():
         lines.append(f"  rejected: {reason}: {n}")
     lines.append(f"  rejected and ignored paths: {output_dir}/rejected.jsonl")
+    duplicates = summary["duplicates"]
+    if duplicates["groups"]:
+        lines.append(f"  byte-identical photos: {duplicates['groups']} group(s), {duplicates['extra_copies']} extra "
+                     f"cop(ies), {duplicates['groups_with_conflicting_labels']} under two or more labels: "
+                     f"{output_dir}/duplicates.jsonl")
     lines.append(f"  summary: {output_dir}/ingest_summary.json")
     return "\n".join(lines)

@@ -27,8 +27,8 @@ CODELAB_SPEC = {
 
 
 def salted_folder(root, make_photo_folder, make_photo, photo_image, image_bytes):
-    """6 good photos per class, 4 more good ones in odd dress, one file of each bad kind (a broken symlink and
-    a FIFO too), 5 ignored paths, and a symlink loop that must not hang the listing.
+    """6 good photos per class, 5 more good ones in odd dress (two are copies), one file of each bad kind (a
+    broken symlink and a FIFO too), 5 ignored paths, and a symlink loop that must not hang the listing.
 
     Returns {relative path: expected rejection or ignore reason}.
     """
@@ -37,6 +37,7 @@ def salted_folder(root, make_photo_folder, make_photo, photo_image, image_bytes)
     make_photo(root / "daisy" / "UPPER.JPEG")
     make_photo(root / "roses" / "phone.avif", fmt="AVIF")
     shutil.copyfile(root / "daisy" / "photo_000.jpg", root / "daisy" / "duplicate.jpg")
+    shutil.copyfile(root / "daisy" / "photo_001.jpg", root / "roses" / "also_in_daisy.jpg")  # Conflicting labels.
     bad = {
         "daisy/empty.jpg": b"",
         "daisy/notes.jpg": b"not a photo at all\n",
@@ -80,13 +81,23 @@ def read_records(out, split_name):
 def test_counts_add_up(salted_run):
     _, _, summary, _ = salted_run
     written = sum(n for per_class in summary["written"].values() for n in per_class.values())
-    assert written == 16 and summary["rejected"] == 7 and summary["ignored"] == 5
+    assert written == 17 and summary["rejected"] == 7 and summary["ignored"] == 5
     assert summary["seen"] == written + summary["rejected"]
     assert summary["rejected_by_reason"] == {image.EMPTY_FILE: 1, image.NOT_AN_IMAGE: 1, image.CORRUPT: 1,
                                              image.TOO_MANY_PIXELS: 1, image.FILE_TOO_LARGE: 1,
                                              image.UNREADABLE: 2}
     assert {label: summary["written"]["train"][label] + summary["written"]["eval"][label]
-            for label in CLASSES} == {"daisy": 9, "roses": 7}
+            for label in CLASSES} == {"daisy": 9, "roses": 8}
+
+
+def test_byte_identical_photos_are_reported_with_their_labels(salted_run):
+    root, out, summary, _ = salted_run
+    assert summary["duplicates"] == {"groups": 2, "extra_copies": 2, "groups_with_conflicting_labels": 1}
+    groups = sorted((json.loads(line) for line in (out / "duplicates.jsonl").read_text().splitlines()),
+                    key=lambda group: group["paths"])
+    assert [(group["paths"], group["labels"]) for group in groups] == [
+        ([str(root / "daisy" / "duplicate.jpg"), str(root / "daisy" / "photo_000.jpg")], ["daisy"]),
+        ([str(root / "daisy" / "photo_001.jpg"), str(root / "roses" / "also_in_daisy.jpg")], ["daisy", "roses"])]
 
 
 def test_every_bad_or_ignored_path_is_in_the_manifest(salted_run):

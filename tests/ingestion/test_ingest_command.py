@@ -1,6 +1,7 @@
 """`flowers-pipeline ingest`: outputs and counts printed; bad settings and bad data as one clear line."""
 
 import json
+import shutil
 
 from pipeline import cli
 
@@ -15,6 +16,16 @@ def test_ingest_writes_outputs_and_prints_counts(photo_folder, tmp_path, capsys)
     assert summary["seen"] == 8 and summary["rejected"] == 0
     assert f"{out}/Split-train/" in printed and "8 photos seen, 8 written" in printed
     assert list((out / "Split-eval").glob("data_tfrecord-*.gz"))
+
+
+def test_byte_identical_photos_are_pointed_out(tmp_path, make_photo_folder, capsys):
+    make_photo_folder(tmp_path / "photos", ["daisy", "roses"], per_class=4)
+    shutil.copyfile(tmp_path / "photos" / "daisy" / "photo_000.jpg", tmp_path / "photos" / "roses" / "copy.jpg")
+    status = cli.main(["ingest", "--data-root", str(tmp_path / "photos"), "--output-dir", str(tmp_path / "out"),
+                       "--eval-fraction", "0.5", "--set", "data.classes=daisy,roses"])
+    assert status == 0
+    assert (f"byte-identical photos: 1 group(s), 1 extra cop(ies), 1 under two or more labels: "
+            f"{tmp_path / 'out'}/duplicates.jsonl") in capsys.readouterr().out
 
 
 def test_bad_flag_value_names_the_config_field(photo_folder, tmp_path, capsys):

@@ -9,13 +9,15 @@ def _stopped_record() -> RunRecord:
     return RunRecord(pipeline_name="flowers", pipeline_root="/r", run_id="run-1",
                      components=[ComponentRun("FileBasedExampleGen", "ran"), ComponentRun("Trainer", "failed")],
                      data=DataSummary(examples_uri="/r/e", seen=10, written={"train": {"a": 6}, "eval": {"a": 2}},
-                                      rejected=2, rejected_by_reason={"not_an_image": 2}))
+                                      rejected=2, rejected_by_reason={"not_an_image": 2},
+                                      duplicates={"groups": 1, "extra_copies": 2, "groups_with_conflicting_labels": 1}))
 
 
 def test_summary_of_a_run_that_stopped_before_the_evaluator():
     text = format_summary(_stopped_record())
     assert "Trainer failed" in text
-    assert "seen 10, written 8 (train 6, eval 2), rejected 2 (not_an_image 2)" in text
+    assert ("seen 10, written 8 (train 6, eval 2), rejected 2 (not_an_image 2), 2 byte-identical copies "
+            "(1 under two or more labels)") in text
     assert "not trained in this run" in text
     assert "decision:   not evaluated (failed: Trainer)" in text
     assert "pushed:     not pushed" in text
