@@ -52,6 +52,8 @@ def data_summary(examples) -> DataSummary:
         duplicates=summary.get("duplicates") if isinstance(summary.get("duplicates"), dict) else {},
         rejected_files=examples_io.read_jsonl(os.path.join(examples.uri, examples_io.REJECTED_FILE),
                                               MAX_REJECTED_FILES),
+        duplicate_groups=examples_io.read_jsonl(os.path.join(examples.uri, examples_io.DUPLICATES_FILE),
+                                                MAX_REJECTED_FILES),
     )
 
 

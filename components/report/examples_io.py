@@ -1,4 +1,5 @@
-"""Reading the ingestion's files back: its summary, its rejects manifest and eval records (GZIP TFRecords)."""
+"""Reading the ingestion's files back: its summary, its rejects and duplicates manifests and eval records
+(GZIP TFRecords)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from tfx.dsl.io import fileio
 
 SUMMARY_FILE = "ingest_summary.json"
 REJECTED_FILE = "rejected.jsonl"
+DUPLICATES_FILE = "duplicates.jsonl"
 EVAL_SPLIT_DIR = "Split-eval"
 
 

@@ -140,7 +140,20 @@ def _data_section(record: RunRecord) -> str:
                       [(_e(_first(r, "path", "file", "source", "line")), _e(_first(r, "reason")),
                         _e(_first(r, "detail"))) for r in data.rejected_files]) if data.rejected_files else ""
     return (f"<h2>Data</h2>{counts}{_table(['class', *data.written.keys()], rows)}"
-            f"<h3>Rejected and ignored files ({len(data.rejected_files)} listed)</h3>{rejected}")
+            f"<h3>Rejected and ignored files ({len(data.rejected_files)} listed)</h3>{rejected}"
+            f"{_duplicates(data.duplicate_groups)}")
+
+
+def _duplicates(groups: list[dict]) -> str:
+    """Groups of byte-identical photos; one filed under several labels is a labelling error to fix."""
+    if not groups:
+        return ""
+    rows = [(_e(", ".join(map(str, group.get("paths", [])))), _e(", ".join(map(str, group.get("labels", [])))))
+            for group in groups]
+    conflicting = sum(len(group.get("labels", [])) > 1 for group in groups)
+    return (f"<h3>Byte-identical photos ({count(len(groups), 'group')} listed, {conflicting} under conflicting "
+            "labels)</h3>"
+            + _table(["files", "labels"], rows))
 
 
 def _components_section(record: RunRecord) -> str:

@@ -23,6 +23,7 @@ class DataSummary:
     ignored: Optional[int] = None
     duplicates: dict[str, int] = dataclasses.field(default_factory=dict)  # groups, extra_copies, ...
     rejected_files: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    duplicate_groups: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # paths, labels
 
     @property
     def written_total(self) -> Optional[int]:

@@ -31,9 +31,11 @@ HISTORY = {"epochs": [{"epoch": 1, "loss": 1.2, "accuracy": 0.55, "val_loss": 1.
                       {"epoch": 2, "loss": 0.7, "accuracy": 0.8, "val_loss": 0.8, "val_accuracy": 0.75}],
            "wall_seconds": 12.5, "model": "test"}
 INGEST_SUMMARY = {"seen": 43, "written": {"train": {c: 4 for c in CLASSES}, "eval": {c: PER_CLASS for c in CLASSES}},
-                  "rejected": 2, "rejected_by_reason": {"not_an_image": 1, "too_small": 1}, "ignored": 1}
+                  "rejected": 2, "rejected_by_reason": {"not_an_image": 1, "too_small": 1}, "ignored": 1,
+                  "duplicates": {"groups": 1, "extra_copies": 1, "groups_with_conflicting_labels": 1}}
 REJECTED = [{"path": "roses/broken.jpg", "reason": "not_an_image"},
             {"path": "tulips/tiny.jpg", "reason": "too_small"}]
+DUPLICATES = [{"content_key": "5e1f", "paths": ["daisy/twin.jpg", "roses/twin.jpg"], "labels": ["daisy", "roses"]}]
 
 
 def load_or_run_scenario(root: str) -> dict:
@@ -85,8 +87,9 @@ def write_examples(examples_dir: str) -> str:
                     writer.write(make_example(class_id, name, i).SerializeToString())
     with open(os.path.join(examples_dir, "ingest_summary.json"), "w") as f:
         json.dump(INGEST_SUMMARY, f)
-    with open(os.path.join(examples_dir, "rejected.jsonl"), "w") as f:
-        f.writelines(json.dumps(r) + "\n" for r in REJECTED)
+    for name, rows in (("rejected.jsonl", REJECTED), ("duplicates.jsonl", DUPLICATES)):
+        with open(os.path.join(examples_dir, name), "w") as f:
+            f.writelines(json.dumps(row) + "\n" for row in rows)
     return examples_dir
 
 

@@ -31,6 +31,7 @@ def test_record_reads_the_latest_run_from_metadata(record, scenario):
 def test_record_has_ingest_counts_rejects_training_history_and_per_class_figures(record):
     assert (record.data.seen, record.data.rejected, record.data.written_total) == (43, 2, 40)
     assert [r["reason"] for r in record.data.rejected_files] == ["not_an_image", "too_small"]
+    assert [g["labels"] for g in record.data.duplicate_groups] == [["daisy", "roses"]]
     assert record.training.seconds == 12.5 and record.training.final_metrics["val_accuracy"] == 0.75
     baseline = record.gate.baseline
     assert baseline.per_class["daisy"]["accuracy"] == 0.0  # Model a predicts every daisy as a dandelion.
@@ -80,7 +81,8 @@ def test_report_is_one_self_contained_file_with_every_section(record, tmp_path):
     assert len(assets.urls) == 4 * len(gate_scenario.CLASSES)  # Every eval photo of the tiny set.
     assert assets.wrong_photos == 0  # Model d is always right.
     for section in ("Gate decision", "Per-class accuracy", "Confusion matrix", "Training", "<svg",
-                    "Rejected and ignored files", "roses/broken.jpg", "blessed"):
+                    "Rejected and ignored files", "roses/broken.jpg", "blessed",
+                    "Byte-identical photos (1 group listed, 1 under conflicting labels)", "daisy/twin.jpg"):
         assert section in page
 
 
