@@ -202,8 +202,8 @@ class _PhotoDoFn(beam.DoFn):
 
 
 class WriteShard(_PhotoDoFn):
-    """A Shard -> its train and eval files, written here; outputs its rejections, a Counter of outcomes and
-    the (content key, (path as bytes, label)) of every written photo.
+    """A Shard -> its train and eval files, written here; outputs its rejections (manifest lines), a Counter of
+    outcomes and the (content key, (path as bytes, label)) of every written photo.
 
     The worker that made the records writes them: no shuffle moves image bytes between workers (Beam's
     file sinks group every record by shard first, which cost ~0.5 ms a photo, a third of its transform).
@@ -225,7 +225,7 @@ class WriteShard(_PhotoDoFn):
                     yield beam.pvalue.TaggedOutput(_KEYS, (result.content_key, (path_bytes(result.path), result.label)))
                 else:
                     outcomes["rejected", result["reason"]] += 1
-                    yield beam.pvalue.TaggedOutput(_REJECTED, result)
+                    yield beam.pvalue.TaggedOutput(_REJECTED, manifest_line(result))
         yield beam.pvalue.TaggedOutput(_OUTCOMES, outcomes)
 
 
@@ -236,6 +236,12 @@ class ShardRecords(_PhotoDoFn):
         for result in self.results(shard.photos):
             if isinstance(result, Written):
                 yield result.record
+
+
+def manifest_line(entry: dict) -> str:
+    """A rejected.jsonl line. Entries travel through Beam as this ASCII JSON text: a non-UTF-8 file name
+    (decoded with surrogate escapes) is written as \\udcXX, where Beam's string coder would refuse it."""
+    return json.dumps(entry)
 
 
 def _rejection(path: str, reason: str, detail: str) -> dict:
@@ -269,7 +275,7 @@ def duplicate_groups(key_and_photos) -> typing.Iterator[dict]:
 
 
 def duplicate_json(group: dict) -> str:
-    """A duplicates.jsonl line; paths written as rejected.jsonl writes them (a non-UTF-8 byte as \\udcXX)."""
+    """A duplicates.jsonl line; paths written as manifest_line writes them (a non-UTF-8 byte as \\udcXX)."""
     return json.dumps({**group, "paths": [path.decode("utf-8", "surrogateescape") for path in group["paths"]]})
 
 
@@ -314,10 +320,9 @@ def build_graph(pipeline: beam.Pipeline, listing: sources.Listing, settings: Ing
     results = (listed_shards(pipeline, listing, settings)
                | "WriteShards" >> beam.ParDo(WriteShard(settings, threads_per_core(listing), output_dir))
                .with_outputs(_REJECTED, _OUTCOMES, _KEYS))
-    ignored = pipeline | "IgnoredPaths" >> beam.Create(listing.ignored)
+    ignored = pipeline | "IgnoredPaths" >> beam.Create([manifest_line(item) for item in listing.ignored])
     _ = ((results[_REJECTED], ignored)
          | "AllRejects" >> beam.Flatten()
-         | "RejectToJson" >> beam.Map(json.dumps)
          | "WriteRejects" >> beam.io.WriteToText(FileSystems.join(output_dir, REJECTED_FILE),
                                                  shard_name_template=""))
     duplicates = (results[_KEYS]

@@ -152,15 +152,23 @@ def test_unreadable_and_vanished_files_are_rejected(tmp_path, make_photo_folder,
     assert summary["seen"] == len(paths)
 
 
-def test_a_non_utf8_file_name_is_written_with_its_own_bytes(tmp_path, make_photo_folder):
+def test_non_utf8_file_names_are_written_rejected_and_ignored_by_their_own_bytes(tmp_path, make_photo_folder):
+    """Latin-1 names, as old cameras and zips write them: a photo, a broken file and an ignored file."""
     root = tmp_path / "photos"
     make_photo_folder(root, CLASSES, per_class=2)
-    raw_name = os.fsencode(root / "daisy") + b"/caf\xe9.jpg"  # Latin-1, as old cameras and zips write.
+    raw_name = os.fsencode(root / "daisy") + b"/caf\xe9.jpg"
     shutil.copyfile(root / "daisy" / "photo_000.jpg", raw_name)
+    broken, ignored = os.fsencode(root / "roses") + b"/ros\xe9.jpg", os.fsencode(root / "roses") + b"/not\xe9.txt"
+    for path in (broken, ignored):
+        with open(path, "wb") as handle:
+            handle.write(b"not a photo")
     summary = run_ingest(data_root=str(root), output_dir=str(tmp_path / "out"), settings=SETTINGS)
-    assert summary["seen"] == 5 and summary["rejected"] == 0
+    assert (summary["seen"], summary["rejected"], summary["ignored"]) == (6, 1, 1)
     written = [r["source"].numpy() for name in ("train", "eval") for r in read_records(tmp_path / "out", name)[1]]
     assert raw_name in written
+    manifest = [json.loads(line) for line in (tmp_path / "out" / "rejected.jsonl").read_text().splitlines()]
+    assert {os.fsencode(entry["path"]): entry["reason"] for entry in manifest} == {
+        broken: image.NOT_AN_IMAGE, ignored: sources.IGNORED_EXTENSION}
 
 
 def test_no_valid_photo(tmp_path):
