@@ -73,9 +73,12 @@ class TrainingConfig:
     warmup_epochs: int = 1
     lr_decay: float = 0.8  # Per-epoch decay after warm-up, as in the codelab.
     dropout: float = 0.2
-    fine_tune_layers: int = 0  # Backbone layers unfrozen for a second phase; 0 = frozen backbone.
+    fine_tune_layers: int = 0  # Top backbone layers trained in a second phase (cut at a block boundary below).
     fine_tune_epochs: int = 0
-    fine_tune_learning_rate: float = 1e-5
+    fine_tune_learning_rate: float = 1e-5  # Peak for the reference batch of 16, then cosine decay.
+    fine_tune_min_records: int = 0  # The second phase runs only when the train split holds this many photos.
+    feature_cache: bool = True  # Run a model's frozen part once per photo view and train on its outputs.
+    feature_cache_max_bytes: int = 2**30  # Host memory for those outputs; beyond it, train end to end.
     shuffle_buffer: int = 2048
     steps_per_execution: int = 32  # Steps per host round-trip, used on TPU only (capped at an epoch).
     accelerator: str = "auto"  # auto | tpu | gpu | cpu
@@ -97,6 +100,8 @@ class TrainingConfig:
         _check(self.fine_tune_layers >= 0, "training.fine_tune_layers", "must not be negative")
         _check(self.fine_tune_epochs >= 0, "training.fine_tune_epochs", "must not be negative")
         _check(self.fine_tune_learning_rate > 0, "training.fine_tune_learning_rate", "must be positive")
+        _check(self.fine_tune_min_records >= 0, "training.fine_tune_min_records", "must not be negative")
+        _check(self.feature_cache_max_bytes >= 0, "training.feature_cache_max_bytes", "must not be negative")
         _check(self.shuffle_buffer >= 1, "training.shuffle_buffer", "must be at least 1")
         _check(self.steps_per_execution >= 1, "training.steps_per_execution", "must be at least 1")
         _check(self.accelerator in ("auto", "tpu", "gpu", "cpu"), "training.accelerator",

@@ -18,8 +18,9 @@ def make_eval_config(classes: list[str], min_accuracy: float, max_accuracy_drop:
     the first run is gated by the absolute floor alone.
     """
     return tfma.EvalConfig(
+        # model_type: without it TFMA loads each model with Keras to find out, and again for its default metrics.
         model_specs=[tfma.ModelSpec(label_key=LABEL_KEY, signature_name="serving_default",
-                                    prediction_key=PREDICTION_KEY)],
+                                    prediction_key=PREDICTION_KEY, model_type=tfma.TF_GENERIC)],
         metrics_specs=[_gate_spec(min_accuracy, max_accuracy_drop), _per_class_spec(len(classes))],
         slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=[SLICE_FEATURE])],
     )

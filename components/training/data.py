@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 
+import numpy as np
 import tensorflow as tf
 
 from components.errors import UserError
@@ -67,11 +68,27 @@ def train_dataset(patterns: list[str], image_size: int, global_batch: int, shuff
     return dataset.batch(global_batch, drop_remainder=True).prefetch(AUTOTUNE)
 
 
-def eval_dataset(patterns: list[str], image_size: int, batch_size: int) -> tf.data.Dataset:
-    """Every record exactly once, in file order (the last batch may be short)."""
+def eval_dataset(patterns: list[str], image_size: int, batch_size: int | None) -> tf.data.Dataset:
+    """Every record exactly once, in file order (the last batch may be short; unbatched for None)."""
     dataset = tf.data.TFRecordDataset(list_files(patterns), compression_type="GZIP")
     dataset = dataset.map(lambda record: parse(record, image_size), num_parallel_calls=AUTOTUNE)
-    return dataset.batch(batch_size).prefetch(AUTOTUNE)
+    return (dataset.batch(batch_size) if batch_size else dataset).prefetch(AUTOTUNE)
+
+
+def read_labels(patterns: list[str]) -> np.ndarray:
+    """The class index of every record, in file order (eval_dataset's order), without decoding images."""
+    return np.fromiter(_read_feature(patterns, "class", tf.int64), np.int64)
+
+
+def read_sources(patterns: list[str]) -> list[str]:
+    """The source path of every record, in file order."""
+    return [source.decode("utf-8", "surrogateescape") for source in _read_feature(patterns, "source", tf.string)]
+
+
+def _read_feature(patterns: list[str], name: str, dtype: tf.dtypes.DType):
+    feature = {name: tf.io.FixedLenFeature([], dtype)}
+    dataset = tf.data.TFRecordDataset(list_files(patterns), compression_type="GZIP")
+    return dataset.map(lambda record: tf.io.parse_single_example(record, feature)[name]).as_numpy_iterator()
 
 
 def _decode_pixels(jpeg: tf.Tensor, image_size: int) -> tf.Tensor:

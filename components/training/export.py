@@ -61,6 +61,7 @@ def signatures(model: tf.keras.Model, classes: list[str], image_size: int) -> di
 
 def export(model: tf.keras.Model, classes: list[str], image_size: int, directory: str,
            options: tf.saved_model.SaveOptions | None = None) -> None:
-    """Save for serving (no optimizer state: the Evaluator, the Pusher and clients need none)."""
-    model.save(directory, save_format="tf", include_optimizer=False, options=options,
+    """Save for serving: no optimizer state and no per-layer traces (`save_traces`), which took most of the
+    export time; the signatures serve, and Keras rebuilds the model from its config (warm start, `models`)."""
+    model.save(directory, save_format="tf", include_optimizer=False, save_traces=False, options=options,
                signatures=signatures(model, classes, image_size))

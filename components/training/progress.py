@@ -11,6 +11,7 @@ import tensorflow as tf
 
 log = logging.getLogger(__name__)
 HISTORY_FILE = "training_history.json"
+EVAL_PREDICTIONS_FILE = "eval_predictions.json"  # The report's photo grid reads these, not the model.
 
 
 class EpochProgress(tf.keras.callbacks.Callback):
@@ -33,7 +34,7 @@ class EpochProgress(tf.keras.callbacks.Callback):
         now = time.perf_counter()
         train_seconds = (self._trained or now) - self._started
         record = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()},
-                  "learning_rate": float(self.model.optimizer.learning_rate),
+                  "learning_rate": float(tf.keras.backend.get_value(self.model.optimizer.learning_rate)),
                   "seconds": now - self._started, "train_seconds": train_seconds,
                   "images_per_second": self.images_per_epoch / train_seconds}
         self.epochs.append(record)
@@ -53,4 +54,14 @@ def write_history(directory: str, summary: dict, epochs: list[dict]) -> str:
     with tf.io.gfile.GFile(path, "w") as history_file:
         json.dump({**summary, "train_images_per_second": steady_images_per_second(epochs), "epochs": epochs},
                   history_file, indent=1)
+    return path
+
+
+def write_eval_predictions(directory: str, sources: list[str], probabilities) -> str:
+    """The final model's top class and its probability for every eval photo, keyed by its source path."""
+    path = os.path.join(directory, EVAL_PREDICTIONS_FILE)
+    rows = {source: [int(p.argmax()), float(p.max())] for source, p in zip(sources, probabilities)}
+    tf.io.gfile.makedirs(directory)
+    with tf.io.gfile.GFile(path, "w") as predictions_file:
+        json.dump(rows, predictions_file)
     return path

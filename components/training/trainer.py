@@ -1,7 +1,9 @@
 """The Trainer's `run_fn`: data, model, strategy and schedule from `custom_config`; a serving export at the end.
 
-Steps are derived from the epochs and the record counts (the DAG passes no step counts). A fine-tuning phase
-(training.fine_tune_layers and fine_tune_epochs) unfreezes the top of a pretrained backbone at a lower rate.
+Steps are derived from the epochs and the record counts (the DAG passes no step counts). Two phases: the head
+alone on a frozen backbone (training.epochs), then, when the recipe fine-tunes (`recipe.fine_tuning`), the top
+of the backbone with the head at a lower rate. A model built in parts (`models/parts.py`) runs its frozen
+part once and trains on the cached activations (`features.py`); any other model trains end to end.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ import logging
 import time
 from types import SimpleNamespace
 
+import numpy as np
 import tensorflow as tf
 
-from components.training import data, export, models, progress, schedule, strategy
+from components.training import data, export, features, models, progress, recipe, schedule, strategy
+from components.training.models import parts
 
 log = logging.getLogger(__name__)
 
@@ -29,39 +33,125 @@ def run_fn(fn_args) -> None:
     global_batch = settings.batch_size * placement.replicas
     train_records, eval_records = data.count_records(fn_args.train_files), data.count_records(fn_args.eval_files)
     steps_per_epoch = max(1, train_records // global_batch)
-    log.info("training %s on %d records (%d steps of %d per epoch), validating on %d",
-             settings.model, train_records, steps_per_epoch, global_batch, eval_records)
+    fine_tuning = recipe.fine_tuning(settings, train_records)
+    log.info("training %s on %d records (%d steps of %d per epoch), validating on %d; %s",
+             settings.model, train_records, steps_per_epoch, global_batch, eval_records, fine_tuning.describe())
 
-    train = data.train_dataset(fn_args.train_files, image_size, global_batch, settings.shuffle_buffer, settings.seed,
-                               cache=data.cache_fits(train_records, image_size))
-    validation = data.eval_dataset(fn_args.eval_files, image_size, global_batch)
-    spec = models.ModelSpec(image_size, len(classes), settings.weights, settings.alpha, settings.dropout)
+    spec = models.ModelSpec(image_size, len(classes), settings.weights, settings.alpha, settings.dropout,
+                            fine_tuning.layers)
     with strategy.precision(placement.precision):
         with placement.strategy.scope():
             model = models.build(settings.model, spec)
             if settings.warm_start and fn_args.base_model:
                 warm_start(model, fn_args.base_model)
-            peak = schedule.scaled(settings.learning_rate, global_batch)
-            compile_model(model, schedule.WarmupDecay(peak, steps_per_epoch, settings.warmup_epochs,
-                                                      settings.lr_decay), placement, steps_per_epoch)
-        total_epochs = settings.epochs + (settings.fine_tune_epochs if settings.fine_tune_layers else 0)
-        epoch_progress = progress.EpochProgress(steps_per_epoch * global_batch, total_epochs)
-        callbacks = [tf.keras.callbacks.TensorBoard(fn_args.model_run_dir), epoch_progress]
-        fit = dict(x=train, steps_per_epoch=steps_per_epoch, validation_data=validation, callbacks=callbacks,
-                   verbose=0)
-        model.fit(epochs=settings.epochs, **fit)
-        if settings.fine_tune_layers and settings.fine_tune_epochs and unfreeze_top(model, settings.fine_tune_layers):
-            with placement.strategy.scope():
-                compile_model(model, schedule.scaled(settings.fine_tune_learning_rate, global_batch), placement,
-                              steps_per_epoch)
-            model.fit(initial_epoch=settings.epochs, epochs=total_epochs, **fit)
+        run = Run(fn_args, settings, placement, global_batch, steps_per_epoch, fine_tuning)
+        cached = run.cache(parts.of(model), train_records, eval_records)
+        eval_probabilities = run.on_features(parts.of(model), cached) if cached else run.end_to_end(model)
         export.export(model, classes, image_size, fn_args.serving_model_dir, _save_options(placement))
 
+    progress.write_eval_predictions(fn_args.model_run_dir, data.read_sources(fn_args.eval_files), eval_probabilities)
     progress.write_history(fn_args.model_run_dir, {
         "model": settings.model, "strategy": placement.kind, "replicas": placement.replicas,
         "global_batch_size": global_batch, "steps_per_epoch": steps_per_epoch, "train_records": train_records,
-        "eval_records": eval_records, "params": model.count_params(),
-        "wall_seconds": time.perf_counter() - started}, epoch_progress.epochs)
+        "eval_records": eval_records, "params": model.count_params(), "feature_cache": bool(cached),
+        "fine_tune_layers": fine_tuning.layers if fine_tuning.epochs else 0,
+        "wall_seconds": time.perf_counter() - started}, run.progress.epochs)
+
+
+class Run:
+    """One training run's settings and progress, shared by its phases."""
+
+    def __init__(self, fn_args, settings, placement: strategy.Placement, global_batch: int, steps_per_epoch: int,
+                 fine_tuning: recipe.FineTuning):
+        self.fn_args, self.settings, self.placement = fn_args, settings, placement
+        self.global_batch, self.steps_per_epoch, self.fine_tuning = global_batch, steps_per_epoch, fine_tuning
+        self.total_epochs = settings.epochs + fine_tuning.epochs
+        self.progress = progress.EpochProgress(steps_per_epoch * global_batch, self.total_epochs)
+        self.callbacks = [tf.keras.callbacks.TensorBoard(fn_args.model_run_dir), self.progress]
+
+    def cache(self, model_parts: parts.Parts | None, train_records: int, eval_records: int):
+        """The frozen part's activations, or None where the model has no frozen part, the cache is turned off
+        or it would not fit in training.feature_cache_max_bytes (then the run trains end to end)."""
+        if model_parts is None or not self.settings.feature_cache:
+            return None
+        shape = tuple(model_parts.frozen.output.shape[1:])
+        needed = features.cache_bytes(train_records, eval_records, shape)
+        if needed > self.settings.feature_cache_max_bytes:
+            log.warning("feature cache off: %d train photos x %d views and %d eval photos of %s activations need "
+                        "%.2f GiB, more than training.feature_cache_max_bytes (%.2f GiB); training end to end "
+                        "instead, which runs the frozen layers again every epoch (raise the limit where the host "
+                        "has the memory)", train_records, features.TRAIN_VIEWS, eval_records, shape,
+                        needed / 2**30, self.settings.feature_cache_max_bytes / 2**30)
+            return None
+        started = time.perf_counter()
+        with self.placement.strategy.scope():
+            model_parts.frozen.compile(jit_compile=self.placement.jit_compile)
+        cached = features.compute(model_parts.frozen, self.fn_args.train_files, self.fn_args.eval_files,
+                                  self.fn_args.custom_config["image_size"], self.global_batch)
+        log.info("feature cache: %d train photos x %d views and %d eval photos through the frozen part in %.1f s "
+                 "(%.0f MiB)", len(cached.train_labels), features.TRAIN_VIEWS, len(cached.eval_labels),
+                 time.perf_counter() - started, needed / 2**20)
+        return cached
+
+    def on_features(self, model_parts: parts.Parts, cached: features.Cached) -> np.ndarray:
+        """Head on pooled features (the tuned part run once, still frozen), then tuned part and head on the
+        cached activations; the eval photos' probabilities at the end."""
+        batch, seed = self.global_batch, self.settings.seed
+        pooled = features.predict(model_parts.tuned, cached.train.reshape(-1, *cached.train.shape[2:]), batch)
+        pooled_eval = features.predict(model_parts.tuned, cached.eval, batch)
+        self._fit(model_parts.head, self._frozen_rate(),
+                  features.train_dataset(pooled.reshape(*cached.train.shape[:2], -1), cached.train_labels, batch,
+                                         seed),
+                  features.eval_dataset(pooled_eval, cached.eval_labels, batch), 0, self.settings.epochs)
+        if not self._fine_tunes(model_parts):
+            return features.predict(model_parts.head, pooled_eval, batch)
+        with self.placement.strategy.scope():
+            cut = tf.keras.Input(cached.eval.shape[1:])
+            upper = tf.keras.Model(cut, model_parts.head(model_parts.tuned(cut, training=False)))
+        self._fit(upper, self._fine_tune_rate(), features.train_dataset(cached.train, cached.train_labels, batch, seed),
+                  features.eval_dataset(cached.eval, cached.eval_labels, batch), self.settings.epochs,
+                  self.total_epochs)
+        return features.predict(upper, cached.eval, batch)
+
+    def end_to_end(self, model: tf.keras.Model) -> np.ndarray:
+        """Both phases on decoded photos, with the codelab's augmentation; the eval photos' probabilities."""
+        files, image_size, batch = self.fn_args.train_files, self.fn_args.custom_config["image_size"], self.global_batch
+        records = data.count_records(files)
+        train = data.train_dataset(files, image_size, batch, self.settings.shuffle_buffer, self.settings.seed,
+                                   cache=data.cache_fits(records, image_size))
+        validation = data.eval_dataset(self.fn_args.eval_files, image_size, batch)
+        self._fit(model, self._frozen_rate(), train, validation, 0, self.settings.epochs)
+        model_parts = parts.of(model)
+        if model_parts is None:
+            if self.fine_tuning.epochs:
+                log.warning("fine-tuning skipped: %s has no pretrained backbone", model.name)
+        elif self._fine_tunes(model_parts):
+            self._fit(model, self._fine_tune_rate(), train, validation, self.settings.epochs, self.total_epochs)
+        return model.predict(validation, verbose=0)
+
+    def _fine_tunes(self, model_parts: parts.Parts) -> bool:
+        """Unfreeze the tuned part (batch norms too: it runs in inference mode, so only their scale and bias,
+        which hold the folded biases of a rebuilt backbone, can move) when the recipe fine-tunes."""
+        if not (self.fine_tuning.epochs and model_parts.fine_tunable):
+            return False
+        model_parts.tuned.trainable = True
+        log.info("fine-tuning the top %d backbone layers for %d epochs at %.3g", self.fine_tuning.layers,
+                 self.fine_tuning.epochs, self.fine_tuning.learning_rate)
+        return True
+
+    def _frozen_rate(self):
+        peak = schedule.scaled(self.settings.learning_rate, self.global_batch)
+        return schedule.WarmupDecay(peak, self.steps_per_epoch, self.settings.warmup_epochs, self.settings.lr_decay)
+
+    def _fine_tune_rate(self):
+        peak = schedule.scaled(self.fine_tuning.learning_rate, self.global_batch)
+        return tf.keras.optimizers.schedules.CosineDecay(peak, self.steps_per_epoch * self.fine_tuning.epochs)
+
+    def _fit(self, model: tf.keras.Model, learning_rate, train, validation, first_epoch: int, last_epoch: int):
+        with self.placement.strategy.scope():
+            compile_model(model, learning_rate, self.placement, self.steps_per_epoch)
+        model.fit(train, steps_per_epoch=self.steps_per_epoch, validation_data=validation, callbacks=self.callbacks,
+                  initial_epoch=first_epoch, epochs=last_epoch, verbose=0)
 
 
 def compile_model(model: tf.keras.Model, learning_rate, placement: strategy.Placement, steps_per_epoch: int) -> None:
@@ -69,22 +159,6 @@ def compile_model(model: tf.keras.Model, learning_rate, placement: strategy.Plac
     model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"], jit_compile=placement.jit_compile,
                   steps_per_execution=min(placement.steps_per_execution, steps_per_epoch))
-
-
-def unfreeze_top(model: tf.keras.Model, layers: int) -> bool:
-    """Make the top `layers` of the pretrained backbone (the nested Keras model) trainable, batch norms
-    excepted; False when the model has no backbone (squeezenet trains every layer from the start)."""
-    backbones = [layer for layer in model.layers if isinstance(layer, tf.keras.Model)]
-    if not backbones:
-        log.warning("training.fine_tune_layers ignored: %s has no pretrained backbone", model.name)
-        return False
-    backbone = backbones[0]
-    backbone.trainable = True
-    for index, layer in enumerate(backbone.layers):
-        top = index >= len(backbone.layers) - layers
-        layer.trainable = top and not isinstance(layer, tf.keras.layers.BatchNormalization)
-    log.info("fine-tuning the top %d layers of %s", layers, backbone.name)
-    return True
 
 
 def warm_start(model: tf.keras.Model, base_model: str) -> None:

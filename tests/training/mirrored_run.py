@@ -1,36 +1,90 @@
 """Run by test_mirrored.py in a fresh process: split the CPU into two logical devices (which must be the first
-TensorFlow call of a process), train the same model on one device and under MirroredStrategy over both, and print
-the losses and head weights of each run as JSON."""
+TensorFlow call of a process), train on one device and under MirroredStrategy over both, and print what each run
+learnt as JSON: an end-to-end fit, and the Trainer's cached-feature phases on a tiny set of records."""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
+import tempfile
+from types import SimpleNamespace
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 import tensorflow as tf  # noqa: E402
 
 tf.config.set_logical_device_configuration(tf.config.list_physical_devices("CPU")[0],
                                            [tf.config.LogicalDeviceConfiguration()] * 2)
-sys.path.insert(0, os.getcwd())
-from components.training import models, schedule  # noqa: E402
+sys.path[:0] = [os.getcwd(), os.path.dirname(os.path.abspath(__file__))]
+import numpy as np  # noqa: E402
+from training_fixtures import CLASSES, IMAGE_SIZE, fn_args, training_settings, write_split  # noqa: E402
+
+from components.training import models, recipe, schedule, strategy, trainer  # noqa: E402
+from components.training.models import parts  # noqa: E402
+
+SPEC = models.ModelSpec(IMAGE_SIZE, len(CLASSES), alpha=0.35, dropout=0.0, fine_tune_layers=11)
 
 
-def train(strategy: tf.distribute.Strategy) -> dict:
+def end_to_end(strategy_: tf.distribute.Strategy) -> dict:
     """Frozen-backbone MobileNetV2 (batch norm in inference mode, no dropout): replicas change only summation order."""
     tf.keras.utils.set_random_seed(0)
-    images = tf.random.stateless_uniform([32, 32, 32, 3], seed=[1, 2])
+    images = tf.random.stateless_uniform([32, IMAGE_SIZE, IMAGE_SIZE, 3], seed=[1, 2])
     labels = tf.cast(tf.reduce_mean(images[..., 0], axis=[1, 2]) > 0.5, tf.int64)
-    with strategy.scope():
-        model = models.build("mobilenet_v2", models.ModelSpec(32, 2, alpha=0.35, dropout=0.0))
+    with strategy_.scope():
+        model = models.build("mobilenet_v2", SPEC)
         model.compile(tf.keras.optimizers.Adam(schedule.WarmupDecay(0.01, 4, 1, 0.8)),
                       "sparse_categorical_crossentropy", metrics=["accuracy"])
     history = model.fit(images, labels, batch_size=8, epochs=3, shuffle=False, verbose=0)
-    return {"replicas": strategy.num_replicas_in_sync, "loss": history.history["loss"],
-            "head": model.get_layer("probabilities").kernel.numpy().ravel().tolist()}
+    return {"replicas": strategy_.num_replicas_in_sync, "loss": history.history["loss"],
+            "head": parts.of(model).head.get_weights()[0].ravel().tolist()}
+
+
+def cached_phases(strategy_: tf.distribute.Strategy, examples: str, out: str) -> dict:
+    """The Trainer's feature cache and both phases on it, under `strategy_`, with one view per photo so that the
+    random view choice cannot differ between runs."""
+    settings = SimpleNamespace(**{**training_settings(model="mobilenet_v2", epochs=2, batch_size=4,
+                                                      fine_tune_layers=11, fine_tune_epochs=2,
+                                                      fine_tune_learning_rate=1e-3),
+                                  "seed": 0})
+    args = fn_args(examples, out, vars(settings))
+    replicas = strategy_.num_replicas_in_sync
+    placement = strategy.Placement(strategy_, "mirrored" if replicas > 1 else "default", "float32", 1, False)
+    tf.keras.utils.set_random_seed(0)
+    with strategy_.scope():
+        model = models.build("mobilenet_v2", SPEC)
+    run = trainer.Run(args, settings, placement, 8, 3, recipe.fine_tuning(settings, 24))
+    cached = run.cache(parts.of(model), 24, 6)
+    probabilities = run.on_features(parts.of(model), cached)
+    return {"replicas": replicas, "features": cached.train[:, 0].ravel()[:500].tolist(),
+            "loss": [e["loss"] for e in run.progress.epochs], "probabilities": probabilities.ravel().tolist()}
+
+
+def records(directory: str) -> str:
+    """24 train and 6 eval records of coloured noise; each photo is its own mirror, so both views agree."""
+    import io
+
+    from PIL import Image
+    from training_fixtures import colour_photo, to_example
+
+    rng = np.random.default_rng(5)
+    split_records = {"train": [], "eval": []}
+    for split, count in (("train", 8), ("eval", 2)):
+        for index in range(count * len(CLASSES)):
+            half = np.asarray(colour_photo(index % len(CLASSES), IMAGE_SIZE // 2, IMAGE_SIZE, rng))
+            photo = Image.fromarray(np.concatenate([half, half[:, ::-1]], axis=1))
+            buffer = io.BytesIO()
+            photo.save(buffer, format="PNG")
+            split_records[split].append(to_example(Image.open(buffer), index % len(CLASSES), f"{split}/{index}.png"))
+    for split, split_records_ in split_records.items():
+        write_split(directory, split, split_records_)
+    return directory
 
 
 if __name__ == "__main__":
-    print(json.dumps({"one_device": train(tf.distribute.get_strategy()),
-                      "mirrored": train(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))}))
+    with tempfile.TemporaryDirectory() as work:
+        examples = records(os.path.join(work, "examples"))
+        mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+        print(json.dumps({"one_device": end_to_end(tf.distribute.get_strategy()), "mirrored": end_to_end(mirrored),
+                          "cached_one_device": cached_phases(tf.distribute.get_strategy(), examples,
+                                                             os.path.join(work, "one")),
+                          "cached_mirrored": cached_phases(mirrored, examples, os.path.join(work, "two"))}))

@@ -13,13 +13,20 @@ PROJECT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file
 
 
 def test_mirrored_over_two_devices_matches_one_device():
+    """End to end, and the cached-feature phases (feature pass, head, fine-tuning) of the Trainer."""
     script = os.path.join(os.path.dirname(__file__), "mirrored_run.py")
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "TF_USE_LEGACY_KERAS": "1"}
     done = subprocess.run([sys.executable, script], cwd=PROJECT, env=env, capture_output=True, text=True,
-                          timeout=300)
+                          timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     runs = json.loads(done.stdout.strip().splitlines()[-1])
     assert runs["one_device"]["replicas"] == 1 and runs["mirrored"]["replicas"] == 2
     np.testing.assert_allclose(runs["mirrored"]["loss"], runs["one_device"]["loss"], rtol=1e-4)
     np.testing.assert_allclose(runs["mirrored"]["head"], runs["one_device"]["head"], atol=1e-4)
     assert runs["one_device"]["loss"][-1] < runs["one_device"]["loss"][0]
+    one, two = runs["cached_one_device"], runs["cached_mirrored"]
+    assert one["replicas"] == 1 and two["replicas"] == 2
+    np.testing.assert_allclose(two["features"], one["features"], atol=1e-5)
+    assert len(one["loss"]) == 4  # Two epochs of the head on pooled features, two of fine-tuning.
+    np.testing.assert_allclose(two["loss"], one["loss"], rtol=1e-3)
+    np.testing.assert_allclose(two["probabilities"], one["probabilities"], atol=1e-3)

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from components.errors import UserError
 from components.training import models
-from components.training.models import mobilenet_v2
+from components.training.models import mobilenet_v2, parts
 from pipeline_config import BUNDLED_WEIGHTS
 
 
@@ -29,16 +29,15 @@ def test_mobilenet_v2_follows_the_bundled_weights_file():
     model = models.build("mobilenet_v2", models.ModelSpec(192, 5, weights=str(BUNDLED_WEIGHTS)))
     assert model.count_params() == 416_613
     assert sum(w.shape.num_elements() for w in model.trainable_weights) == 1280 * 5 + 5  # the head only
-    assert model.get_layer("probabilities").dtype == "float32"
+    assert _layer(model, "probabilities").dtype == "float32"
 
 
 def test_mobilenet_v2_loads_the_file_weights():
     model = models.build("mobilenet_v2", models.ModelSpec(96, 5, weights=str(BUNDLED_WEIGHTS)))
-    backbone = next(layer for layer in model.layers if isinstance(layer, tf.keras.Model))
     import h5py
 
     with h5py.File(BUNDLED_WEIGHTS) as weights:
-        np.testing.assert_array_equal(backbone.get_layer("Conv1").kernel.numpy(), weights["Conv1/Conv1/kernel:0"])
+        np.testing.assert_array_equal(_layer(model, "Conv1").kernel.numpy(), weights["Conv1/Conv1/kernel:0"])
 
 
 def test_mobilenet_v2_alpha_without_weights_file():
@@ -78,13 +77,34 @@ def test_train_step_compiles_with_xla(name):
     assert np.isfinite(logs["loss"].numpy())
 
 
-def test_fine_tuning_unfreezes_the_top_of_the_backbone_but_not_its_batch_norms():
-    from components.training.trainer import unfreeze_top
+@pytest.mark.parametrize("layers, cut", [(0, "out_relu"), (11, "block_15_add"), (12, "block_14_add")])
+def test_mobilenet_v2_parts_cut_at_a_block_boundary_below_the_fine_tuned_layers(layers, cut):
+    """The frozen part ends where one tensor carries everything (never inside a residual block), with at least
+    `fine_tune_layers` layers above it, and the parts compose to the whole backbone."""
+    model = models.build("mobilenet_v2", models.ModelSpec(32, 3, alpha=0.35, fine_tune_layers=layers))
+    model_parts = parts.of(model)
+    assert model_parts.frozen.layers[-1].layers[-1].name == cut
+    tuned = [layer.name for layer in model_parts.tuned.layers[1].layers[1:]] if layers else []
+    assert len(tuned) >= layers and model_parts.fine_tunable == bool(layers)
+    assert not model.trainable_weights[:-2] and [w.name for w in model.trainable_weights][-2:] == \
+        ["probabilities/kernel:0", "probabilities/bias:0"]  # Only the head trains until fine-tuning.
+    reference = tf.keras.applications.MobileNetV2(input_shape=(32, 32, 3), alpha=0.35, include_top=False,
+                                                  weights=None)
+    images = tf.random.uniform([2, 32, 32, 3], seed=3)
+    for layer in reference.layers:
+        if layer.weights:
+            layer.set_weights(_layer(model, layer.name).get_weights())
+    pooled = model_parts.tuned(model_parts.frozen(images))
+    np.testing.assert_allclose(pooled, tf.reduce_mean(reference(images * 2 - 1), axis=[1, 2]), atol=1e-5)
 
-    model = models.build("mobilenet_v2", models.ModelSpec(32, 3, alpha=0.35))
-    backbone = next(layer for layer in model.layers if isinstance(layer, tf.keras.Model))
-    assert unfreeze_top(model, 10)
-    trainable = [layer.name for layer in backbone.layers if layer.trainable]
-    top = [layer for layer in backbone.layers[-10:] if not isinstance(layer, tf.keras.layers.BatchNormalization)]
-    assert trainable == [layer.name for layer in top] and "Conv_1" in trainable
-    assert not unfreeze_top(models.build("squeezenet", models.ModelSpec(32, 3)), 10)
+
+def test_squeezenet_has_no_parts():
+    assert parts.of(models.build("squeezenet", models.ModelSpec(32, 3))) is None
+
+
+def _layer(model: tf.keras.Model, name: str) -> tf.keras.layers.Layer:
+    """A backbone layer by name, wherever the parts nest it."""
+    for layer in model.submodules:
+        if getattr(layer, "name", None) == name and isinstance(layer, tf.keras.layers.Layer):
+            return layer
+    raise KeyError(name)

@@ -26,6 +26,7 @@ class ModelSpec:
     weights: str = "none"  # imagenet | none | path to a Keras .h5 backbone
     alpha: float = 0.0  # 0 = follow the weights file
     dropout: float = 0.2
+    fine_tune_layers: int = 0  # Top backbone layers trained in the fine-tuning phase.
 
 
 def names() -> list[str]:

@@ -7,6 +7,7 @@ import os
 import tensorflow as tf
 
 from components.errors import UserError
+from components.training.models import parts
 
 # Keras' MobileNetV2 widths and the output channels of their last block (block_16_project).
 _ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
@@ -15,23 +16,31 @@ _ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
 def build(spec) -> tf.keras.Model:
     """Input: pixels in [0, 1], rescaled in the model to the [-1, 1] MobileNetV2 was trained on.
 
-    The backbone runs in inference mode (`training=False`) so its batch-norm statistics stay those of
-    ImageNet, even when a fine-tuning phase later unfreezes its top layers.
+    Built as parts (see `parts`): the backbone below its top `spec.fine_tune_layers` layers is frozen; those
+    top layers start frozen and are trained in the fine-tuning phase. The backbone always runs in inference
+    mode (`training=False`), so its batch-norm statistics stay those of ImageNet.
     """
     alpha = resolve_alpha(spec.weights, spec.alpha)
-    backbone = tf.keras.applications.MobileNetV2(
-        input_shape=(spec.image_size, spec.image_size, 3), alpha=alpha, include_top=False,
-        weights=None if spec.weights == "none" else spec.weights)
-    backbone.trainable = False
+    shape = (spec.image_size, spec.image_size, 3)
+    backbone = tf.keras.applications.MobileNetV2(input_shape=shape, alpha=alpha, include_top=False,
+                                                 weights=None if spec.weights == "none" else spec.weights)
+    bottom, top = parts.split_top(backbone, spec.fine_tune_layers) if spec.fine_tune_layers else (backbone, None)
 
-    inputs = tf.keras.Input((spec.image_size, spec.image_size, 3), name="image")
-    x = tf.keras.layers.Rescaling(2.0, offset=-1.0)(inputs)
-    x = backbone(x, training=False)
-    x = tf.keras.layers.GlobalAveragePooling2D()(x)
-    x = tf.keras.layers.Dropout(spec.dropout)(x)
-    outputs = tf.keras.layers.Dense(spec.num_classes, activation="softmax", dtype="float32",
-                                    name="probabilities")(x)
-    return tf.keras.Model(inputs, outputs, name="mobilenet_v2")
+    pixels = tf.keras.Input(shape, name="pixels")
+    frozen = tf.keras.Model(pixels, bottom(tf.keras.layers.Rescaling(2.0, offset=-1.0)(pixels), training=False),
+                            name=parts.FROZEN)
+    frozen.trainable = False
+
+    cut = tf.keras.Input(bottom.output.shape[1:], name="cut")
+    tuned = tf.keras.layers.GlobalAveragePooling2D()(top(cut, training=False) if top else cut)
+    tuned = tf.keras.Model(cut, tuned, name=parts.TUNED)
+    tuned.trainable = False
+
+    pooled = tf.keras.Input(tuned.output.shape[1:], name="pooled")
+    probabilities = tf.keras.layers.Dense(spec.num_classes, activation="softmax", dtype="float32",
+                                          name="probabilities")(tf.keras.layers.Dropout(spec.dropout)(pooled))
+    head = tf.keras.Model(pooled, probabilities, name=parts.HEAD)
+    return parts.compose(tf.keras.Input(shape, name="image"), frozen, tuned, head, name="mobilenet_v2")
 
 
 def resolve_alpha(weights: str, alpha: float) -> float:

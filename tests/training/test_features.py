@@ -1,0 +1,127 @@
+"""The frozen phase on cached features: exact, trained through run_fn, XLA-ready, and skipped when too big."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import types
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from training_fixtures import CLASSES, IMAGE_SIZE, fn_args, training_settings
+
+from components.training import data, features, models, progress, recipe
+from components.training.models import parts
+
+from pipeline_config import BUNDLED_WEIGHTS
+
+# The bundled ImageNet backbone: random weights map every photo to nearly the same features.
+SPEC = models.ModelSpec(IMAGE_SIZE, len(CLASSES), weights=str(BUNDLED_WEIGHTS), fine_tune_layers=11)
+
+
+@pytest.fixture(scope="module")
+def model():
+    tf.keras.utils.set_random_seed(3)
+    built = models.build("mobilenet_v2", SPEC)
+    head = parts.of(built).head
+    head.set_weights([w + np.random.default_rng(0).normal(0, 0.5, w.shape) for w in head.get_weights()])
+    return built
+
+
+def test_cached_features_give_the_full_models_predictions(model, dataset):
+    files = [os.path.join(dataset["examples"], f"Split-{split}", "*") for split in ("train", "eval")]
+    cached = features.compute(parts.of(model).frozen, [files[0]], [files[1]], IMAGE_SIZE, global_batch=8)
+    images = {split: np.concatenate([x for x, _ in data.eval_dataset([f], IMAGE_SIZE, 64).as_numpy_iterator()])
+              for split, f in zip(("train", "eval"), files)}
+    assert cached.train.shape[:2] == (48, 2) and cached.eval.shape[0] == 18  # 48 % 8 == 0, 18 pads to 24
+    np.testing.assert_array_equal(cached.eval_labels, data.read_labels([files[1]]))
+    model_parts = parts.of(model)
+    from_features = model_parts.head(model_parts.tuned(cached.eval)).numpy()
+    np.testing.assert_allclose(from_features, model.predict(images["eval"], verbose=0), atol=1e-5)
+    assert len(set(from_features.argmax(axis=1))) > 1  # The comparison is not between constant answers.
+    mirrored = model_parts.frozen.predict(images["train"][:, :, ::-1], verbose=0)
+    np.testing.assert_allclose(cached.train[:, 1], mirrored, atol=1e-5)
+
+
+def test_each_epoch_picks_one_view_per_photo():
+    views = np.stack([np.zeros([40, 1]), np.ones([40, 1])], axis=1)  # View 0 is all 0, view 1 all 1.
+    dataset = features.train_dataset(views, np.arange(40), global_batch=40, seed=1)
+    batches = [next(iter(dataset.take(1)))[0].numpy() for _ in range(2)]
+    iterator = iter(dataset)
+    epoch_one, epoch_two = next(iterator), next(iterator)
+    for batch in (epoch_one, epoch_two):
+        assert sorted(batch[1].numpy()) == list(range(40))  # Each photo once per epoch,
+        assert 0 < batch[0].numpy().mean() < 1  # in one of its views, chosen at random,
+    assert not np.array_equal(epoch_one[0].numpy()[np.argsort(epoch_one[1])],  # again every epoch.
+                              epoch_two[0].numpy()[np.argsort(epoch_two[1])])
+    assert batches[0].shape == (40, 1)
+
+
+def test_feature_pass_compiles_with_xla(model):
+    frozen = parts.of(model).frozen
+    images = tf.random.uniform([4, IMAGE_SIZE, IMAGE_SIZE, 3], seed=2)
+    step = tf.function(lambda x: frozen(x, training=False), jit_compile=True)
+    assert "HloModule" in step.experimental_get_compiler_ir(images)(stage="hlo")
+    np.testing.assert_allclose(step(images), frozen(images, training=False), atol=1e-4)
+
+
+def test_run_fn_trains_on_cached_features_and_exports_the_full_model(dataset, tmp_path, caplog):
+    from components.training.trainer import run_fn
+
+    settings = training_settings(model="mobilenet_v2", epochs=2, learning_rate=2e-2, fine_tune_layers=11,
+                                 fine_tune_epochs=1, fine_tune_learning_rate=1e-3)
+    args = fn_args(dataset["examples"], str(tmp_path), settings)
+    with caplog.at_level(logging.INFO):
+        run_fn(args)
+    history = json.load(open(os.path.join(args.model_run_dir, progress.HISTORY_FILE)))
+    assert history["feature_cache"] and history["fine_tune_layers"] == 11
+    assert [e["epoch"] for e in history["epochs"]] == [1, 2, 3]
+    assert "feature cache: 48 train photos x 2 views and 18 eval photos" in caplog.text
+    # The exported model (backbone plus trained head) answers as the Trainer's last validation did.
+    served = tf.saved_model.load(args.serving_model_dir).signatures["serving_default"]
+    outputs = served(examples=tf.constant(dataset["records"]["eval"]))
+    saved = json.load(open(os.path.join(args.model_run_dir, progress.EVAL_PREDICTIONS_FILE)))
+    sources = data.read_sources(args.eval_files)
+    by_record = [saved[source] for source in sources]
+    order = {source: i for i, source in enumerate(sources)}
+    served_order = [order[src] for src in _sources(dataset["records"]["eval"])]
+    np.testing.assert_array_equal(outputs["class_id"].numpy(), [by_record[i][0] for i in served_order])
+    np.testing.assert_allclose(outputs["probabilities"].numpy().max(axis=1), [by_record[i][1] for i in served_order],
+                               atol=1e-4)
+    accuracy = np.mean(outputs["class_id"].numpy() == [CLASSES.index(s.split("/")[-1].split("_")[0])
+                                                       for s in _sources(dataset["records"]["eval"])])
+    assert np.isclose(accuracy, history["epochs"][-1]["val_accuracy"], atol=1e-6)
+
+
+def test_a_cache_that_does_not_fit_falls_back_to_end_to_end_training(dataset, tmp_path, caplog):
+    from components.training.trainer import run_fn
+
+    args = fn_args(dataset["examples"], str(tmp_path), training_settings(model="mobilenet_v2", epochs=1,
+                                                                          feature_cache_max_bytes=1000))
+    with caplog.at_level(logging.WARNING):
+        run_fn(args)
+    history = json.load(open(os.path.join(args.model_run_dir, progress.HISTORY_FILE)))
+    assert not history["feature_cache"] and len(history["epochs"]) == 1
+    assert "feature cache off: 48 train photos x 2 views and 18 eval photos" in caplog.text
+    assert "training.feature_cache_max_bytes" in caplog.text
+
+
+@pytest.mark.parametrize("records, expected", [(100, 0), (1000, 29)])
+def test_fine_tuning_rule_follows_the_train_split_size(records, expected):
+    settings = types.SimpleNamespace(fine_tune_layers=29, fine_tune_epochs=8, fine_tune_learning_rate=5e-5,
+                                     fine_tune_min_records=1000)
+    plan = recipe.fine_tuning(settings, records)
+    assert plan.layers == expected and bool(plan.epochs) == bool(expected)
+    assert ("fewer than training.fine_tune_min_records" in plan.describe()) == (not expected)
+
+
+def test_no_fine_tuning_when_turned_off():
+    settings = types.SimpleNamespace(fine_tune_layers=0, fine_tune_epochs=8, fine_tune_learning_rate=5e-5,
+                                     fine_tune_min_records=0)
+    assert recipe.fine_tuning(settings, 10_000).epochs == 0
+
+
+def _sources(records: list[bytes]) -> list[str]:
+    return [tf.train.Example.FromString(r).features.feature["source"].bytes_list.value[0].decode() for r in records]
