@@ -67,6 +67,7 @@ def training_summary(reader: RunReader, steps: list[Step]) -> TrainingSummary:
     summary = TrainingSummary(model_uri=model.uri, cached=producer is None or producer.id not in run_ids)
     model_run = _last_output(reader, steps, "ModelRun")
     history = examples_io.read_json(os.path.join(model_run.uri, HISTORY_FILE)) if model_run else None
+    summary.run_uri = model_run.uri if model_run else ""
     summary.epochs = parse_epochs(history)
     summary.details = history_details(history)
     summary.seconds = _history_seconds(history)

@@ -8,12 +8,11 @@ import os
 from typing import Optional
 
 from components.report import svg
-from components.report.predictions import Prediction, cached_predictions
+from components.report.predictions import Prediction, sample_predictions
 from components.report.record import ModelMetrics, RunRecord
 from components.report.summary import count, fmt
 
 REPORT_FILE = "run_report.html"
-CACHE_DIR = ".report_cache"
 GRID_SIZE = 36
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1100px}
@@ -32,7 +31,7 @@ def write_report(record: RunRecord, out_dir: str) -> str:
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, REPORT_FILE)
     with open(path, "w", encoding="utf-8") as f:
-        f.write(render(record, _predictions_or_error(record, os.path.join(out_dir, CACHE_DIR))))
+        f.write(render(record, _predictions_or_error(record)))
     return path
 
 
@@ -48,14 +47,11 @@ def render(record: RunRecord, predictions: list[Prediction] | str) -> str:
             f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>")
 
 
-def _predictions_or_error(record: RunRecord, cache_dir: str) -> list[Prediction] | str:
-    if not record.training.model_uri or not record.data.examples_uri:
+def _predictions_or_error(record: RunRecord) -> list[Prediction] | str:
+    if not record.training.run_uri or not record.data.examples_uri:
         return "no model and eval examples in this run"
-    try:
-        return cached_predictions(record.training.model_uri, record.data.examples_uri, record.classes, GRID_SIZE,
-                                  cache_dir)
-    except Exception as error:  # The rest of the report stays useful when the model cannot be loaded.
-        return f"could not run the model on eval photos: {type(error).__name__}: {error}"
+    return (sample_predictions(record.training.run_uri, record.data.examples_uri, record.classes, GRID_SIZE)
+            or "the Trainer recorded no predictions for these eval photos")
 
 
 def _gate_section(record: RunRecord) -> str:

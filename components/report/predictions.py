@@ -1,11 +1,9 @@
-"""The photo grid's content: the candidate model's serving_default run on a few eval photos per class."""
+"""The photo grid's content: a few eval photos per class with the candidate model's answers, as the Trainer
+recorded them."""
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import hashlib
-import json
 import math
 import os
 
@@ -26,44 +24,23 @@ class Prediction:
         return self.true_label == self.predicted_label
 
 
-def cached_predictions(model_uri: str, examples_uri: str, classes: list[str], count: int,
-                       cache_dir: str) -> list[Prediction]:
-    """sample_predictions, kept in cache_dir: artifact URIs never change content, and loading a SavedModel
-    takes seconds, which a cached rerun of the pipeline should not pay again for its report."""
-    key = hashlib.sha256(json.dumps([model_uri, examples_uri, classes, count]).encode()).hexdigest()[:24]
-    path = os.path.join(cache_dir, f"predictions-{key}.json")
-    if os.path.exists(path):
-        with open(path) as f:
-            return [Prediction(**{**row, "jpeg": base64.b64decode(row["jpeg"])}) for row in json.load(f)]
-    predictions = sample_predictions(model_uri, examples_uri, classes, count)
-    os.makedirs(cache_dir, exist_ok=True)
-    rows = [{**dataclasses.asdict(p), "jpeg": base64.b64encode(p.jpeg).decode()} for p in predictions]
-    with open(path + ".tmp", "w") as f:
-        json.dump(rows, f)
-    os.replace(path + ".tmp", path)
-    return predictions
+def sample_predictions(run_uri: str, examples_uri: str, classes: list[str], count: int = 36) -> list[Prediction]:
+    """Up to `count` eval photos, spread evenly over the classes, with the top class the Trainer's final model
+    gave each (its eval predictions file): the report loads no model."""
+    from components.training.progress import EVAL_PREDICTIONS_FILE
 
-
-def sample_predictions(model_uri: str, examples_uri: str, classes: list[str], count: int = 36) -> list[Prediction]:
-    """Up to `count` eval photos, spread evenly over the classes, with the model's top prediction for each."""
-    import tensorflow as tf
-    from tfx.utils import path_utils
-
-    if not model_uri or not examples_uri:
+    predicted = examples_io.read_json(os.path.join(run_uri, EVAL_PREDICTIONS_FILE)) if run_uri else None
+    if not isinstance(predicted, dict):
         return []
-    records = _balanced_sample(examples_uri, count)
-    if not records:
-        return []
-    serve = tf.saved_model.load(path_utils.serving_model_path(model_uri)).signatures["serving_default"]
-    (input_name,) = serve.structured_input_signature[1].keys()
-    outputs = serve(**{input_name: tf.constant([r["serialized"] for r in records])})
-    probabilities = outputs["probabilities"].numpy()
     predictions = []
-    for record, probs in zip(records, probabilities):
-        best = int(probs.argmax())
-        predicted = classes[best] if best < len(classes) else f"class {best}"
+    for record in _balanced_sample(examples_uri, count):
+        source = record["source"].decode("utf-8", "surrogateescape")
+        if source not in predicted:
+            continue
+        best, probability = predicted[source]
+        label = classes[best] if best < len(classes) else f"class {best}"
         predictions.append(Prediction(jpeg=_thumbnail(record["image"]), true_label=record["label"].decode(),
-                                      predicted_label=predicted, probability=float(probs[best])))
+                                      predicted_label=label, probability=float(probability)))
     return predictions
 
 
@@ -71,7 +48,7 @@ def _balanced_sample(examples_uri: str, count: int) -> list[dict]:
     """The first records of each class, round-robin, so every class shows up in the grid."""
     import tensorflow as tf
 
-    features = {"image": tf.io.FixedLenFeature([], tf.string), "label": tf.io.FixedLenFeature([], tf.string)}
+    features = {name: tf.io.FixedLenFeature([], tf.string) for name in ("image", "label", "source")}
     by_label: dict[bytes, list[dict]] = {}
     for record in examples_io.eval_records(examples_uri, features):
         by_label.setdefault(record["label"], []).append(record)

@@ -33,6 +33,7 @@ class DataSummary:
 @dataclasses.dataclass
 class TrainingSummary:
     model_uri: str = ""
+    run_uri: str = ""  # The Trainer's ModelRun: history and eval predictions.
     seconds: Optional[float] = None
     cached: bool = False  # The model comes from an earlier run's Trainer execution.
     epochs: list[dict[str, float]] = dataclasses.field(default_factory=list)  # One dict of metrics per epoch.

@@ -52,7 +52,7 @@ def load_or_run_scenario(root: str) -> dict:
     for name, model, wrong in RUNS:
         model_dir = os.path.join(root, "models", model)
         if not os.path.exists(model_dir):
-            export_model(model_dir, wrong)
+            export_model(model_dir, wrong, examples_dir)
         run_pipeline(outcome, examples_dir, model_dir)
         outcome["runs"][name] = snapshot(outcome)
     with open(outcome_file, "w") as f:
@@ -112,8 +112,9 @@ def make_example(class_id: int, name: str, index: int):
     return tf.train.Example(features=tf.train.Features(feature=feature))
 
 
-def export_model(model_dir: str, wrong: tuple[int, ...]) -> str:
-    """A Keras model (one-hot class -> Dense permutation -> softmax) saved like the Trainer, in Format-Serving."""
+def export_model(model_dir: str, wrong: tuple[int, ...], examples_dir: str) -> str:
+    """A Keras model (one-hot class -> Dense permutation -> softmax) saved like the Trainer, in Format-Serving,
+    with the Trainer's run files: history and eval predictions."""
     import numpy as np
     import tensorflow as tf
 
@@ -136,6 +137,12 @@ def export_model(model_dir: str, wrong: tuple[int, ...]) -> str:
     os.makedirs(os.path.join(model_dir, "run"), exist_ok=True)
     with open(os.path.join(model_dir, "run", "training_history.json"), "w") as f:
         json.dump(HISTORY, f)
+    from components.training import data, progress
+
+    eval_files = [os.path.join(examples_dir, "Split-eval", "*")]
+    records = [r.numpy() for r in tf.data.TFRecordDataset(data.list_files(eval_files), compression_type="GZIP")]
+    progress.write_eval_predictions(os.path.join(model_dir, "run"), data.read_sources(eval_files),
+                                    serve(tf.constant(records))["probabilities"].numpy())
     return model_dir
 
 

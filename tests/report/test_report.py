@@ -1,6 +1,7 @@
 """collect_run / format_summary / write_report on the gate scenario's ML Metadata, and the `report` command."""
 
 import html.parser
+import json
 import os
 
 import pytest
@@ -8,7 +9,7 @@ import pytest
 import gate_scenario
 from components.report import collect_run, format_summary, write_report
 from components.report.html_report import render
-from components.report.predictions import cached_predictions, sample_predictions
+from components.report.predictions import sample_predictions
 from pipeline import cli
 
 
@@ -87,8 +88,8 @@ def test_report_is_one_self_contained_file_with_every_section(record, tmp_path):
 
 
 def test_wrong_predictions_are_marked_red(record, scenario):
-    model_b = os.path.join(scenario["root"], "models", "b")  # Gets daisy and dandelion wrong.
-    predictions = sample_predictions(model_b, record.data.examples_uri, record.classes, count=10)
+    run_b = os.path.join(scenario["root"], "models", "b", "run")  # Gets daisy and dandelion wrong.
+    predictions = sample_predictions(run_b, record.data.examples_uri, record.classes, count=10)
     assets = _Assets()
     assets.feed(render(record, predictions))
     assert assets.wrong_photos == sum(not p.correct for p in predictions) == 4
@@ -108,11 +109,17 @@ def test_report_command_without_metadata_is_a_one_line_error(tmp_path, capsys):
     assert "run `flowers-pipeline run` first" in capsys.readouterr().err
 
 
-def test_photo_grid_predictions_are_reused_from_the_cache(record, tmp_path):
-    """A cached pipeline rerun should not pay seconds of SavedModel loading again for its report."""
-    args = (record.training.model_uri, record.data.examples_uri, record.classes, 6, str(tmp_path))
-    first = cached_predictions(*args)
-    (cache_file,) = tmp_path.iterdir()
-    assert cached_predictions(*args) == first
-    cache_file.write_text("[]")  # Proves the second call reads the cache, not the model.
-    assert cached_predictions(*args) == []
+def test_photo_grid_comes_from_the_trainers_predictions_without_loading_the_model(record, scenario, tmp_path):
+    """The Trainer records its eval predictions once; the report reads them and never loads a SavedModel."""
+    import dataclasses
+    import shutil
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(record.training.run_uri, run_dir)
+    (run_dir / "eval_predictions.json").write_text(json.dumps(
+        {f"{name}/{i}.jpg": [(c + 1) % 5, 0.9] for c, name in enumerate(gate_scenario.CLASSES) for i in range(4)}))
+    moved = dataclasses.replace(record, training=dataclasses.replace(record.training, run_uri=str(run_dir),
+                                                                     model_uri=str(tmp_path / "no-model")))
+    assets = _Assets()
+    assets.feed(open(write_report(moved, str(tmp_path)), encoding="utf-8").read())
+    assert assets.wrong_photos == 4 * len(gate_scenario.CLASSES)  # Every answer read from the edited file.
