@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import tensorflow as tf
 
-from components.training import data, export, models, progress, schedule, strategy
+from components.training import data, divergence, export, models, progress, schedule, strategy
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,8 @@ def run_fn(fn_args) -> None:
                                                       settings.lr_decay), placement, steps_per_epoch)
         total_epochs = settings.epochs + (settings.fine_tune_epochs if settings.fine_tune_layers else 0)
         epoch_progress = progress.EpochProgress(steps_per_epoch * global_batch, total_epochs)
-        callbacks = [tf.keras.callbacks.TensorBoard(fn_args.model_run_dir), epoch_progress]
+        callbacks = [tf.keras.callbacks.TensorBoard(fn_args.model_run_dir), epoch_progress,
+                     divergence.FailOnNonFiniteLoss()]
         fit = dict(x=train, steps_per_epoch=steps_per_epoch, validation_data=validation, callbacks=callbacks,
                    verbose=0)
         model.fit(epochs=settings.epochs, **fit)

@@ -15,7 +15,7 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = config_from_args(args)  # Fails here, naming the field, before anything runs.
+    config = config_from_args(args, weights_read_here=True)  # Fails here, naming the field, before anything runs.
     from components.report import collect_run, format_summary, write_report
     from pipeline.local_runner import run_local
 
