@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
 import time
-from typing import Callable, TextIO
+from typing import Callable, Iterator, TextIO
 
 from absl import logging as absl_logging
 
@@ -37,8 +38,20 @@ def run_local(config: PipelineConfig, out: TextIO | None = None) -> None:
             config.metadata_path),
         beam_pipeline_args=local_beam_args(config),
     )
-    with ComponentProgress(lambda line: print(line, file=out or sys.stdout, flush=True)):
+    with ComponentProgress(lambda line: print(line, file=out or sys.stdout, flush=True)), cli_arguments_hidden():
         tfx.orchestration.LocalDagRunner().run(dag)
+
+
+@contextlib.contextmanager
+def cli_arguments_hidden() -> Iterator[None]:
+    """The CLI's own arguments are not for the libraries: TFX's Beam executors re-parse `sys.argv` with absl
+    (where `-v run` reads as `--verbosity=run`) and pass it to every executor as extra flags."""
+    saved = sys.argv
+    sys.argv = saved[:1]
+    try:
+        yield
+    finally:
+        sys.argv = saved
 
 
 class ComponentProgress(logging.Handler):
