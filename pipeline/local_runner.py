@@ -38,8 +38,25 @@ def run_local(config: PipelineConfig, out: TextIO | None = None) -> None:
             config.metadata_path),
         beam_pipeline_args=local_beam_args(config),
     )
-    with ComponentProgress(lambda line: print(line, file=out or sys.stdout, flush=True)), cli_arguments_hidden():
+    with ComponentProgress(lambda line: print(line, file=out or sys.stdout, flush=True)), cli_arguments_hidden(), \
+            artifact_folders_read_literally():
         tfx.orchestration.LocalDagRunner().run(dag)
+
+
+@contextlib.contextmanager
+def artifact_folders_read_literally() -> Iterator[None]:
+    """TFX's executors (StatisticsGen, Trainer, Evaluator) read `<artifact uri>/*` built without escaping the
+    uri, so a pipeline root such as `runs[1]` matched nothing. Their one pattern builder escapes the uri here."""
+    from tfx.utils import io_utils
+
+    from components import paths
+
+    stock = io_utils.all_files_pattern
+    io_utils.all_files_pattern = lambda folder: stock(paths.literal(folder))
+    try:
+        yield
+    finally:
+        io_utils.all_files_pattern = stock
 
 
 @contextlib.contextmanager

@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 
 from apache_beam.io.filesystems import FileSystems
 
+from components import paths
 from components.errors import UserError
 
 # Photo formats Pillow decodes; other files are reported as ignored (a HEIC needs a plugin Pillow lacks).
@@ -64,7 +65,7 @@ def list_photos(data_root: str, classes) -> Listing:
 
 
 def _remote_files(root: str) -> list[str]:
-    matched = FileSystems.match([FileSystems.join(root, "**")])[0].metadata_list
+    matched = FileSystems.match([FileSystems.join(paths.literal(root), "**")])[0].metadata_list
     return [m.path for m in matched if not m.path.endswith("/")]  # Not GCS folder markers.
 
 
@@ -117,7 +118,7 @@ def _check_remote_root(root: str, classes: list[str]) -> None:
     if root.startswith("gs://"):
         _check_gcs_network()
         use_anonymous_gcs_if_needed()
-    patterns = [f"{root}/{c}/*" for c in classes]
+    patterns = [f"{paths.literal(root)}/{paths.literal(c)}/*" for c in classes]
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
     future = pool.submit(FileSystems.match, patterns, [1] * len(patterns))
     pool.shutdown(wait=False)  # A hung listing must not hold the process; it runs in a daemon-like thread.
