@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import glob
+import hashlib
 import logging
 import os
 import sys
+import tempfile
 import time
 from typing import Callable, Iterator, TextIO
 
 from absl import logging as absl_logging
 
+from components.errors import UserError
 from pipeline_config import PipelineConfig
+
+ROOT_LINKS = os.path.join("~", ".cache", "flowers-pipeline", "roots")
 
 
 def local_beam_args(config: PipelineConfig) -> list[str]:
@@ -28,35 +35,46 @@ def run_local(config: PipelineConfig, out: TextIO | None = None) -> None:
     from tfx import v1 as tfx
 
     from components.ingestion import check_data_root
+    from components.push.destination import check_serving_dir
     from pipeline.pipeline import create_pipeline
 
     check_data_root(config.data.data_root, config.data.classes)
+    check_serving_dir(config.serving_dir)
     os.makedirs(config.pipeline_root, exist_ok=True)
+    config = dataclasses.replace(config, pipeline_root=glob_free_root(config.pipeline_root))
     dag = create_pipeline(
         config,
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             config.metadata_path),
         beam_pipeline_args=local_beam_args(config),
     )
-    with ComponentProgress(lambda line: print(line, file=out or sys.stdout, flush=True)), cli_arguments_hidden(), \
-            artifact_folders_read_literally():
+    with ComponentProgress(lambda line: print(line, file=out or sys.stdout, flush=True)), cli_arguments_hidden():
         tfx.orchestration.LocalDagRunner().run(dag)
 
 
-@contextlib.contextmanager
-def artifact_folders_read_literally() -> Iterator[None]:
-    """TFX's executors (StatisticsGen, Trainer, Evaluator) read `<artifact uri>/*` built without escaping the
-    uri, so a pipeline root such as `runs[1]` matched nothing. Their one pattern builder escapes the uri here."""
-    from tfx.utils import io_utils
 
-    from components import paths
+def glob_free_root(pipeline_root: str) -> str:
+    """The local pipeline root, or a link to it whose path holds no glob character (`[`, `*`, `?`).
 
-    stock = io_utils.all_files_pattern
-    io_utils.all_files_pattern = lambda folder: stock(paths.literal(folder))
-    try:
-        yield
-    finally:
-        io_utils.all_files_pattern = stock
+    Beam's file sinks (TFDV's statistics, TFMA's metrics) and TFX's `<uri>/*` inputs read artifact paths as
+    patterns, so `runs[1]` matched nothing. TFX then works through `~/.cache/flowers-pipeline/roots/<hash>`,
+    a link named after the root's real path: the same root always gets the same link, which is (re)made here.
+    """
+    if "://" in pipeline_root or not glob.has_magic(os.path.abspath(pipeline_root)):
+        return pipeline_root
+    target = os.path.realpath(pipeline_root)
+    folder = next((f for f in (os.path.expanduser(ROOT_LINKS), os.path.join(tempfile.gettempdir(), "flowers-roots"))
+                   if not glob.has_magic(f)), None)
+    if folder is None:
+        raise UserError(f"pipeline root {pipeline_root} holds glob characters and so do HOME and TMPDIR; "
+                        "set TMPDIR to a plain folder")
+    link = os.path.join(folder, hashlib.sha256(os.fsencode(target)).hexdigest()[:16])
+    os.makedirs(folder, exist_ok=True)
+    if os.path.realpath(link) != target:
+        temporary = f"{link}.{os.getpid()}"
+        os.symlink(target, temporary)
+        os.replace(temporary, link)  # Atomic: a concurrent reader never sees a missing link.
+    return link
 
 
 @contextlib.contextmanager

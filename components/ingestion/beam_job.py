@@ -24,7 +24,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from components import paths
-from components.errors import UserError
+from components.errors import UserError, printable
 from components.ingestion import image, records, sources, split, tfrecord_files
 
 REJECTED_FILE = "rejected.jsonl"
@@ -436,7 +436,7 @@ def _read_rejects(output_dir: str) -> list[dict]:
 
 def _examples(items: list[dict]) -> str:
     """A few `path (reason)` lines, so the message helps even where the manifest is removed with the run."""
-    shown = [f"\n  {item['path']} ({item['reason']})" for item in items[:_EXAMPLES_SHOWN]]
+    shown = [f"\n  {printable(item['path'])} ({item['reason']})" for item in items[:_EXAMPLES_SHOWN]]
     more = f"\n  ... and {len(items) - _EXAMPLES_SHOWN} more" if len(items) > _EXAMPLES_SHOWN else ""
     return (":" + "".join(shown) + more) if shown else ""
 

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 from apache_beam.io.filesystems import FileSystems
 
 from components import paths
-from components.errors import UserError
+from components.errors import UserError, printable
 
 # Photo formats Pillow decodes; other files are reported as ignored (a HEIC needs a plugin Pillow lacks).
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".bmp", ".webp", ".avif", ".tif",
@@ -74,7 +74,7 @@ def _local_files(root: str) -> list[str]:
     and a dropped photo would vanish from the counts instead of being reported. Symlinked folders are
     followed once (a link back to an ancestor is not a loop)."""
     def unreadable(error: OSError):
-        raise UserError(f"cannot list {error.filename} under the data root: {error.strerror}")
+        raise UserError(f"cannot list {printable(str(error.filename))} under the data root: {error.strerror}")
 
     files, visited = [], set()
     for folder, subfolders, names in os.walk(root, onerror=unreadable, followlinks=True):
@@ -107,11 +107,11 @@ def check_data_root(data_root: str, classes) -> None:
 
 def _check_local_root(root: str, classes: list[str]) -> None:
     if not os.path.isdir(root):
-        raise UserError(f"data root {root} is not a folder. {_LOCAL_HINT}")
+        raise UserError(f"data root {printable(root)} is not a folder. {_LOCAL_HINT}")
     missing = [c for c in classes if not os.path.isdir(os.path.join(root, c))]
     if missing:
-        raise UserError(f"data root {root} has no folder for class(es) {', '.join(missing)}; "
-                        f"expected {root}/<class>/<photo> for each of {', '.join(classes)}.")
+        raise UserError(f"data root {printable(root)} has no folder for class(es) {', '.join(missing)}; "
+                        f"expected {printable(root)}/<class>/<photo> for each of {', '.join(classes)}.")
 
 
 def _check_remote_root(root: str, classes: list[str]) -> None:
@@ -125,16 +125,16 @@ def _check_remote_root(root: str, classes: list[str]) -> None:
     try:
         results = future.result(timeout=REACH_TIMEOUT_S)
     except concurrent.futures.TimeoutError:
-        raise UserError(f"cannot reach data root {root}: no answer within {REACH_TIMEOUT_S:.0f} s "
+        raise UserError(f"cannot reach data root {printable(root)}: no answer within {REACH_TIMEOUT_S:.0f} s "
                         f"(network or credentials?). {_LOCAL_HINT}") from None
     except Exception as error:
-        raise UserError(f"cannot read data root {root}: {_first_line(error)}. {_LOCAL_HINT}") from None
+        raise UserError(f"cannot read data root {printable(root)}: {_first_line(error)}. {_LOCAL_HINT}") from None
     missing = [c for c, result in zip(classes, results) if not result.metadata_list]
     if len(missing) == len(classes):
-        raise UserError(f"data root {root} is missing or empty: no {root}/<class>/<photo> for any of "
+        raise UserError(f"data root {printable(root)} is missing or empty: no {printable(root)}/<class>/<photo> for any of "
                         f"{', '.join(classes)}. {_LOCAL_HINT}")
     if missing:
-        raise UserError(f"data root {root} has no photo for class(es) {', '.join(missing)}.")
+        raise UserError(f"data root {printable(root)} has no photo for class(es) {', '.join(missing)}.")
 
 
 def _check_gcs_network() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Optional
 
+from components.errors import printable
 from components.report.record import RunRecord
 
 _NICE_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
@@ -89,7 +90,7 @@ def _push(record: RunRecord) -> list[str]:
         return ["  pushed:     not pushed"]
     cached = any(c.node_id.endswith("Pusher") and c.state == "cached" for c in record.components)
     already = ", already in service: nothing new pushed" if cached else ""
-    return [f"  pushed:     {push.destination} (version {push.version}{already})"]
+    return [f"  pushed:     {printable(push.destination)} (version {push.version}{already})"]
 
 
 def _in_class_order(per_class: dict, classes: list[str]) -> list[tuple[str, dict]]:

@@ -29,6 +29,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _text(prediction) -> str:
+    from components.errors import printable
+
     if prediction.error:
-        return f"{prediction.path}: error: {prediction.error}"
-    return f"{prediction.path}: {prediction.label} {prediction.probability:.3f}"
+        return f"{printable(prediction.path)}: error: {printable(str(prediction.error))}"
+    return f"{printable(prediction.path)}: {prediction.label} {prediction.probability:.3f}"

@@ -16,10 +16,12 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args, weights_read_here=True)  # Fails here, naming the field, before anything runs.
+    from components.errors import printable
     from components.report import collect_run, format_summary, write_report
     from pipeline.local_runner import run_local
 
-    print(f"Pipeline '{config.pipeline_name}': data {config.data.data_root}, root {config.pipeline_root}")
+    print(f"Pipeline '{config.pipeline_name}': data {printable(config.data.data_root)}, "
+          f"root {printable(config.pipeline_root)}")
     start = time.monotonic()
     try:
         run_local(config)
