@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
 import glob
 import hashlib
 import logging
@@ -30,9 +31,17 @@ def local_beam_args(config: PipelineConfig) -> list[str]:
     return args
 
 
-def run_local(config: PipelineConfig, out: TextIO | None = None) -> None:
-    """Run every component in order, printing one line as each starts and ends; raises on failure."""
+def new_run_id() -> str:
+    """The id LocalDagRunner would give the run (its start time), chosen here so the caller knows it."""
+    return datetime.datetime.now().isoformat()
+
+
+def run_local(config: PipelineConfig, out: TextIO | None = None, run_id: str | None = None) -> str:
+    """Run every component in order, printing one line as each starts and ends; returns the run id (the
+    pipeline_run context in ML Metadata), which `run_id` sets in advance; raises on failure."""
     from tfx import v1 as tfx
+    from tfx.dsl.compiler import compiler, constants
+    from tfx.orchestration.portable import runtime_parameter_utils
 
     from components.ingestion import check_data_root
     from components.push.destination import check_serving_dir
@@ -48,8 +57,12 @@ def run_local(config: PipelineConfig, out: TextIO | None = None) -> None:
             config.metadata_path),
         beam_pipeline_args=local_beam_args(config),
     )
+    run_id = run_id or new_run_id()
+    ir = compiler.Compiler().compile(dag)  # What LocalDagRunner.run does, with the run id bound by us.
+    runtime_parameter_utils.substitute_runtime_parameter(ir, {constants.PIPELINE_RUN_ID_PARAMETER_NAME: run_id})
     with ComponentProgress(lambda line: print(line, file=out or sys.stdout, flush=True)), cli_arguments_hidden():
-        tfx.orchestration.LocalDagRunner().run(dag)
+        tfx.orchestration.LocalDagRunner().run_with_ir(ir)
+    return run_id
 
 
 
