@@ -36,19 +36,26 @@ def new_run_id() -> str:
     return datetime.datetime.now().isoformat()
 
 
+def check_local_run(config: PipelineConfig) -> None:
+    """The checks that take seconds, before a run takes the root or writes anything: the data root is there and
+    reachable, and the serving dir can be written."""
+    from components.ingestion import check_data_root
+    from components.push.destination import check_serving_dir
+
+    check_data_root(config.data.data_root, config.data.classes)
+    check_serving_dir(config.serving_dir)
+
+
 def run_local(config: PipelineConfig, out: TextIO | None = None, run_id: str | None = None) -> str:
-    """Run every component in order, printing one line as each starts and ends; returns the run id (the
-    pipeline_run context in ML Metadata), which `run_id` sets in advance; raises on failure."""
+    """Run every component in order (after `check_local_run`), printing one line as each starts and ends;
+    returns the run id (the pipeline_run context in ML Metadata), which `run_id` sets in advance; raises on
+    failure."""
     from tfx import v1 as tfx
     from tfx.dsl.compiler import compiler, constants
     from tfx.orchestration.portable import runtime_parameter_utils
 
-    from components.ingestion import check_data_root
-    from components.push.destination import check_serving_dir
     from pipeline.pipeline import create_pipeline
 
-    check_data_root(config.data.data_root, config.data.classes)
-    check_serving_dir(config.serving_dir)
     os.makedirs(config.pipeline_root, exist_ok=True)
     config = dataclasses.replace(config, pipeline_root=glob_free_root(config.pipeline_root))
     dag = create_pipeline(

@@ -179,8 +179,8 @@ def _check_remote_root(root: str, classes: list[str]) -> None:
         raise UserError(f"cannot read data root {printable(root)}: {_first_line(error)}. {_LOCAL_HINT}") from None
     missing = [c for c, result in zip(classes, results) if not result.metadata_list]
     if len(missing) == len(classes):
-        raise UserError(f"data root {printable(root)} is missing or empty: no {printable(root)}/<class>/<photo> for any of "
-                        f"{', '.join(classes)}. {_LOCAL_HINT}")
+        raise UserError(f"data root {printable(root)} is missing or empty: no {printable(root)}/<class>/<photo> "
+                        f"for any of {', '.join(classes)}. {_LOCAL_HINT}")
     if missing:
         raise UserError(f"data root {printable(root)} has no photo for class(es) {', '.join(missing)}.")
 

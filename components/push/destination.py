@@ -38,7 +38,9 @@ def _reason(error: Exception) -> str:
         code = next((c for c, text in _OS_MESSAGES.items() if text in message), None)
         if code is None:
             return printable(message.strip().splitlines()[0] if message.strip() else type(error).__name__)
-    return _FRIENDLY.get(code, os.strerror(code) if code else printable(str(error)))
+    if code is None:
+        return printable((str(error).strip() or type(error).__name__).splitlines()[0])
+    return _FRIENDLY.get(code, os.strerror(code))
 
 
 _FRIENDLY = {

@@ -43,8 +43,8 @@ def run(args: argparse.Namespace) -> int:
     from pipeline.local_runner import local_beam_args
 
     data = config.data
-    print(f"Ingesting {printable(data.data_root)} -> {printable(args.output_dir)} ({data.image_size}x{data.image_size}, "
-          f"eval fraction {data.eval_fraction:g})", flush=True)
+    print(f"Ingesting {printable(data.data_root)} -> {printable(args.output_dir)} "
+          f"({data.image_size}x{data.image_size}, eval fraction {data.eval_fraction:g})", flush=True)
     start = time.monotonic()
     summary = run_ingest(data_root=data.data_root, output_dir=args.output_dir,
                          settings=IngestSettings.from_dict(dataclasses.asdict(data)),

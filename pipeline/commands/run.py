@@ -18,9 +18,10 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(args, weights_read_here=True)  # Fails here, naming the field, before anything runs.
     from components.errors import printable
     from components.report import collect_run, format_summary, write_report
-    from pipeline.local_runner import new_run_id, run_local
+    from pipeline.local_runner import check_local_run, new_run_id, run_local
     from pipeline.root_lock import exclusive_run
 
+    check_local_run(config)
     with exclusive_run(config.pipeline_root):  # A second run on this root is refused here, before any work.
         print(f"Pipeline '{config.pipeline_name}': data {printable(config.data.data_root)}, "
               f"root {printable(config.pipeline_root)}")
