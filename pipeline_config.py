@@ -9,6 +9,7 @@ Invalid values fail at construction with a `ConfigError` naming the dotted field
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import typing
 from pathlib import Path
@@ -21,6 +22,7 @@ CODELAB_CLASSES = ("daisy", "dandelion", "roses", "sunflowers", "tulips")
 BUNDLED_SAMPLE = PROJECT_DIR / "data" / "sample_flowers"
 BUNDLED_WEIGHTS = PROJECT_DIR / "data" / "weights" / "mobilenet_v2_0.35_224_no_top_from_teachable_machine.h5"
 ENV_PREFIX = "FLOWERS_"
+MAX_SEED = 2**32 - 1  # NumPy's and TensorFlow's seeds are unsigned 32-bit.
 
 
 class ConfigError(ValueError):
@@ -94,20 +96,21 @@ class TrainingConfig:
         _check(self.alpha == 0.0 or 0.0 < self.alpha <= 2.0, "training.alpha", "must be 0 (auto) or in (0, 2]")
         _check(self.epochs >= 1, "training.epochs", "must be at least 1")
         _check(self.batch_size >= 1, "training.batch_size", "must be at least 1")
-        _check(self.learning_rate > 0, "training.learning_rate", "must be positive")
+        _check(0 < self.learning_rate <= 1, "training.learning_rate", "must be in (0, 1]")
         _check(0 <= self.warmup_epochs <= self.epochs, "training.warmup_epochs",
                "must be between 0 and epochs (warm-up may span the whole run)")
         _check(0.0 < self.lr_decay <= 1.0, "training.lr_decay", "must be in (0, 1]")
         _check(0.0 <= self.dropout < 1.0, "training.dropout", "must be in [0, 1)")
         _check(self.fine_tune_layers >= 0, "training.fine_tune_layers", "must not be negative")
         _check(self.fine_tune_epochs >= 0, "training.fine_tune_epochs", "must not be negative")
-        _check(self.fine_tune_learning_rate > 0, "training.fine_tune_learning_rate", "must be positive")
+        _check(0 < self.fine_tune_learning_rate <= 1, "training.fine_tune_learning_rate", "must be in (0, 1]")
         _check(self.fine_tune_min_records >= 0, "training.fine_tune_min_records", "must not be negative")
         _check(self.feature_cache_max_bytes >= 0, "training.feature_cache_max_bytes", "must not be negative")
         _check(self.shuffle_buffer >= 1, "training.shuffle_buffer", "must be at least 1")
         _check(self.steps_per_execution >= 1, "training.steps_per_execution", "must be at least 1")
         _check(self.accelerator in ("auto", "tpu", "gpu", "cpu"), "training.accelerator",
                "must be one of auto, tpu, gpu, cpu")
+        _check(0 <= self.seed <= MAX_SEED, "training.seed", f"must be between 0 and {MAX_SEED}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,6 +185,7 @@ class PipelineConfig:
         _check(self.pipeline_root != "", "pipeline_root", "must not be empty")
         _check(self.serving_dir != "", "serving_dir", "must not be empty")
         for section in _sections(self):
+            _check_types(section, getattr(self, section))
             getattr(self, section).validate()
 
     @property
@@ -252,6 +256,19 @@ def load_config(overrides: Mapping[str, Any] | None = None,
 def _check(condition: bool, field: str, message: str) -> None:
     if not condition:
         raise ConfigError(f"{field}: {message}")
+
+
+def _check_types(section: str, values: Any) -> None:
+    """Each field holds its declared type, and every float is finite: inf and nan pass `x > 0` checks."""
+    for field in dataclasses.fields(values):
+        kind, value = _field_type(type(values), field.name), getattr(values, field.name)
+        dotted = f"{section}.{field.name}"
+        if kind is float:
+            _check(isinstance(value, (int, float)) and not isinstance(value, bool), dotted, "must be a number")
+            _check(math.isfinite(value), dotted, f"must be a finite number, not {value!r}")
+        elif kind in (int, bool, str):
+            _check(isinstance(value, kind) and (kind is bool or not isinstance(value, bool)), dotted,
+                   f"must be {'an' if kind is int else 'a'} {kind.__name__}, not {value!r}")
 
 
 def _sections(config: PipelineConfig) -> list[str]:

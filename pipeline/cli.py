@@ -11,7 +11,7 @@ import sys
 import warnings
 
 import pipeline.commands
-from components.errors import UserError
+from components.errors import UserError, printable
 from pipeline_config import ConfigError
 
 
@@ -41,10 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _command_module(args.command).run(args)
     except ConfigError as error:
-        print(f"flowers-pipeline {args.command}: invalid setting: {error}", file=sys.stderr)
+        print(f"flowers-pipeline {args.command}: invalid setting: {printable(str(error), keep_newlines=True)}",
+              file=sys.stderr)
         return 2
     except UserError as error:
-        print(f"flowers-pipeline {args.command}: {error}", file=sys.stderr)
+        print(f"flowers-pipeline {args.command}: {printable(str(error), keep_newlines=True)}", file=sys.stderr)
         return 1
 
 

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import datetime
+import glob
+import hashlib
 import logging
 import os
 import sys
+import tempfile
 import time
-from typing import Callable, TextIO
+from typing import Callable, Iterator, TextIO
 
 from absl import logging as absl_logging
 
+from components.errors import UserError
 from pipeline_config import PipelineConfig
+
+ROOT_LINKS = os.path.join("~", ".cache", "flowers-pipeline", "roots")
 
 
 def local_beam_args(config: PipelineConfig) -> list[str]:
@@ -22,23 +31,82 @@ def local_beam_args(config: PipelineConfig) -> list[str]:
     return args
 
 
-def run_local(config: PipelineConfig, out: TextIO | None = None) -> None:
-    """Run every component in order, printing one line as each starts and ends; raises on failure."""
-    from tfx import v1 as tfx
+def new_run_id() -> str:
+    """The id LocalDagRunner would give the run (its start time), chosen here so the caller knows it."""
+    return datetime.datetime.now().isoformat()
 
+
+def check_local_run(config: PipelineConfig) -> None:
+    """The checks that take seconds, before a run takes the root or writes anything: the data root is there and
+    reachable, and the serving dir can be written."""
     from components.ingestion import check_data_root
-    from pipeline.pipeline import create_pipeline
+    from components.push.destination import check_serving_dir
 
     check_data_root(config.data.data_root, config.data.classes)
+    check_serving_dir(config.serving_dir)
+
+
+def run_local(config: PipelineConfig, out: TextIO | None = None, run_id: str | None = None) -> str:
+    """Run every component in order (after `check_local_run`), printing one line as each starts and ends;
+    returns the run id (the pipeline_run context in ML Metadata), which `run_id` sets in advance; raises on
+    failure."""
+    from tfx import v1 as tfx
+    from tfx.dsl.compiler import compiler, constants
+    from tfx.orchestration.portable import runtime_parameter_utils
+
+    from pipeline.pipeline import create_pipeline
+
     os.makedirs(config.pipeline_root, exist_ok=True)
+    config = dataclasses.replace(config, pipeline_root=glob_free_root(config.pipeline_root))
     dag = create_pipeline(
         config,
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             config.metadata_path),
         beam_pipeline_args=local_beam_args(config),
     )
-    with ComponentProgress(lambda line: print(line, file=out or sys.stdout, flush=True)):
-        tfx.orchestration.LocalDagRunner().run(dag)
+    run_id = run_id or new_run_id()
+    ir = compiler.Compiler().compile(dag)  # What LocalDagRunner.run does, with the run id bound by us.
+    runtime_parameter_utils.substitute_runtime_parameter(ir, {constants.PIPELINE_RUN_ID_PARAMETER_NAME: run_id})
+    with ComponentProgress(lambda line: print(line, file=out or sys.stdout, flush=True)), cli_arguments_hidden():
+        tfx.orchestration.LocalDagRunner().run_with_ir(ir)
+    return run_id
+
+
+
+def glob_free_root(pipeline_root: str) -> str:
+    """The local pipeline root, or a link to it whose path holds no glob character (`[`, `*`, `?`).
+
+    Beam's file sinks (TFDV's statistics, TFMA's metrics) and TFX's `<uri>/*` inputs read artifact paths as
+    patterns, so `runs[1]` matched nothing. TFX then works through `~/.cache/flowers-pipeline/roots/<hash>`,
+    a link named after the root's real path: the same root always gets the same link, which is (re)made here.
+    """
+    if "://" in pipeline_root or not glob.has_magic(os.path.abspath(pipeline_root)):
+        return pipeline_root
+    target = os.path.realpath(pipeline_root)
+    folder = next((f for f in (os.path.expanduser(ROOT_LINKS), os.path.join(tempfile.gettempdir(), "flowers-roots"))
+                   if not glob.has_magic(f)), None)
+    if folder is None:
+        raise UserError(f"pipeline root {pipeline_root} holds glob characters and so do HOME and TMPDIR; "
+                        "set TMPDIR to a plain folder")
+    link = os.path.join(folder, hashlib.sha256(os.fsencode(target)).hexdigest()[:16])
+    os.makedirs(folder, exist_ok=True)
+    if os.path.realpath(link) != target:
+        temporary = f"{link}.{os.getpid()}"
+        os.symlink(target, temporary)
+        os.replace(temporary, link)  # Atomic: a concurrent reader never sees a missing link.
+    return link
+
+
+@contextlib.contextmanager
+def cli_arguments_hidden() -> Iterator[None]:
+    """The CLI's own arguments are not for the libraries: TFX's Beam executors re-parse `sys.argv` with absl
+    (where `-v run` reads as `--verbosity=run`) and pass it to every executor as extra flags."""
+    saved = sys.argv
+    sys.argv = saved[:1]
+    try:
+        yield
+    finally:
+        sys.argv = saved
 
 
 class ComponentProgress(logging.Handler):

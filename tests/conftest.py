@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import socket
 from pathlib import Path
 from typing import Sequence
 
@@ -81,3 +82,54 @@ def photo_folder(tmp_path) -> Path:
     root = tmp_path / "photos"
     _make_photo_folder(root)
     return root
+
+
+@pytest.fixture
+def gcs_emulator(monkeypatch):
+    """An in-memory GCS emulator on 127.0.0.1 with one bucket (yielded, as a google-cloud-storage Bucket);
+    STORAGE_EMULATOR_HOST points the clients (Beam's, google-cloud-storage) at it for this test only.
+    Uploads honour `ifGenerationMatch` as GCS does (the emulator itself ignores it)."""
+    from gcp_storage_emulator.handlers import objects
+    from gcp_storage_emulator.server import create_server
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import storage
+
+    for upload in ("_media_upload", "_multipart_upload", "_create_resumable_upload"):
+        monkeypatch.setattr(objects, upload, _honouring_if_generation_match(getattr(objects, upload)))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = create_server("127.0.0.1", port, in_memory=True, default_bucket="flowers-test")
+    server.start()
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{port}")
+    try:
+        yield storage.Client(credentials=AnonymousCredentials(), project="test").bucket("flowers-test")
+    finally:
+        server.stop()
+
+
+def _honouring_if_generation_match(upload):
+    """GCS's create-or-replace precondition on an emulator upload handler: 412 unless the object's generation is
+    the given one ("0": the object must not exist). The emulator serves one request at a time, so the check and
+    the write are atomic, as on GCS."""
+    from http import HTTPStatus
+
+    from gcp_storage_emulator.exceptions import NotFound
+
+    def checked(request, response, store):
+        wanted = request.query.get("ifGenerationMatch", [None])[0]
+        if wanted is not None and "upload_id" not in request.query:  # Checked when an upload starts.
+            meta = request.data.get("meta", request.data) if isinstance(request.data, dict) else {}
+            name = request.query["name"][0] if "name" in request.query else meta.get("name")
+            try:
+                current = str(store.get_file_obj(request.params["bucket_name"], name)["generation"])
+            except NotFound:
+                current = "0"
+            if current != wanted:
+                response.status = HTTPStatus.PRECONDITION_FAILED
+                response.json({"error": {"code": 412, "message": "At least one of the pre-conditions you specified "
+                                         "did not hold.", "errors": [{"reason": "conditionNotMet"}]}})
+                return None
+        return upload(request, response, store)
+
+    return checked

@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from pipeline import cli
 
 
@@ -24,3 +26,43 @@ def test_every_command_is_listed_and_python_dash_m_works():
                             check=True)
     for command in ("ingest", "run"):
         assert command in result.stdout
+
+
+def _one_line_refusal(capsys, argv, status=2) -> str:
+    assert cli.main(argv) == status
+    error = capsys.readouterr().err.strip()
+    assert "Traceback" not in error and len(error.splitlines()) == 1, error
+    return error
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--model", "../../x"], "training.model: unknown model '../../x'; known models: mobilenet_v2, squeezenet"),
+    (["--weights", "/etc/passwd"], "training.weights: /etc/passwd is not a Keras MobileNetV2 .h5 weights file"),
+    (["--weights", "/no/such/backbone.h5"], "training.weights: '/no/such/backbone.h5' is not a file"),
+    (["--set", "training.seed=-1"], "training.seed: must be between 0 and 4294967295"),
+    (["--set", "training.learning_rate=inf"], "training.learning_rate: must be a finite number, not inf"),
+])
+def test_bad_model_weights_and_numbers_fail_in_one_line_before_anything_runs(tmp_path, capsys, flags, message):
+    error = _one_line_refusal(capsys, ["run", "--pipeline-root", str(tmp_path / "root"), *flags])
+    assert message in error
+    assert not (tmp_path / "root").exists()
+
+
+def test_weights_of_an_unknown_width_are_refused(tmp_path, capsys):
+    import h5py
+
+    odd = tmp_path / "odd.h5"
+    with h5py.File(odd, "w") as weights_file:
+        weights_file.create_dataset("block_16_project/block_16_project/kernel:0", shape=(1, 1, 8, 100), dtype="f4")
+    error = _one_line_refusal(capsys, ["run", "--pipeline-root", str(tmp_path / "root"), "--weights", str(odd)])
+    assert "100 channels in its last block, which matches no MobileNetV2 alpha" in error
+
+
+@pytest.mark.parametrize("batch_size", ["0", "-1", "many"])
+def test_predict_refuses_a_batch_size_below_one_in_one_line(tmp_path, capsys, batch_size):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["predict", "--model-dir", str(tmp_path), "--batch-size", batch_size, "photo.jpg"])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert f"--batch-size: must be a whole number of at least 1, not '{batch_size}'" in error
+    assert "Traceback" not in error

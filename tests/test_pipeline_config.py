@@ -40,6 +40,20 @@ def test_environment_applies_and_explicit_overrides_win():
     ({"training.accelerator": "fpga"}, "training.accelerator"),
     ({"enable_cache": "maybe"}, "enable_cache"),
     ({"pipeline_name": "my pipeline"}, "pipeline_name"),
+    ({"training.learning_rate": "inf"}, "training.learning_rate"),
+    ({"training.learning_rate": "1e309"}, "training.learning_rate"),  # Parses to inf.
+    ({"training.learning_rate": "nan"}, "training.learning_rate"),
+    ({"training.learning_rate": "50"}, "training.learning_rate"),
+    ({"training.fine_tune_learning_rate": "-inf"}, "training.fine_tune_learning_rate"),
+    ({"training.seed": "-1"}, "training.seed"),
+    ({"training.seed": str(2**32)}, "training.seed"),
+    ({"training.alpha": "nan"}, "training.alpha"),
+    ({"gate.min_accuracy": "nan"}, "gate.min_accuracy"),
+    ({"gate.max_accuracy_drop": "inf"}, "gate.max_accuracy_drop"),
+    ({"data.eval_fraction": "nan"}, "data.eval_fraction"),
+    ({"data.max_rejected_fraction": "nan"}, "data.max_rejected_fraction"),
+    ({"training.dropout": "nan"}, "training.dropout"),
+    ({"training.lr_decay": "nan"}, "training.lr_decay"),
 ])
 def test_invalid_values_fail_naming_the_field(overrides, field):
     with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
@@ -69,3 +83,25 @@ def test_construction_validates():
 def test_one_epoch_is_valid_with_the_default_warm_up():
     """`--epochs 1` must not trip over the default one-epoch warm-up the user never set."""
     assert load_config({"training.epochs": "1"}, environ={}).training.warmup_epochs == 1
+
+
+def test_every_float_setting_refuses_infinity_and_nan():
+    """One check covers every float field, present and future: `x > 0` alone lets inf and nan through."""
+    import typing
+
+    floats = [name for name in pipeline_config.field_names() if "." in name
+              and typing.get_type_hints(type(getattr(PipelineConfig(), name.split(".")[0])))[name.split(".")[1]]
+              is float]
+    assert {"training.learning_rate", "training.alpha", "gate.min_accuracy", "data.eval_fraction"} <= set(floats)
+    for name in floats:
+        for value in ("inf", "-inf", "nan"):
+            with pytest.raises(ConfigError, match=rf"{name.replace('.', '[.]')}: must be a finite number"):
+                load_config({name: value}, environ={})
+
+
+def test_python_values_of_the_wrong_type_are_refused():
+    config = PipelineConfig()
+    with pytest.raises(ConfigError, match="training.epochs: must be an int"):
+        config.with_overrides({"training.epochs": 2.5})
+    with pytest.raises(ConfigError, match="training.learning_rate: must be a finite number"):
+        config.with_overrides({"training.learning_rate": float("inf")})

@@ -23,7 +23,8 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from components.errors import UserError
+from components import paths
+from components.errors import UserError, printable
 from components.ingestion import image, records, sources, split, tfrecord_files
 
 REJECTED_FILE = "rejected.jsonl"
@@ -323,23 +324,33 @@ def build_graph(pipeline: beam.Pipeline, listing: sources.Listing, settings: Ing
     ignored = pipeline | "IgnoredPaths" >> beam.Create([manifest_line(item) for item in listing.ignored])
     _ = ((results[_REJECTED], ignored)
          | "AllRejects" >> beam.Flatten()
-         | "WriteRejects" >> beam.io.WriteToText(FileSystems.join(output_dir, REJECTED_FILE),
-                                                 shard_name_template=""))
+         | "WriteRejects" >> WriteFile(FileSystems.join(output_dir, REJECTED_FILE)))
     duplicates = (results[_KEYS]
                   | "GroupByContent" >> beam.GroupByKey()
                   | "DuplicateGroups" >> beam.FlatMap(duplicate_groups))
     _ = (duplicates
          | "DuplicateToJson" >> beam.Map(duplicate_json)
-         | "WriteDuplicates" >> beam.io.WriteToText(FileSystems.join(output_dir, DUPLICATES_FILE),
-                                                    shard_name_template=""))
+         | "WriteDuplicates" >> WriteFile(FileSystems.join(output_dir, DUPLICATES_FILE)))
     ignored_by_reason = dict(collections.Counter(item["reason"] for item in listing.ignored))
     _ = ((results[_OUTCOMES], duplicates | "CountDuplicates" >> beam.Map(duplicate_counts))
          | "AllCounts" >> beam.Flatten()
          | "CountOutcomes" >> beam.CombineGlobally(CountOutcomes())
          | "Summary" >> beam.Map(lambda counts: json.dumps(
              make_summary(counts, settings.classes, ignored_by_reason), indent=2, sort_keys=True))
-         | "WriteSummary" >> beam.io.WriteToText(FileSystems.join(output_dir, SUMMARY_FILE),
-                                                 shard_name_template=""))
+         | "WriteSummary" >> WriteFile(FileSystems.join(output_dir, SUMMARY_FILE)))
+
+
+class WriteFile(beam.PTransform):
+    """Every line of the collection into one text file, sorted, written whole by one worker."""
+
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+
+    def expand(self, lines):
+        return (lines
+                | "Gather" >> beam.combiners.ToList()
+                | "Write" >> beam.Map(lambda gathered, path: tfrecord_files.write_lines(path, gathered), self.path))
 
 
 def prepare(data_root: str, settings: IngestSettings) -> sources.Listing:
@@ -410,8 +421,8 @@ def _require_fresh_output(output_dir: str) -> None:
     """Stale shards of an earlier run would mix with the new ones: refuse rather than delete."""
     if sources.is_remote(output_dir):
         sources.use_anonymous_gcs_if_needed()  # Else this first gs:// call waits ~20 s on credential retries.
-    previous = FileSystems.match([FileSystems.join(output_dir, "Split-*", "*"),
-                                  FileSystems.join(output_dir, SUMMARY_FILE)])
+    previous = FileSystems.match([FileSystems.join(paths.literal(output_dir), "Split-*", "*"),
+                                  FileSystems.join(paths.literal(output_dir), SUMMARY_FILE)])
     if any(result.metadata_list for result in previous):
         raise UserError(f"output dir {output_dir} already holds ingest output; choose a new folder or delete it")
 
@@ -425,7 +436,7 @@ def _read_rejects(output_dir: str) -> list[dict]:
 
 def _examples(items: list[dict]) -> str:
     """A few `path (reason)` lines, so the message helps even where the manifest is removed with the run."""
-    shown = [f"\n  {item['path']} ({item['reason']})" for item in items[:_EXAMPLES_SHOWN]]
+    shown = [f"\n  {printable(item['path'])} ({item['reason']})" for item in items[:_EXAMPLES_SHOWN]]
     more = f"\n  ... and {len(items) - _EXAMPLES_SHOWN} more" if len(items) > _EXAMPLES_SHOWN else ""
     return (":" + "".join(shown) + more) if shown else ""
 

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import hashlib
 import os
 import socket
 from urllib.parse import urlparse
 
 from apache_beam.io.filesystems import FileSystems
 
-from components.errors import UserError
+from components import paths
+from components.errors import UserError, printable
 
 # Photo formats Pillow decodes; other files are reported as ignored (a HEIC needs a plugin Pillow lacks).
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".bmp", ".webp", ".avif", ".tif",
@@ -21,6 +23,7 @@ IGNORED_OUTSIDE_CLASS = "ignored: not inside a class folder"
 IGNORED_NOT_CLASS = "ignored: not a configured class folder"
 IGNORED_NESTED = "ignored: nested deeper than <class>/<file>"
 IGNORED_EXTENSION = "ignored: no image extension"
+IGNORED_LINK_OUT = "ignored: symbolic link to outside the data root (not followed)"
 REACH_TIMEOUT_S = 20.0
 _GCS_HOST = ("storage.googleapis.com", 443)
 _LOCAL_HINT = ("Point DATA_ROOT (make run DATA_ROOT=...) or --data-root at a local folder of <class>/<photo> "
@@ -53,8 +56,9 @@ def normalize_root(data_root: str) -> str:
 def list_photos(data_root: str, classes) -> Listing:
     """Every file under the root, classified; deeper files and other folders are reported, not lost."""
     root = normalize_root(data_root)
-    photos, ignored = [], []
-    for path in sorted(_remote_files(root) if is_remote(root) else _local_files(root)):
+    files, links_out = ([], []) if is_remote(root) else _local_files(root)
+    photos, ignored = [], [{"path": path, "reason": IGNORED_LINK_OUT} for path in sorted(links_out)]
+    for path in sorted(_remote_files(root) if is_remote(root) else files):
         reason = classify(path[len(root) + 1:].split("/"), classes)
         if reason is None:
             photos.append((path, path[len(root) + 1:].split("/")[0]))
@@ -64,23 +68,68 @@ def list_photos(data_root: str, classes) -> Listing:
 
 
 def _remote_files(root: str) -> list[str]:
-    matched = FileSystems.match([FileSystems.join(root, "**")])[0].metadata_list
-    return [m.path for m in matched if not m.path.endswith("/")]  # Not GCS folder markers.
+    return [m.path for m in _remote_metadata(root)]
 
 
-def _local_files(root: str) -> list[str]:
+def _remote_metadata(root: str):
+    matched = FileSystems.match([FileSystems.join(paths.literal(root), "**")])[0].metadata_list
+    return [m for m in matched if not m.path.endswith("/")]  # Not GCS folder markers.
+
+
+def listing_fingerprint(data_root: str) -> str:
+    """A digest of every file's relative path, size and mtime under the root, in sorted order: moving, renaming,
+    swapping or replacing a photo changes it, where counts, total bytes and summed mtimes may not."""
+    root = normalize_root(data_root)
+    if is_remote(root):
+        entries = [(m.path[len(root) + 1:], m.size_in_bytes, m.last_updated_in_seconds)
+                   for m in _remote_metadata(root)]
+    else:
+        files, links_out = _local_files(root)
+        entries = [(os.path.relpath(path, root), *_size_and_mtime(path)) for path in files + links_out]
+    digest = hashlib.sha256()
+    for relative, size, mtime in sorted(entries):
+        digest.update(os.fsencode(relative) + f"\0{size}\0{mtime}\n".encode())
+    return f"listing: {len(entries)} files, sha256 {digest.hexdigest()}"
+
+
+def _size_and_mtime(path: str) -> tuple[int, int]:
+    try:
+        status = os.stat(path)
+    except OSError:  # A broken link or a file that just vanished: listed, and rejected later with its reason.
+        return -1, -1
+    return status.st_size, status.st_mtime_ns
+
+
+def _local_files(root: str) -> tuple[list[str], list[str]]:
     """Every non-folder entry, broken symlinks and hidden files included: Beam's local match drops both,
-    and a dropped photo would vanish from the counts instead of being reported. Symlinked folders are
-    followed once (a link back to an ancestor is not a loop)."""
+    and a dropped photo would vanish from the counts instead of being reported. Symlinks within the root are
+    followed once (a link back to an ancestor is not a loop); links to anything outside it (a link to /usr
+    would walk the whole system) are returned apart, unfollowed, as the second list."""
     def unreadable(error: OSError):
-        raise UserError(f"cannot list {error.filename} under the data root: {error.strerror}")
+        raise UserError(f"cannot list {printable(str(error.filename))} under the data root: {error.strerror}")
 
-    files, visited = [], set()
+    real_root = os.path.realpath(root)
+    files, links_out, visited = [], [], set()
     for folder, subfolders, names in os.walk(root, onerror=unreadable, followlinks=True):
         visited.add(os.path.realpath(folder))
-        subfolders[:] = [d for d in subfolders if os.path.realpath(os.path.join(folder, d)) not in visited]
-        files.extend(os.path.join(folder, name) for name in names)
-    return files
+        kept = []
+        for name in subfolders:
+            path = os.path.join(folder, name)
+            if _links_outside(path, real_root):
+                links_out.append(path)
+            elif os.path.realpath(path) not in visited:
+                kept.append(name)
+        subfolders[:] = kept
+        for path in (os.path.join(folder, name) for name in names):
+            (links_out if _links_outside(path, real_root) else files).append(path)
+    return files, links_out
+
+
+def _links_outside(path: str, real_root: str) -> bool:
+    """A symlink whose (existing) target lies outside the root; a broken link is left to be rejected as unreadable."""
+    if not os.path.islink(path) or not os.path.exists(path):
+        return False
+    return os.path.commonpath([os.path.realpath(path), real_root]) != real_root
 
 
 def classify(parts: list[str], classes) -> str | None:
@@ -106,34 +155,34 @@ def check_data_root(data_root: str, classes) -> None:
 
 def _check_local_root(root: str, classes: list[str]) -> None:
     if not os.path.isdir(root):
-        raise UserError(f"data root {root} is not a folder. {_LOCAL_HINT}")
+        raise UserError(f"data root {printable(root)} is not a folder. {_LOCAL_HINT}")
     missing = [c for c in classes if not os.path.isdir(os.path.join(root, c))]
     if missing:
-        raise UserError(f"data root {root} has no folder for class(es) {', '.join(missing)}; "
-                        f"expected {root}/<class>/<photo> for each of {', '.join(classes)}.")
+        raise UserError(f"data root {printable(root)} has no folder for class(es) {', '.join(missing)}; "
+                        f"expected {printable(root)}/<class>/<photo> for each of {', '.join(classes)}.")
 
 
 def _check_remote_root(root: str, classes: list[str]) -> None:
     if root.startswith("gs://"):
         _check_gcs_network()
         use_anonymous_gcs_if_needed()
-    patterns = [f"{root}/{c}/*" for c in classes]
+    patterns = [f"{paths.literal(root)}/{paths.literal(c)}/*" for c in classes]
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
     future = pool.submit(FileSystems.match, patterns, [1] * len(patterns))
     pool.shutdown(wait=False)  # A hung listing must not hold the process; it runs in a daemon-like thread.
     try:
         results = future.result(timeout=REACH_TIMEOUT_S)
     except concurrent.futures.TimeoutError:
-        raise UserError(f"cannot reach data root {root}: no answer within {REACH_TIMEOUT_S:.0f} s "
+        raise UserError(f"cannot reach data root {printable(root)}: no answer within {REACH_TIMEOUT_S:.0f} s "
                         f"(network or credentials?). {_LOCAL_HINT}") from None
     except Exception as error:
-        raise UserError(f"cannot read data root {root}: {_first_line(error)}. {_LOCAL_HINT}") from None
+        raise UserError(f"cannot read data root {printable(root)}: {_first_line(error)}. {_LOCAL_HINT}") from None
     missing = [c for c, result in zip(classes, results) if not result.metadata_list]
     if len(missing) == len(classes):
-        raise UserError(f"data root {root} is missing or empty: no {root}/<class>/<photo> for any of "
-                        f"{', '.join(classes)}. {_LOCAL_HINT}")
+        raise UserError(f"data root {printable(root)} is missing or empty: no {printable(root)}/<class>/<photo> "
+                        f"for any of {', '.join(classes)}. {_LOCAL_HINT}")
     if missing:
-        raise UserError(f"data root {root} has no photo for class(es) {', '.join(missing)}.")
+        raise UserError(f"data root {printable(root)} has no photo for class(es) {', '.join(missing)}.")
 
 
 def _check_gcs_network() -> None:

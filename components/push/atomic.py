@@ -3,22 +3,29 @@
 The stock Pusher copies straight into `<base>/<unix time>`, so a model server polling the folder can see a version
 whose variables are still being written. Here the copy goes to a hidden sibling (TF Serving ignores names that are
 not integers) and is renamed to the next integer version once complete: a rename is atomic on a local or POSIX
-file system. Object stores (gs://) have no directory rename (TF copies object by object), so there the version is
-written in place with `saved_model.pb` last, the file TF Serving waits for. A model already served as the newest
-version is not pushed again.
+file system, and fails when another pusher took the number first. Staging folders that a killed push left behind
+are removed by the next push. Object stores (gs://) have no directory rename, so there the version number is
+claimed atomically first (see `object_store`) and the version is written in place with `saved_model.pb` last,
+the file TF Serving waits for. No push ever removes or rewrites an existing numbered version. A model already
+served as the newest version is not pushed again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import socket
+import time
 import uuid
 
 import tensorflow as tf
 from tfx.dsl.io import fileio
 from tfx.utils import io_utils
 
+from components.push.destination import push_failure
+
 _TMP_PREFIX = ".incoming-"
+STALE_STAGING_SECONDS = 3600  # A staging folder whose owner cannot be checked is stale after an hour untouched.
 _SAVED_MODEL_PATTERN = r"saved_model\.pb$"
 _IDENTITY_FILES = ("saved_model.pb", os.path.join("variables", "variables.index"))
 
@@ -53,11 +60,22 @@ def served_version_of(model_dir: str, base_directory: str) -> int | None:
 
 
 def push_atomically(model_dir: str, base_directory: str) -> tuple[int, str]:
-    """Copy model_dir to `<base>/<next version>` so no partial version is ever loadable; returns (version, path)."""
-    fileio.makedirs(base_directory)
-    if "://" in base_directory:
-        return _push_saved_model_last(model_dir, base_directory)
-    staging = os.path.join(base_directory, f"{_TMP_PREFIX}{uuid.uuid4().hex}")
+    """Copy model_dir to `<base>/<next version>` so no partial version is ever loadable; returns (version, path).
+
+    A disk that is full, a read-only folder or a file in the way is a UserError saying so.
+    """
+    try:
+        if base_directory.startswith("gs://"):
+            return _push_to_object_store(model_dir, base_directory)
+        fileio.makedirs(base_directory)
+        remove_stale_staging(base_directory)
+        return _push_through_staging(model_dir, base_directory)
+    except (OSError, tf.errors.OpError) as error:
+        raise push_failure(base_directory, error) from None
+
+
+def _push_through_staging(model_dir: str, base_directory: str) -> tuple[int, str]:
+    staging = os.path.join(base_directory, staging_name())
     try:
         io_utils.copy_dir(model_dir, staging)
         return _rename_to_next_version(staging, base_directory)
@@ -66,17 +84,69 @@ def push_atomically(model_dir: str, base_directory: str) -> tuple[int, str]:
             fileio.rmtree(staging)
 
 
-def _push_saved_model_last(model_dir: str, base_directory: str) -> tuple[int, str]:
-    version = (numbered_versions(base_directory) or [0])[-1] + 1
-    target = f"{base_directory.rstrip('/')}/{version}"
-    copy_saved_model_last(model_dir, target)
-    return version, target
+def staging_name() -> str:
+    """`.incoming-<host>-<pid>-<random>`: hidden from TF Serving, and tells a later push whether its owner lives."""
+    return f"{_TMP_PREFIX}{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex}"
 
 
-def copy_saved_model_last(model_dir: str, target: str) -> None:
-    """Everything but saved_model.pb, then saved_model.pb: a server that waits for it never loads half a model."""
-    io_utils.copy_dir(model_dir, target, deny_regex_patterns=[_SAVED_MODEL_PATTERN])
-    io_utils.copy_file(os.path.join(model_dir, "saved_model.pb"), os.path.join(target, "saved_model.pb"))
+def remove_stale_staging(base_directory: str) -> list[str]:
+    """Remove the staging folders of pushes that died (their process is gone, or, when that cannot be checked,
+    they were left untouched for an hour); a push in progress elsewhere keeps its folder. Returns the removed."""
+    removed = []
+    for name in fileio.listdir(base_directory):
+        name = name.rstrip("/")
+        path = os.path.join(base_directory, name)
+        if name.startswith(_TMP_PREFIX) and _staging_is_stale(name, path):
+            fileio.rmtree(path)
+            removed.append(path)
+    return removed
+
+
+def _staging_is_stale(name: str, path: str) -> bool:
+    parts = name[len(_TMP_PREFIX):].rsplit("-", 2)
+    if len(parts) == 3 and parts[0] == socket.gethostname() and parts[1].isdigit():
+        return not _process_alive(int(parts[1]))
+    return time.time() - fileio.stat(path).mtime_nsec / 1e9 > STALE_STAGING_SECONDS
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # Alive, owned by another user.
+        return True
+    return True
+
+
+def _push_to_object_store(model_dir: str, base_directory: str) -> tuple[int, str]:
+    """Claim the next number atomically (a stale listing only costs a retry), then write saved_model.pb last."""
+    from google.api_core.exceptions import GoogleAPICallError
+
+    from components.push.object_store import GcsServingDir
+
+    try:
+        serving = GcsServingDir(base_directory)
+        version = serving.claim_next(serving.versions())
+        for relative in saved_model_last(model_files(model_dir)):
+            serving.write_new(f"{version}/{relative}", os.path.join(model_dir, relative))
+    except GoogleAPICallError as error:  # Forbidden, a bucket that does not exist, an object in the way.
+        raise push_failure(base_directory, error) from None
+    return version, f"{serving.url}/{version}"
+
+
+def model_files(model_dir: str) -> list[str]:
+    """Every file under model_dir, as paths relative to it."""
+    files = []
+    for folder, _, names in fileio.walk(model_dir):
+        relative = os.path.relpath(folder, model_dir)
+        files += [name if relative == "." else f"{relative}/{name}" for name in names]
+    return files
+
+
+def saved_model_last(relative_paths: list[str]) -> list[str]:
+    """saved_model.pb after everything else: a server that waits for it never loads half a model."""
+    return sorted(relative_paths, key=lambda path: (path == "saved_model.pb", path))
 
 
 def _rename_to_next_version(staging: str, base_directory: str, attempts: int = 5) -> tuple[int, str]:

@@ -15,6 +15,8 @@ from tfx.utils import io_utils, proto_utils
 
 from components.push.atomic import push_atomically, served_version_of
 
+ALREADY_SERVED_PROPERTY = "already_served"  # 1: the model was the newest version already; nothing was copied.
+
 
 class AtomicExecutor(pusher_executor.Executor):
     """Pushes a blessed model as the next integer version, atomically; records the push like the stock Pusher."""
@@ -29,7 +31,8 @@ class AtomicExecutor(pusher_executor.Executor):
         model_path = self.GetModelPath(input_dict)
         base_directory = _filesystem_base_directory(exec_properties)
         version = served_version_of(model_path, base_directory)
-        if version is not None:
+        already_served = version is not None
+        if already_served:
             destination = f"{base_directory.rstrip('/')}/{version}"
             logging.info("Model %s is already served as %s; not pushing it again.", model_path, destination)
         else:
@@ -37,6 +40,7 @@ class AtomicExecutor(pusher_executor.Executor):
             logging.info("Model pushed to %s.", destination)
         io_utils.copy_dir(model_path, pushed_model.uri)  # The archived copy the stock Pusher keeps.
         self._MarkPushed(pushed_model, pushed_destination=destination, pushed_version=str(version))
+        pushed_model.set_int_custom_property(ALREADY_SERVED_PROPERTY, int(already_served))
 
 
 class AtomicPusher(tfx.components.Pusher):

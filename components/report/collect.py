@@ -16,16 +16,19 @@ MAX_REJECTED_FILES = 200
 _TIME_KEYS = ("wall_seconds", "training_seconds", "train_seconds", "seconds")
 
 
-def collect_run(metadata_path: str, pipeline_name: str, pipeline_root: str) -> RunRecord:
-    """Everything the summary and the report show about the pipeline's latest run; empty if there is none."""
+def collect_run(metadata_path: str, pipeline_name: str, pipeline_root: str, run_id: str | None = None,
+                in_progress: bool = False) -> RunRecord:
+    """Everything the summary and the report show about one run (`run_id`, else the pipeline's latest); empty
+    if there is none. Unless the run is `in_progress`, a step still marked running died with its process."""
     record = RunRecord(pipeline_name=pipeline_name, pipeline_root=pipeline_root)
     reader = RunReader.open(metadata_path)
-    run = reader.latest_run(pipeline_name) if reader else None
+    run = (reader.run(pipeline_name, run_id) if run_id else reader.latest_run(pipeline_name)) if reader else None
     if run is None:
         return record
     steps = reader.steps(run)
     record.run_id = run.name
-    record.components = [ComponentRun(s.node_id, s.state, round(s.seconds, 3)) for s in steps]
+    record.components = [ComponentRun(s.node_id, _live_state(s.state, in_progress), round(s.seconds, 3))
+                         for s in steps]
     examples = _last_output(reader, steps, "Examples")
     record.data = data_summary(examples)
     record.classes = examples_io.class_names(examples.uri) if examples else []
@@ -33,6 +36,10 @@ def collect_run(metadata_path: str, pipeline_name: str, pipeline_root: str) -> R
     record.gate = gate_result(reader, steps, record.classes)
     record.push = push_result(_last_output(reader, steps, "PushedModel"))
     return record
+
+
+def _live_state(state: str, in_progress: bool) -> str:
+    return "interrupted" if state == "running" and not in_progress else state
 
 
 def data_summary(examples) -> DataSummary:
@@ -120,7 +127,8 @@ def push_result(pushed_model) -> PushResult:
     if pushed_model is None or _int_property(pushed_model, "pushed") != 1:
         return PushResult()
     return PushResult(pushed=True, destination=_string_property(pushed_model, "pushed_destination"),
-                      version=_string_property(pushed_model, "pushed_version"))
+                      version=_string_property(pushed_model, "pushed_version"),
+                      already_served=_int_property(pushed_model, "already_served") == 1)
 
 
 def _candidate_model(reader: RunReader, steps: list[Step]):

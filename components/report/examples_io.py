@@ -9,6 +9,8 @@ from typing import Any, Iterator
 
 from tfx.dsl.io import fileio
 
+from components import paths
+
 SUMMARY_FILE = "ingest_summary.json"
 REJECTED_FILE = "rejected.jsonl"
 DUPLICATES_FILE = "duplicates.jsonl"
@@ -44,7 +46,7 @@ def eval_records(examples_uri: str, features: dict[str, Any]) -> Iterator[dict[s
     """Parsed eval examples (only `features`) as numpy values, in file order."""
     import tensorflow as tf
 
-    files = sorted(fileio.glob(os.path.join(examples_uri, EVAL_SPLIT_DIR, "*")))
+    files = sorted(fileio.glob(os.path.join(paths.literal(examples_uri), EVAL_SPLIT_DIR, "*")))
     if not files:
         return
     dataset = tf.data.TFRecordDataset(files, compression_type="GZIP")

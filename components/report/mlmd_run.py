@@ -66,6 +66,13 @@ class RunReader:
         runs = [c for c in self.store.get_children_contexts_by_context(pipeline.id) if c.type == "pipeline_run"]
         return max(runs, key=lambda c: (c.create_time_since_epoch, c.id), default=None)
 
+    def run(self, pipeline_name: str, run_id: str) -> Optional[metadata_store_pb2.Context]:
+        """The pipeline_run context named run_id, if it belongs to the pipeline."""
+        run = self.store.get_context_by_type_and_name("pipeline_run", run_id)
+        pipeline = self.store.get_context_by_type_and_name("pipeline", pipeline_name)
+        parents = {c.id for c in self.store.get_parent_contexts_by_context(run.id)} if run else set()
+        return run if run and pipeline and pipeline.id in parents else None
+
     def steps(self, run: metadata_store_pb2.Context) -> list[Step]:
         """The run's executions in the order they started."""
         executions = sorted(self.store.get_executions_by_context(run.id), key=lambda e: e.id)

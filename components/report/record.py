@@ -9,7 +9,7 @@ from typing import Any, Optional
 @dataclasses.dataclass
 class ComponentRun:
     node_id: str
-    state: str  # ran | cached | failed | running | canceled | new
+    state: str  # ran | cached | failed | running | interrupted (running when its process died) | canceled | new
     seconds: Optional[float] = None
 
 
@@ -86,6 +86,7 @@ class PushResult:
     pushed: bool = False
     destination: str = ""
     version: str = ""
+    already_served: bool = False  # The pusher found the model already in service and copied nothing.
 
 
 @dataclasses.dataclass
@@ -103,3 +104,7 @@ class RunRecord:
     @property
     def failed(self) -> list[str]:
         return [c.node_id for c in self.components if c.state == "failed"]
+
+    @property
+    def interrupted(self) -> list[str]:
+        return [c.node_id for c in self.components if c.state == "interrupted"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Optional
 
+from components.errors import printable
 from components.report.record import RunRecord
 
 _NICE_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
@@ -77,7 +78,9 @@ def _evaluation(record: RunRecord) -> list[str]:
 def _decision(record: RunRecord) -> list[str]:
     gate = record.gate
     if not gate.evaluated:
-        stopped = f" (failed: {', '.join(record.failed)})" if record.failed else ""
+        why = [f"{how}: {', '.join(nodes)}" for how, nodes in (("failed", record.failed),
+                                                               ("interrupted", record.interrupted)) if nodes]
+        stopped = f" ({'; '.join(why)})" if why else ""
         return [f"  decision:   not evaluated{stopped}"]
     because = "; ".join(gate.reasons)
     return [f"  decision:   {gate.decision}" + (f": {because}" if because else "")]
@@ -88,8 +91,8 @@ def _push(record: RunRecord) -> list[str]:
     if not push.pushed:
         return ["  pushed:     not pushed"]
     cached = any(c.node_id.endswith("Pusher") and c.state == "cached" for c in record.components)
-    already = ", already in service: nothing new pushed" if cached else ""
-    return [f"  pushed:     {push.destination} (version {push.version}{already})"]
+    already = ", already in service: nothing new pushed" if cached or push.already_served else ""
+    return [f"  pushed:     {printable(push.destination)} (version {push.version}{already})"]
 
 
 def _in_class_order(per_class: dict, classes: list[str]) -> list[tuple[str, dict]]:

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import numpy as np
 import tensorflow as tf
 
-from components.training import data, export, features, models, progress, recipe, schedule, strategy
+from components.training import data, divergence, export, features, models, progress, recipe, schedule, strategy
 from components.training.models import parts
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,8 @@ class Run:
         self.global_batch, self.steps_per_epoch, self.fine_tuning = global_batch, steps_per_epoch, fine_tuning
         self.total_epochs = settings.epochs + fine_tuning.epochs
         self.progress = progress.EpochProgress(steps_per_epoch * global_batch, self.total_epochs)
-        self.callbacks = [tf.keras.callbacks.TensorBoard(fn_args.model_run_dir), self.progress]
+        self.callbacks = [tf.keras.callbacks.TensorBoard(fn_args.model_run_dir), self.progress,
+                          divergence.FailOnNonFiniteLoss()]
 
     def cache(self, model_parts: parts.Parts | None, train_records: int, eval_records: int):
         """The frozen part's activations, or None where the model has no frozen part, the cache is turned off

@@ -33,9 +33,42 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
                        help="any config field by its dotted name, e.g. training.batch_size=32 (repeatable)")
 
 
-def config_from_args(args: argparse.Namespace) -> pipeline_config.PipelineConfig:
-    """Defaults, environment, then these flags; raises ConfigError naming the field before anything runs."""
+def config_from_args(args: argparse.Namespace, *, weights_read_here: bool = False) -> pipeline_config.PipelineConfig:
+    """Defaults, environment, then these flags; raises ConfigError naming the field before anything runs.
+
+    `weights_read_here`: the Trainer runs on this machine (`run`), so a weights file must be readable here.
+    """
     overrides = {field: getattr(args, flag) for flag, field in SHORTCUTS.items()
                  if getattr(args, flag, None) is not None}
     overrides.update(pipeline_config.parse_assignments(args.set))
-    return pipeline_config.load_config(overrides)
+    config = pipeline_config.load_config(overrides)
+    check_model_choice(config.training, weights_read_here)
+    return config
+
+
+def check_model_choice(training: pipeline_config.TrainingConfig, weights_read_here: bool) -> None:
+    """The model is a registered one; a weights file read here is a MobileNetV2 .h5 backbone of a known width.
+
+    Checked before anything runs, not in the Trainer, so a typo fails in a second instead of after ingestion.
+    """
+    from components.errors import UserError
+    from components.training import models
+    from components.training.models.mobilenet_v2 import resolve_alpha
+
+    try:
+        models.builder(training.model)
+        if weights_read_here:
+            resolve_alpha(training.weights, training.alpha)
+    except UserError as error:
+        raise pipeline_config.ConfigError(str(error)) from None
+
+
+def positive_int(text: str) -> int:
+    """argparse type of a count flag: `--batch-size 0` is a one-line usage error, not a traceback."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return value

@@ -38,17 +38,18 @@ def run(args: argparse.Namespace) -> int:
     overrides = {field: getattr(args, flag) for flag, field in OVERRIDES.items() if getattr(args, flag) is not None}
     overrides.update(pipeline_config.parse_assignments(args.set))
     config = pipeline_config.load_config(overrides)  # ConfigError names the field before anything runs.
+    from components.errors import printable
     from components.ingestion import IngestSettings, run_ingest
     from pipeline.local_runner import local_beam_args
 
     data = config.data
-    print(f"Ingesting {data.data_root} -> {args.output_dir} ({data.image_size}x{data.image_size}, "
-          f"eval fraction {data.eval_fraction:g})", flush=True)
+    print(f"Ingesting {printable(data.data_root)} -> {printable(args.output_dir)} "
+          f"({data.image_size}x{data.image_size}, eval fraction {data.eval_fraction:g})", flush=True)
     start = time.monotonic()
     summary = run_ingest(data_root=data.data_root, output_dir=args.output_dir,
                          settings=IngestSettings.from_dict(dataclasses.asdict(data)),
                          beam_args=local_beam_args(config) + list(args.beam_arg))
-    print(format_summary(summary, args.output_dir, time.monotonic() - start))
+    print(format_summary(summary, printable(args.output_dir), time.monotonic() - start))
     return 0
 
 

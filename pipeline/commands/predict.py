@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from pipeline.commands.config_args import positive_int
+
 SUMMARY = "label photos with an exported model (a serving dir of numbered versions uses the newest)"
 
 
@@ -12,7 +14,7 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-dir", required=True, help="a SavedModel, or a serving dir of numbered versions")
     parser.add_argument("--format", choices=("text", "json"), default="text",
                         help="text: 'PATH: LABEL PROBABILITY'; json: one object per line")
-    parser.add_argument("--batch-size", type=int, default=64, help="photos per model call")
+    parser.add_argument("--batch-size", type=positive_int, default=64, help="photos per model call")
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="photo files (any size; JPEG, PNG, ...)")
 
 
@@ -27,6 +29,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _text(prediction) -> str:
+    from components.errors import printable
+
     if prediction.error:
-        return f"{prediction.path}: error: {prediction.error}"
-    return f"{prediction.path}: {prediction.label} {prediction.probability:.3f}"
+        return f"{printable(prediction.path)}: error: {printable(str(prediction.error))}"
+    return f"{printable(prediction.path)}: {prediction.label} {prediction.probability:.3f}"

@@ -24,8 +24,12 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"no ML Metadata at {config.metadata_path}: run `flowers-pipeline run` first, "
                         "or pass --pipeline-root")
     from components.report import collect_run, format_summary, write_report
+    from pipeline.local_runner import glob_free_root
+    from pipeline.root_lock import in_use
 
-    record = collect_run(config.metadata_path, config.pipeline_name, config.pipeline_root)
+    glob_free_root(config.pipeline_root)  # The link its artifacts were written through, if the root needs one.
+    record = collect_run(config.metadata_path, config.pipeline_name, config.pipeline_root,
+                         in_progress=in_use(config.pipeline_root))
     if not record.run_id:
         raise UserError(f"no run of pipeline '{config.pipeline_name}' in {config.metadata_path}")
     print(format_summary(record))

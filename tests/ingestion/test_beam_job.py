@@ -171,6 +171,22 @@ def test_non_utf8_file_names_are_written_rejected_and_ignored_by_their_own_bytes
         broken: image.NOT_AN_IMAGE, ignored: sources.IGNORED_EXTENSION}
 
 
+@pytest.mark.parametrize("odd", ["run[1]", "photos*", "what?"])
+def test_glob_characters_in_the_data_root_and_output_dir_are_plain_names(tmp_path, make_photo_folder, odd):
+    """Paths are data, not patterns: Beam's WriteToText and match used to read `[1]` as a wildcard."""
+    root = tmp_path / odd / "photos"
+    make_photo_folder(root, CLASSES, per_class=2)
+    (root / "roses" / "notes.txt").write_text("ignored")
+    out = tmp_path / odd / "out"
+    summary = run_ingest(data_root=str(root), output_dir=str(out), settings=SETTINGS)
+    assert (summary["seen"], summary["ignored"]) == (4, 1)
+    assert sum(len(read_records(out, name)[1]) for name in ("train", "eval")) == 4
+    assert [json.loads(line)["path"] for line in (out / "rejected.jsonl").read_text().splitlines()] == [
+        str(root / "roses" / "notes.txt")]
+    with pytest.raises(UserError, match="already holds ingest output"):
+        run_ingest(data_root=str(root), output_dir=str(out), settings=SETTINGS)
+
+
 def test_no_valid_photo(tmp_path):
     for label in CLASSES:
         (tmp_path / "photos" / label).mkdir(parents=True)

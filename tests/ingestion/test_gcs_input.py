@@ -2,36 +2,11 @@
 
 import gzip
 import json
-import socket
 import struct
-
-import pytest
-from gcp_storage_emulator.server import create_server
-from google.auth.credentials import AnonymousCredentials
-from google.cloud import storage
 
 from components.ingestion import IngestSettings, run_ingest
 
-BUCKET = "flowers-test"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def gcs_emulator(monkeypatch):
-    """An in-memory emulator on 127.0.0.1 with one bucket; STORAGE_EMULATOR_HOST points the clients at it."""
-    port = free_port()
-    server = create_server("127.0.0.1", port, in_memory=True, default_bucket=BUCKET)
-    server.start()
-    monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{port}")
-    try:
-        yield storage.Client(credentials=AnonymousCredentials(), project="test").bucket(BUCKET)
-    finally:
-        server.stop()
+BUCKET = "flowers-test"  # The bucket of the gcs_emulator fixture (tests/conftest.py).
 
 
 def count_tfrecords(data: bytes) -> int:

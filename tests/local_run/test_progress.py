@@ -1,5 +1,6 @@
 """Progress lines from LocalDagRunner's absl records, robust to libraries that juggle absl's verbosity."""
 
+import pytest
 from absl import logging as absl_logging
 
 from pipeline.local_runner import ComponentProgress, local_beam_args
@@ -45,3 +46,25 @@ def test_in_memory_beam_has_no_worker_count():
     config = load_config({"beam.direct_running_mode": "multi_processing", "beam.direct_num_workers": "2"},
                          environ={})
     assert local_beam_args(config) == ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
+
+
+def test_cli_flags_do_not_reach_tfx_beam_executors(monkeypatch):
+    """`flowers-pipeline -v run`: TFX's Beam executors re-parse sys.argv with absl, where -v is --verbosity."""
+    from absl import flags
+    from tfx.components.statistics_gen.executor import Executor as StatisticsGenExecutor
+
+    from pipeline.local_runner import cli_arguments_hidden
+
+    def beam_executor():
+        return StatisticsGenExecutor(StatisticsGenExecutor.Context(
+            beam_pipeline_args=["--direct_running_mode=in_memory"]))
+
+    monkeypatch.setattr("sys.argv", ["flowers-pipeline", "-v", "run", "--epochs", "1"])
+    with pytest.raises(flags.IllegalFlagValueError, match="verbosity"):  # What the run crashed with.
+        beam_executor()
+    with cli_arguments_hidden():
+        import sys
+
+        assert sys.argv == ["flowers-pipeline"]
+        beam_executor()
+    assert sys.argv[1:] == ["-v", "run", "--epochs", "1"]

@@ -56,6 +56,7 @@ def test_the_same_model_blessed_again_is_not_pushed_as_a_new_version(tmp_path):
     first = _push(tmp_path, model, blessed=1, run="1")
     again = _push(tmp_path, model, blessed=1, run="2")
     assert _recorded(again) == _recorded(first)
+    assert (first.get_int_custom_property("already_served"), again.get_int_custom_property("already_served")) == (0, 1)
     assert sorted(os.listdir(tmp_path / "serving")) == ["1"]
     other = _push(tmp_path, _model(tmp_path, "m2", b"w2"), blessed=1, run="3")
     assert _recorded(other)[2] == "2"

@@ -4,8 +4,10 @@ import os
 
 import pytest
 
-from components.push.atomic import (copy_saved_model_last, model_digest, numbered_versions, push_atomically,
-                                    served_version_of)
+from components.errors import UserError
+from components.push import atomic
+from components.push.atomic import (model_digest, model_files, numbered_versions, push_atomically,
+                                    saved_model_last, served_version_of)
 
 
 def _fake_model(path, weights: bytes = b"w1"):
@@ -60,12 +62,29 @@ def test_a_model_already_served_as_newest_version_is_recognised(tmp_path):
     assert model_digest(model) != model_digest(str(tmp_path / "m2"))
 
 
-def test_object_store_copy_writes_saved_model_pb_last(tmp_path):
+def test_object_store_copy_order_puts_saved_model_pb_last(tmp_path):
     """The gs:// path (no atomic rename there): TF Serving waits for saved_model.pb, so it must come last."""
-    target = tmp_path / "serving" / "1"
-    copy_saved_model_last(_fake_model(tmp_path / "m"), str(target))
-    files = [p for p in target.rglob("*") if p.is_file()]
-    assert {p.relative_to(target).as_posix() for p in files} == {
-        "saved_model.pb", "variables/variables.index", "variables/variables.data-00000-of-00001"}
-    newest = max(p.stat().st_mtime_ns for p in files)
-    assert (target / "saved_model.pb").stat().st_mtime_ns == newest
+    order = saved_model_last(model_files(_fake_model(tmp_path / "m")))
+    assert order == ["variables/variables.data-00000-of-00001", "variables/variables.index", "saved_model.pb"]
+
+
+def test_staging_folders_of_dead_pushes_are_removed_and_live_ones_kept(tmp_path):
+    """A push killed mid-copy leaves `.incoming-*`; the next push removes it unless its owner still runs."""
+    serving = tmp_path / "serving"
+    host = atomic.socket.gethostname()
+    dead = serving / f".incoming-{host}-{2**22 + 12345}-0f"  # Above Linux's pid_max: no such process.
+    live = serving / f".incoming-{host}-{os.getpid()}-1f"
+    old_format, recent_elsewhere = serving / ".incoming-5d41402abc4b2a76", serving / ".incoming-otherhost-7-2f"
+    for folder in (dead, live, old_format, recent_elsewhere):
+        (folder / "variables").mkdir(parents=True)
+    hours_ago = atomic.time.time() - 2 * atomic.STALE_STAGING_SECONDS
+    os.utime(old_format, (hours_ago, hours_ago))
+    assert push_atomically(_fake_model(tmp_path / "m"), str(serving))[0] == 1
+    assert _listing(serving) == sorted(["1", live.name, recent_elsewhere.name])
+
+
+def test_a_serving_dir_that_is_a_file_fails_in_one_sentence(tmp_path):
+    serving = tmp_path / "serving"
+    serving.write_text("not a folder")
+    with pytest.raises(UserError, match=r"cannot push the model to serving dir .*serving: .*no new version was served"):
+        push_atomically(_fake_model(tmp_path / "m"), str(serving))

@@ -35,3 +35,21 @@ def test_history_as_keras_columns_or_garbage():
         {"loss": 2.0, "accuracy": 0.5}, {"loss": 1.0, "accuracy": 0.7}]
     assert parse_epochs({"loss": [3.0]}) == [{"loss": 3.0}]
     assert parse_epochs(None) == [] and parse_epochs("oops") == [] and history_details([1]) == {}
+
+
+def test_a_killed_run_reads_interrupted_not_running():
+    record = _stopped_record()
+    record.components[-1] = ComponentRun("Trainer", "interrupted")
+    text = format_summary(record)
+    assert "Trainer interrupted" in text and "running" not in text
+    assert "decision:   not evaluated (interrupted: Trainer)" in text
+
+
+def test_a_push_of_a_model_already_in_service_says_so():
+    from components.report.record import PushResult
+
+    record = _stopped_record()
+    record.push = PushResult(pushed=True, destination="/s/3", version="3", already_served=True)
+    assert "pushed:     /s/3 (version 3, already in service: nothing new pushed)" in format_summary(record)
+    record.push.already_served = False
+    assert "pushed:     /s/3 (version 3)" in format_summary(record)

@@ -1,0 +1,31 @@
+"""A run whose loss becomes NaN or infinite fails the Trainer with a sentence and exports nothing to bless."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from training_fixtures import fn_args, training_settings
+
+from components.errors import UserError
+from components.training.divergence import FailOnNonFiniteLoss, TrainingDiverged
+
+
+def test_an_infinite_learning_rate_fails_the_trainer_and_exports_no_model(dataset, tmp_path):
+    """What `training.learning_rate=inf` did before the config refused it: a NaN model that answers one class."""
+    from components.training.trainer import run_fn
+
+    args = fn_args(dataset["examples"], str(tmp_path), training_settings(epochs=2, learning_rate=float("inf")))
+    with pytest.raises(TrainingDiverged, match=r"training diverged: the loss became nan at epoch 1, step \d+"):
+        run_fn(args)
+    assert not os.path.exists(os.path.join(args.serving_model_dir, "saved_model.pb"))
+    assert issubclass(TrainingDiverged, UserError)  # The CLI prints it as one line.
+
+
+@pytest.mark.parametrize("logs, hook", [({"loss": float("inf")}, "batch"), ({"val_loss": float("nan")}, "epoch")])
+def test_infinite_loss_and_nan_validation_loss_are_caught(logs, hook):
+    callback = FailOnNonFiniteLoss()
+    with pytest.raises(TrainingDiverged, match="lower|Lower"):
+        callback.on_train_batch_end(0, logs) if hook == "batch" else callback.on_epoch_end(0, logs)
+    callback.on_train_batch_end(0, {"loss": 0.5})
+    callback.on_epoch_end(0, {"loss": 0.5, "val_loss": 0.7})
