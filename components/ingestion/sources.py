@@ -23,7 +23,7 @@ IGNORED_OUTSIDE_CLASS = "ignored: not inside a class folder"
 IGNORED_NOT_CLASS = "ignored: not a configured class folder"
 IGNORED_NESTED = "ignored: nested deeper than <class>/<file>"
 IGNORED_EXTENSION = "ignored: no image extension"
-IGNORED_LINK_OUT = "ignored: symbolic link to outside the data root (not followed)"
+IGNORED_LINK_OUT = "ignored: symbolic link to a folder outside the data root (not walked)"
 REACH_TIMEOUT_S = 20.0
 _GCS_HOST = ("storage.googleapis.com", 443)
 _LOCAL_HINT = ("Point DATA_ROOT (make run DATA_ROOT=...) or --data-root at a local folder of <class>/<photo> "
@@ -102,9 +102,10 @@ def _size_and_mtime(path: str) -> tuple[int, int]:
 
 def _local_files(root: str) -> tuple[list[str], list[str]]:
     """Every non-folder entry, broken symlinks and hidden files included: Beam's local match drops both,
-    and a dropped photo would vanish from the counts instead of being reported. Symlinks within the root are
-    followed once (a link back to an ancestor is not a loop); links to anything outside it (a link to /usr
-    would walk the whole system) are returned apart, unfollowed, as the second list."""
+    and a dropped photo would vanish from the counts instead of being reported. Folder links within the root are
+    followed once (a link back to an ancestor is not a loop); folder links out of it (a link to /usr would walk
+    the whole system) are returned apart, unwalked, as the second list. A link to a file is a photo wherever it
+    points (a folder merged from others with symlinks is a data root): reading it costs one bounded read."""
     def unreadable(error: OSError):
         raise UserError(f"cannot list {printable(str(error.filename))} under the data root: {error.strerror}")
 
@@ -120,8 +121,7 @@ def _local_files(root: str) -> tuple[list[str], list[str]]:
             elif os.path.realpath(path) not in visited:
                 kept.append(name)
         subfolders[:] = kept
-        for path in (os.path.join(folder, name) for name in names):
-            (links_out if _links_outside(path, real_root) else files).append(path)
+        files += (os.path.join(folder, name) for name in names)
     return files, links_out
 
 

@@ -66,8 +66,9 @@ def test_a_rename_and_a_replaced_photo_change_the_key(tmp_path, make_photo_folde
     assert len(set(keys)) == 3
 
 
-def test_symlinks_out_of_the_data_root_are_ignored_and_not_walked(tmp_path, make_photo_folder):
-    """A link to /usr inside a class folder walked 125,990 paths; links within the root are still followed."""
+def test_folder_links_out_of_the_data_root_are_ignored_and_not_walked(tmp_path, make_photo_folder):
+    """A link to /usr inside a class folder walked 125,990 paths; links within the root are still followed, and
+    a link to a file outside it is a photo (a folder merged from others with symlinks)."""
     root = tmp_path / "photos"
     make_photo_folder(root, CLASSES, per_class=2)
     outside = tmp_path / "system"
@@ -80,7 +81,8 @@ def test_symlinks_out_of_the_data_root_are_ignored_and_not_walked(tmp_path, make
     (root / "daisy" / "alias.jpg").symlink_to(root / "daisy" / "photo_000.jpg")  # Within the root: a photo.
     listing = sources.list_photos(str(root), CLASSES)
     assert sorted(item["path"] for item in listing.ignored if item["reason"] == sources.IGNORED_LINK_OUT) == [
-        str(root / "roses" / "linked.jpg"), str(root / "roses" / "usr")]
+        str(root / "roses" / "usr")]
     assert str(root / "daisy" / "alias.jpg") in dict(listing.photos)
+    assert str(root / "roses" / "linked.jpg") in dict(listing.photos)
     assert not any(str(outside) in item["path"] or "/usr/" in item["path"] for item in listing.ignored)
-    assert len(listing.photos) == 5
+    assert len(listing.photos) == 6
