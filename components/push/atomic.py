@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
+from typing import Callable, Optional
 
 import tensorflow as tf
 from tfx.dsl.io import fileio
@@ -52,30 +53,40 @@ def served_version_of(model_dir: str, base_directory: str) -> int | None:
     return newest if same else None
 
 
-def push_atomically(model_dir: str, base_directory: str) -> tuple[int, str]:
-    """Copy model_dir to `<base>/<next version>` so no partial version is ever loadable; returns (version, path)."""
+AddFiles = Optional[Callable[[str], None]]  # Writes extra files into a version folder before it is published.
+
+
+def push_atomically(model_dir: str, base_directory: str, add_files: AddFiles = None) -> tuple[int, str]:
+    """Copy model_dir to `<base>/<next version>` so no partial version is ever loadable; returns (version, path).
+
+    `add_files(version_dir)` puts more files beside the SavedModel (e.g. TFLite models) before it is published.
+    """
     fileio.makedirs(base_directory)
     if "://" in base_directory:
-        return _push_saved_model_last(model_dir, base_directory)
+        return _push_saved_model_last(model_dir, base_directory, add_files)
     staging = os.path.join(base_directory, f"{_TMP_PREFIX}{uuid.uuid4().hex}")
     try:
         io_utils.copy_dir(model_dir, staging)
+        if add_files:
+            add_files(staging)
         return _rename_to_next_version(staging, base_directory)
     finally:
         if fileio.exists(staging):
             fileio.rmtree(staging)
 
 
-def _push_saved_model_last(model_dir: str, base_directory: str) -> tuple[int, str]:
+def _push_saved_model_last(model_dir: str, base_directory: str, add_files: AddFiles) -> tuple[int, str]:
     version = (numbered_versions(base_directory) or [0])[-1] + 1
     target = f"{base_directory.rstrip('/')}/{version}"
-    copy_saved_model_last(model_dir, target)
+    copy_saved_model_last(model_dir, target, add_files)
     return version, target
 
 
-def copy_saved_model_last(model_dir: str, target: str) -> None:
+def copy_saved_model_last(model_dir: str, target: str, add_files: AddFiles = None) -> None:
     """Everything but saved_model.pb, then saved_model.pb: a server that waits for it never loads half a model."""
     io_utils.copy_dir(model_dir, target, deny_regex_patterns=[_SAVED_MODEL_PATTERN])
+    if add_files:
+        add_files(target)
     io_utils.copy_file(os.path.join(model_dir, "saved_model.pb"), os.path.join(target, "saved_model.pb"))
 
 
