@@ -13,13 +13,14 @@ from tfx import v1 as tfx
 from tfx.types.artifact import Artifact
 from tfx.utils import path_utils
 
+from components.edge import layout
 from components.edge.exporter import CALIBRATION_PHOTOS, export_edge_models, record_skipped
 
 
 class EdgeModel(Artifact):
     """TFLite models (float16 and int8), labels.txt and their figures: see `components.edge.layout`."""
 
-    TYPE_NAME = "flowers.EdgeModel"  # <namespace>.<Name>: the form Vertex (KFP schema titles) requires.
+    TYPE_NAME = layout.ARTIFACT_TYPE
 
 
 @tfx.dsl.components.component

@@ -14,6 +14,7 @@ from typing import Any
 from tfx.dsl.io import fileio
 from tfx.utils import io_utils
 
+ARTIFACT_TYPE = "flowers.EdgeModel"  # <namespace>.<Name>: the form Vertex (KFP schema titles) requires.
 PUSH_DIR = "push"
 REJECTED_DIR = "rejected"
 METRICS_FILE = "edge_metrics.json"

@@ -60,12 +60,26 @@ def test_a_model_already_served_as_newest_version_is_recognised(tmp_path):
     assert model_digest(model) != model_digest(str(tmp_path / "m2"))
 
 
+def _add_extra(version_dir: str) -> None:
+    os.makedirs(os.path.join(version_dir, "tflite"))
+    with open(os.path.join(version_dir, "tflite", "labels.txt"), "w") as f:
+        f.write("daisy\n")
+
+
+def test_extra_files_are_in_the_version_when_it_appears(tmp_path):
+    serving = tmp_path / "serving"
+    push_atomically(_fake_model(tmp_path / "m"), str(serving), add_files=_add_extra)
+    assert (serving / "1" / "tflite" / "labels.txt").read_text() == "daisy\n"
+    assert _listing(serving) == ["1"]
+
+
 def test_object_store_copy_writes_saved_model_pb_last(tmp_path):
     """The gs:// path (no atomic rename there): TF Serving waits for saved_model.pb, so it must come last."""
     target = tmp_path / "serving" / "1"
-    copy_saved_model_last(_fake_model(tmp_path / "m"), str(target))
+    copy_saved_model_last(_fake_model(tmp_path / "m"), str(target), add_files=_add_extra)
     files = [p for p in target.rglob("*") if p.is_file()]
     assert {p.relative_to(target).as_posix() for p in files} == {
-        "saved_model.pb", "variables/variables.index", "variables/variables.data-00000-of-00001"}
+        "saved_model.pb", "variables/variables.index", "variables/variables.data-00000-of-00001",
+        "tflite/labels.txt"}
     newest = max(p.stat().st_mtime_ns for p in files)
     assert (target / "saved_model.pb").stat().st_mtime_ns == newest
