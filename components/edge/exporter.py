@@ -31,17 +31,18 @@ def export_edge_models(model_dir: str, examples_uri: str, out_uri: str, classes:
     image_size = int(model.input_shape[1])
     split_files = lambda split: [os.path.join(examples_uri, f"Split-{split}", "*")]  # noqa: E731
     calibration = calibration_photos(split_files("train"), image_size, calibration_count)
-    converters: dict[str, Callable[[], bytes]] = {
-        "float16": lambda: convert.to_float16(model, image_size),
-        "int8": lambda: convert.to_int8(model, image_size, calibration),
+    converters: dict[str, Callable[[str], bytes]] = {
+        "float16": convert.to_float16,
+        "int8": lambda saved_model: convert.to_int8(saved_model, calibration),
     }
     flatbuffers, failures = {}, {}
-    for name, make in converters.items():
-        try:
-            flatbuffers[name] = make()
-        except Exception as error:  # A converter error must not stop the SavedModel's push.
-            failures[name] = f"conversion failed: {type(error).__name__}: {str(error).strip().splitlines()[0]}"
-            log.warning("TFLite %s conversion of %s failed: %s", name, model_dir, error)
+    with convert.pixel_saved_model(model, image_size) as saved_model:
+        for name, make in converters.items():
+            try:
+                flatbuffers[name] = make(saved_model)
+            except Exception as error:  # A converter error must not stop the SavedModel's push.
+                failures[name] = f"conversion failed: {type(error).__name__}: {_first_line(error)}"
+                log.warning("TFLite %s conversion of %s failed: %s", name, model_dir, error)
     tflite_models = {name: TfliteModel(content) for name, content in flatbuffers.items()}
     if "int8" in tflite_models:
         tflite_models["int8"].check_integer_input()
@@ -92,6 +93,11 @@ def _int8_refusal(accuracy: float | None, saved_accuracy: float | None, max_drop
         return (f"accuracy {accuracy:.3f} is {drop:.3f} below the SavedModel's {saved_accuracy:.3f}, more than "
                 f"gate.max_tflite_drop {max_drop:.3f}")
     return ""
+
+
+def _first_line(error: Exception) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else ""
 
 
 def _figures(scores: Scores, size_bytes: int) -> dict[str, Any]:

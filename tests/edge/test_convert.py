@@ -23,12 +23,18 @@ def photos():
     return [rng.uniform(0.2, 0.7, (SIZE, SIZE, 3)).astype(np.float32) for _ in range(8)]
 
 
+@pytest.fixture(scope="module")
+def saved_model(keras_model):
+    with convert.pixel_saved_model(keras_model, SIZE) as directory:
+        yield directory
+
+
 def keras_probabilities(model, pixels):
     return model(pixels[np.newaxis], training=False).numpy()[0]
 
 
-def test_float16_model_takes_float_pixels_and_answers_like_keras(keras_model, photos):
-    tflite = TfliteModel(convert.to_float16(keras_model, SIZE))
+def test_float16_model_takes_float_pixels_and_answers_like_keras(keras_model, saved_model, photos):
+    tflite = TfliteModel(convert.to_float16(saved_model))
     assert tflite.input["dtype"] == np.float32 and list(tflite.input["shape"]) == [1, SIZE, SIZE, 3]
     assert tflite.output["dtype"] == np.float32 and list(tflite.output["shape"]) == [1, 3]
     for pixels in photos[:3]:
@@ -37,8 +43,9 @@ def test_float16_model_takes_float_pixels_and_answers_like_keras(keras_model, ph
         assert seconds > 0
 
 
-def test_int8_model_takes_uint8_codes_of_unit_pixels_and_gives_uint8_probabilities(keras_model, photos):
-    content = convert.to_int8(keras_model, SIZE, photos)
+def test_int8_model_takes_uint8_codes_of_unit_pixels_and_gives_uint8_probabilities(keras_model, saved_model,
+                                                                                    photos):
+    content = convert.to_int8(saved_model, photos)
     tflite = TfliteModel(content)
     scale, zero_point = tflite.input["quantization"]
     assert tflite.input["dtype"] == np.uint8 and list(tflite.input["shape"]) == [1, SIZE, SIZE, 3]
