@@ -5,18 +5,18 @@ in the records). The float model takes float32 in [0, 1] and gives float32 proba
 (half the size, computed in float32). The integer model takes the uint8 codes of those pixels (scale 1/255, zero
 point 0) and gives uint8 probabilities (scale 1/256, zero point 0); weights and activations are int8.
 
-The converter sees a SavedModel of tf.functions over pixels that capture only the model's variables: the
+The converter sees a SavedModel of one tf.function over pixels that captures only the model's variables: the
 serving signatures (tf.Example or photo bytes) hold string ops TFLite lacks, and saving the whole Keras object
-would trace every layer again. The integer model's input range is pinned to [0, 1] by a fake-quant op: calibrated
+would trace every layer again. Each model gets its own SavedModel: converting one signature of a SavedModel that
+holds both silently kept float32 weights in the float model (measured: 8.9 MB instead of 4.5 MB). The integer model's input range is pinned to [0, 1] by a fake-quant op: calibrated
 on photos, it would take the range those photos happen to span, and a phone would have to rescale its pixels.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import tempfile
-from typing import Iterable, Iterator
+from typing import Callable, Iterable
 
 import numpy as np
 import tensorflow as tf
@@ -30,55 +30,51 @@ def uint8_codes(pixels: np.ndarray) -> np.ndarray:
     return np.round(np.clip(pixels, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
-FLOAT_SIGNATURE = "pixels"
-PINNED_SIGNATURE = "pixels_in_unit_range"  # The same function with its input range fixed to [0, 1] for int8.
-
-
-@contextlib.contextmanager
-def pixel_saved_model(model: tf.keras.Model, image_size: int) -> Iterator[str]:
-    """A temporary SavedModel of the two pixel functions, saved once for both conversions."""
-    with tempfile.TemporaryDirectory(prefix="edge-") as work_dir:
-        directory = os.path.join(work_dir, "pixels")
-        save_pixel_functions(model, image_size, directory)
-        yield directory
-
-
-def to_float16(saved_model: str) -> bytes:
+def to_float16(model: tf.keras.Model, image_size: int) -> bytes:
     """The float model: float16 weights, float32 input and output."""
-    converter = tf.lite.TFLiteConverter.from_saved_model(saved_model, signature_keys=[FLOAT_SIGNATURE])
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.target_spec.supported_types = [tf.float16]
-    return converter.convert()
+    def configure(converter: tf.lite.TFLiteConverter) -> None:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+
+    return _convert(model, image_size, pin_input_range=False, configure=configure)
 
 
-def to_int8(saved_model: str, calibration: Iterable[np.ndarray]) -> bytes:
+def to_int8(model: tf.keras.Model, image_size: int, calibration: Iterable[np.ndarray]) -> bytes:
     """The full-integer model, calibrated on `calibration` ([S, S, 3] float pixels in [0, 1], e.g. train photos)."""
     samples = [np.asarray(pixels, np.float32)[np.newaxis] for pixels in calibration]
     if not samples:
         raise ValueError("int8 conversion needs at least one calibration photo")
-    converter = tf.lite.TFLiteConverter.from_saved_model(saved_model, signature_keys=[PINNED_SIGNATURE])
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: ([sample] for sample in samples)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.uint8
-    converter.inference_output_type = tf.uint8
-    return converter.convert()
+
+    def configure(converter: tf.lite.TFLiteConverter) -> None:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: ([sample] for sample in samples)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.uint8
+        converter.inference_output_type = tf.uint8
+
+    return _convert(model, image_size, pin_input_range=True, configure=configure)
 
 
-def save_pixel_functions(model: tf.keras.Model, image_size: int, directory: str) -> None:
-    """A SavedModel whose two signatures map `pixels` [1, S, S, 3] float32 to `probabilities`."""
+def _convert(model: tf.keras.Model, image_size: int, pin_input_range: bool,
+             configure: Callable[[tf.lite.TFLiteConverter], None]) -> bytes:
+    with tempfile.TemporaryDirectory(prefix="edge-") as work_dir:
+        saved_model = os.path.join(work_dir, "pixels")
+        save_pixel_function(model, image_size, saved_model, pin_input_range)
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)
+        configure(converter)
+        return converter.convert()
+
+
+def save_pixel_function(model: tf.keras.Model, image_size: int, directory: str, pin_input_range: bool) -> None:
+    """A SavedModel whose serving_default maps `pixels` [1, S, S, 3] float32 to `probabilities`."""
     module = tf.Module()
-    module.weights = list(model.variables)  # Tracked, so the saved functions may capture them.
-    spec = tf.TensorSpec([1, image_size, image_size, 3], tf.float32, name="pixels")
+    module.weights = list(model.variables)  # Tracked, so the saved function may capture them.
 
-    @tf.function(input_signature=[spec])
+    @tf.function(input_signature=[tf.TensorSpec([1, image_size, image_size, 3], tf.float32, name="pixels")])
     def probabilities(pixels):
+        if pin_input_range:
+            pixels = tf.quantization.fake_quant_with_min_max_args(pixels, min=0.0, max=1.0, num_bits=8)
         return {"probabilities": tf.cast(model(pixels, training=False), tf.float32)}
 
-    @tf.function(input_signature=[spec])
-    def probabilities_of_unit_pixels(pixels):
-        return probabilities(tf.quantization.fake_quant_with_min_max_args(pixels, min=0.0, max=1.0, num_bits=8))
-
-    module.probabilities, module.probabilities_of_unit_pixels = probabilities, probabilities_of_unit_pixels
-    tf.saved_model.save(module, directory, signatures={FLOAT_SIGNATURE: probabilities,
-                                                       PINNED_SIGNATURE: probabilities_of_unit_pixels})
+    module.probabilities = probabilities
+    tf.saved_model.save(module, directory, signatures={"serving_default": probabilities})

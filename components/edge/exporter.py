@@ -31,18 +31,17 @@ def export_edge_models(model_dir: str, examples_uri: str, out_uri: str, classes:
     image_size = int(model.input_shape[1])
     split_files = lambda split: [os.path.join(examples_uri, f"Split-{split}", "*")]  # noqa: E731
     calibration = calibration_photos(split_files("train"), image_size, calibration_count)
-    converters: dict[str, Callable[[str], bytes]] = {
-        "float16": convert.to_float16,
-        "int8": lambda saved_model: convert.to_int8(saved_model, calibration),
+    converters: dict[str, Callable[[], bytes]] = {
+        "float16": lambda: convert.to_float16(model, image_size),
+        "int8": lambda: convert.to_int8(model, image_size, calibration),
     }
     flatbuffers, failures = {}, {}
-    with convert.pixel_saved_model(model, image_size) as saved_model:
-        for name, make in converters.items():
-            try:
-                flatbuffers[name] = make(saved_model)
-            except Exception as error:  # A converter error must not stop the SavedModel's push.
-                failures[name] = f"conversion failed: {type(error).__name__}: {_first_line(error)}"
-                log.warning("TFLite %s conversion of %s failed: %s", name, model_dir, error)
+    for name, make in converters.items():
+        try:
+            flatbuffers[name] = make()
+        except Exception as error:  # A converter error must not stop the SavedModel's push.
+            failures[name] = f"conversion failed: {type(error).__name__}: {_first_line(error)}"
+            log.warning("TFLite %s conversion of %s failed: %s", name, model_dir, error)
     tflite_models = {name: TfliteModel(content) for name, content in flatbuffers.items()}
     if "int8" in tflite_models:
         tflite_models["int8"].check_integer_input()

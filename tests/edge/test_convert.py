@@ -23,18 +23,14 @@ def photos():
     return [rng.uniform(0.2, 0.7, (SIZE, SIZE, 3)).astype(np.float32) for _ in range(8)]
 
 
-@pytest.fixture(scope="module")
-def saved_model(keras_model):
-    with convert.pixel_saved_model(keras_model, SIZE) as directory:
-        yield directory
-
-
 def keras_probabilities(model, pixels):
     return model(pixels[np.newaxis], training=False).numpy()[0]
 
 
-def test_float16_model_takes_float_pixels_and_answers_like_keras(keras_model, saved_model, photos):
-    tflite = TfliteModel(convert.to_float16(saved_model))
+def test_float16_model_takes_float_pixels_and_answers_like_keras(keras_model, photos):
+    tflite = TfliteModel(convert.to_float16(keras_model, SIZE))
+    weight_types = {detail["dtype"] for detail in tflite.interpreter.get_tensor_details()}
+    assert np.float16 in weight_types  # Half-size weights, not a float32 model.
     assert tflite.input["dtype"] == np.float32 and list(tflite.input["shape"]) == [1, SIZE, SIZE, 3]
     assert tflite.output["dtype"] == np.float32 and list(tflite.output["shape"]) == [1, 3]
     for pixels in photos[:3]:
@@ -43,9 +39,8 @@ def test_float16_model_takes_float_pixels_and_answers_like_keras(keras_model, sa
         assert seconds > 0
 
 
-def test_int8_model_takes_uint8_codes_of_unit_pixels_and_gives_uint8_probabilities(keras_model, saved_model,
-                                                                                    photos):
-    content = convert.to_int8(saved_model, photos)
+def test_int8_model_takes_uint8_codes_of_unit_pixels_and_gives_uint8_probabilities(keras_model, photos):
+    content = convert.to_int8(keras_model, SIZE, photos)
     tflite = TfliteModel(content)
     scale, zero_point = tflite.input["quantization"]
     assert tflite.input["dtype"] == np.uint8 and list(tflite.input["shape"]) == [1, SIZE, SIZE, 3]
