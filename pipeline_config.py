@@ -119,10 +119,12 @@ class GateConfig:
 
     min_accuracy: float = 0.80
     max_accuracy_drop: float = 0.02
+    max_tflite_drop: float = 0.02  # The int8 TFLite model is pushed only this close to the SavedModel's accuracy.
 
     def validate(self) -> None:
         _check(0.0 <= self.min_accuracy <= 1.0, "gate.min_accuracy", "must be in [0, 1]")
         _check(0.0 <= self.max_accuracy_drop <= 1.0, "gate.max_accuracy_drop", "must be in [0, 1]")
+        _check(0.0 <= self.max_tflite_drop <= 1.0, "gate.max_tflite_drop", "must be in [0, 1]")
 
 
 @dataclasses.dataclass(frozen=True)

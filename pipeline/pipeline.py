@@ -1,16 +1,19 @@
 """The one DAG every runner shares: `create_pipeline(config)`.
 
 photos -> ingestion -> StatisticsGen -> ImportSchemaGen -> ExampleValidator -> anomaly stop -> Trainer
-       -> Resolver (baseline: latest blessed model other than the candidate) -> Evaluator (TFMA gate) -> Pusher
+       -> Resolver (baseline: latest blessed model other than the candidate) -> Evaluator (TFMA gate)
+       -> EdgeExport (TFLite float16 and int8 of a blessed model, measured on the eval split) -> Pusher
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 
 from tfx import v1 as tfx
 
 import schemas
+from components.edge import EdgeExport
 from components.evaluation import BaselineResolver, LatestBlessedModelResolver, make_eval_config
 from components.ingestion import IngestSettings, make_example_gen
 from components.push import AtomicPusher
@@ -63,7 +66,11 @@ def create_pipeline(config: PipelineConfig, *, schema_file: str | None = None,
         example_splits=["eval"],
         eval_config=make_eval_config(list(data.classes), config.gate.min_accuracy, config.gate.max_accuracy_drop),
     )
+    edge_export = EdgeExport(model=trainer_component.outputs["model"], examples=examples,
+                             blessing=evaluator.outputs["blessing"], classes_json=json.dumps(list(data.classes)),
+                             max_int8_drop=config.gate.max_tflite_drop)
     push_args = dict(model=trainer_component.outputs["model"], model_blessing=evaluator.outputs["blessing"],
+                     edge_model=edge_export.outputs["edge_model"],
                      push_destination=tfx.proto.PushDestination(
                          filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_dir)))
     pusher_component = pusher(**push_args) if pusher else AtomicPusher(**push_args)
@@ -72,7 +79,8 @@ def create_pipeline(config: PipelineConfig, *, schema_file: str | None = None,
         pipeline_name=config.pipeline_name,
         pipeline_root=config.pipeline_root,
         components=[node for node in (example_gen, statistics_gen, schema_gen, example_validator, anomaly_stop,
-                                      warm_start, trainer_component, baseline, evaluator, pusher_component) if node],
+                                      warm_start, trainer_component, baseline, evaluator, edge_export,
+                                      pusher_component) if node],
         enable_cache=config.enable_cache,
         metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=beam_pipeline_args or [],

@@ -12,6 +12,7 @@ def test_defaults_are_the_codelab_setup_on_the_bundled_sample():
     assert config.data.image_size == 192
     assert config.data.data_root.endswith("data/sample_flowers")
     assert config.metadata_path == "runs/pipeline/metadata.sqlite"
+    assert config.gate.max_tflite_drop == 0.02
 
 
 def test_dotted_overrides_are_parsed_to_the_field_type():
@@ -54,6 +55,7 @@ def test_environment_applies_and_explicit_overrides_win():
     ({"data.max_rejected_fraction": "nan"}, "data.max_rejected_fraction"),
     ({"training.dropout": "nan"}, "training.dropout"),
     ({"training.lr_decay": "nan"}, "training.lr_decay"),
+    ({"gate.max_tflite_drop": "-0.1"}, "gate.max_tflite_drop"),
 ])
 def test_invalid_values_fail_naming_the_field(overrides, field):
     with pytest.raises(ConfigError, match=field.replace(".", r"\.")):

@@ -15,8 +15,10 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import tempfile
 import time
 import uuid
+from typing import Callable, Optional
 
 import tensorflow as tf
 from tfx.dsl.io import fileio
@@ -26,7 +28,6 @@ from components.push.destination import push_failure
 
 _TMP_PREFIX = ".incoming-"
 STALE_STAGING_SECONDS = 3600  # A staging folder whose owner cannot be checked is stale after an hour untouched.
-_SAVED_MODEL_PATTERN = r"saved_model\.pb$"
 _IDENTITY_FILES = ("saved_model.pb", os.path.join("variables", "variables.index"))
 
 
@@ -59,25 +60,31 @@ def served_version_of(model_dir: str, base_directory: str) -> int | None:
     return newest if same else None
 
 
-def push_atomically(model_dir: str, base_directory: str) -> tuple[int, str]:
+AddFiles = Optional[Callable[[str], None]]  # Writes extra files into a version folder before it is published.
+
+
+def push_atomically(model_dir: str, base_directory: str, add_files: AddFiles = None) -> tuple[int, str]:
     """Copy model_dir to `<base>/<next version>` so no partial version is ever loadable; returns (version, path).
 
-    A disk that is full, a read-only folder or a file in the way is a UserError saying so.
+    `add_files(folder)` puts more files beside the SavedModel (e.g. TFLite models) before it is published. A disk
+    that is full, a read-only folder or a file in the way is a UserError saying so.
     """
     try:
         if base_directory.startswith("gs://"):
-            return _push_to_object_store(model_dir, base_directory)
+            return _push_to_object_store(model_dir, base_directory, add_files)
         fileio.makedirs(base_directory)
         remove_stale_staging(base_directory)
-        return _push_through_staging(model_dir, base_directory)
+        return _push_through_staging(model_dir, base_directory, add_files)
     except (OSError, tf.errors.OpError) as error:
         raise push_failure(base_directory, error) from None
 
 
-def _push_through_staging(model_dir: str, base_directory: str) -> tuple[int, str]:
+def _push_through_staging(model_dir: str, base_directory: str, add_files: AddFiles) -> tuple[int, str]:
     staging = os.path.join(base_directory, staging_name())
     try:
         io_utils.copy_dir(model_dir, staging)
+        if add_files:
+            add_files(staging)
         return _rename_to_next_version(staging, base_directory)
     finally:
         if fileio.exists(staging):
@@ -119,19 +126,25 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def _push_to_object_store(model_dir: str, base_directory: str) -> tuple[int, str]:
-    """Claim the next number atomically (a stale listing only costs a retry), then write saved_model.pb last."""
+def _push_to_object_store(model_dir: str, base_directory: str, add_files: AddFiles) -> tuple[int, str]:
+    """Claim the next number atomically (a stale listing only costs a retry), then write saved_model.pb last;
+    the extra files are made in a local folder first and written with the model's."""
     from google.api_core.exceptions import GoogleAPICallError
 
     from components.push.object_store import GcsServingDir
 
-    try:
-        serving = GcsServingDir(base_directory)
-        version = serving.claim_next(serving.versions())
-        for relative in saved_model_last(model_files(model_dir)):
-            serving.write_new(f"{version}/{relative}", os.path.join(model_dir, relative))
-    except GoogleAPICallError as error:  # Forbidden, a bucket that does not exist, an object in the way.
-        raise push_failure(base_directory, error) from None
+    with tempfile.TemporaryDirectory() as extra:
+        if add_files:
+            add_files(extra)
+        sources = {relative: os.path.join(folder, relative)
+                   for folder in (extra, model_dir) for relative in model_files(folder)}
+        try:
+            serving = GcsServingDir(base_directory)
+            version = serving.claim_next(serving.versions())
+            for relative in saved_model_last(list(sources)):
+                serving.write_new(f"{version}/{relative}", sources[relative])
+        except GoogleAPICallError as error:  # Forbidden, a bucket that does not exist, an object in the way.
+            raise push_failure(base_directory, error) from None
     return version, f"{serving.url}/{version}"
 
 

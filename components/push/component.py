@@ -1,4 +1,8 @@
-"""AtomicPusher: the stock Pusher component with an executor that pushes through `push_atomically`."""
+"""AtomicPusher: the stock Pusher component with an executor that pushes through `push_atomically`.
+
+It also takes an optional `edge_model` (EdgeModel from EdgeExport): its accepted TFLite files and labels go into
+the version folder before the version is published, so a version never appears without them.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,17 @@ from absl import logging
 from tfx import types
 from tfx import v1 as tfx
 from tfx.components.pusher import executor as pusher_executor
-from tfx.dsl.components.base import executor_spec
+from tfx.dsl.components.base import base_component, executor_spec
 from tfx.proto import pusher_pb2
-from tfx.types import artifact_utils, standard_component_specs
+from tfx.types import artifact_utils, standard_artifacts, standard_component_specs
+from tfx.types.component_spec import ChannelParameter
 from tfx.utils import io_utils, proto_utils
 
+from components.edge import EdgeModel, layout
 from components.push.atomic import push_atomically, served_version_of
 
 ALREADY_SERVED_PROPERTY = "already_served"  # 1: the model was the newest version already; nothing was copied.
+EDGE_MODEL_KEY = "edge_model"
 
 
 class AtomicExecutor(pusher_executor.Executor):
@@ -36,17 +43,39 @@ class AtomicExecutor(pusher_executor.Executor):
             destination = f"{base_directory.rstrip('/')}/{version}"
             logging.info("Model %s is already served as %s; not pushing it again.", model_path, destination)
         else:
-            version, destination = push_atomically(model_path, base_directory)
+            version, destination = push_atomically(model_path, base_directory, _edge_files(input_dict))
             logging.info("Model pushed to %s.", destination)
         io_utils.copy_dir(model_path, pushed_model.uri)  # The archived copy the stock Pusher keeps.
         self._MarkPushed(pushed_model, pushed_destination=destination, pushed_version=str(version))
         pushed_model.set_int_custom_property(ALREADY_SERVED_PROPERTY, int(already_served))
 
 
-class AtomicPusher(tfx.components.Pusher):
-    """`tfx.components.Pusher` (same arguments and outputs) whose filesystem push is atomic and numbered."""
+class AtomicPusherSpec(standard_component_specs.PusherSpec):
+    INPUTS = {**standard_component_specs.PusherSpec.INPUTS,
+              EDGE_MODEL_KEY: ChannelParameter(type=EdgeModel, optional=True)}
 
+
+class AtomicPusher(tfx.components.Pusher):
+    """`tfx.components.Pusher` (same outputs) whose filesystem push is atomic, numbered, and carries the edge files."""
+
+    SPEC_CLASS = AtomicPusherSpec
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(AtomicExecutor)
+
+    def __init__(self, model: types.BaseChannel, model_blessing: types.BaseChannel,
+                 push_destination: pusher_pb2.PushDestination, edge_model: types.BaseChannel | None = None):
+        spec = AtomicPusherSpec(model=model, model_blessing=model_blessing, push_destination=push_destination,
+                                edge_model=edge_model,
+                                pushed_model=types.Channel(type=standard_artifacts.PushedModel))
+        base_component.BaseComponent.__init__(self, spec=spec)  # Pusher.__init__ would build a plain PusherSpec.
+
+
+def _edge_files(input_dict: dict[str, list[types.Artifact]]):
+    """The version-folder hook for push_atomically: the EdgeModel's accepted files, if one came in."""
+    edge_models = input_dict.get(EDGE_MODEL_KEY) or []
+    if not edge_models:
+        return None
+    edge_uri = edge_models[0].uri
+    return lambda version_dir: layout.add_to_version(edge_uri, version_dir)
 
 
 def _filesystem_base_directory(exec_properties: dict[str, Any]) -> str:

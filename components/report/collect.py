@@ -6,10 +6,11 @@ import json
 import os
 from typing import Any, Optional
 
+from components.edge import layout as edge_layout
 from components.report import evaluation_io, examples_io
 from components.report.mlmd_run import RunReader, Step
-from components.report.record import (ComponentRun, DataSummary, GateResult, PushResult, RunRecord,
-                                      TrainingSummary)
+from components.report.record import (ComponentRun, DataSummary, EdgeModelFigures, EdgeSummary, GateResult,
+                                      PushResult, RunRecord, TrainingSummary)
 
 HISTORY_FILE = "training_history.json"
 MAX_REJECTED_FILES = 200
@@ -34,6 +35,7 @@ def collect_run(metadata_path: str, pipeline_name: str, pipeline_root: str, run_
     record.classes = examples_io.class_names(examples.uri) if examples else []
     record.training = training_summary(reader, steps)
     record.gate = gate_result(reader, steps, record.classes)
+    record.edge = edge_summary(_last_output(reader, steps, edge_layout.ARTIFACT_TYPE))
     record.push = push_result(_last_output(reader, steps, "PushedModel"))
     return record
 
@@ -121,6 +123,22 @@ def gate_result(reader: RunReader, steps: list[Step], classes: list[str]) -> Gat
     return GateResult(evaluated=True, blessed=blessed, reasons=reasons, min_accuracy=min_accuracy,
                       max_accuracy_drop=max_drop, candidate=candidate, baseline=baseline,
                       baseline_uri=baselines[0].uri if baselines else "", evaluation_uri=evaluation.uri)
+
+
+def edge_summary(edge_model) -> EdgeSummary:
+    """The TFLite models' figures and push decisions, from the EdgeExport artifact's edge_metrics.json."""
+    metrics = edge_layout.read_metrics(edge_model.uri) if edge_model is not None else None
+    if not isinstance(metrics, dict):
+        return EdgeSummary()
+    models = [EdgeModelFigures(name=name, accuracy=figures.get("accuracy"), size_bytes=figures.get("size_bytes"),
+                               latency_ms=figures.get("latency_ms"), accepted=figures.get("accepted"),
+                               reason=figures.get("reason", ""))
+              for name, figures in (metrics.get("models") or {}).items()]
+    order = {"saved_model": 0, "float16": 1, "int8": 2}
+    return EdgeSummary(status=metrics.get("status", ""), reason=metrics.get("reason", ""),
+                       eval_photos=metrics.get("eval_photos"), calibration_photos=metrics.get("calibration_photos"),
+                       max_int8_drop=metrics.get("max_int8_drop"),
+                       models=sorted(models, key=lambda m: (order.get(m.name, len(order)), m.name)))
 
 
 def push_result(pushed_model) -> PushResult:

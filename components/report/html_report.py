@@ -10,7 +10,7 @@ from typing import Optional
 from components.report import svg
 from components.report.predictions import Prediction, sample_predictions
 from components.report.record import ModelMetrics, RunRecord
-from components.report.summary import count, fmt
+from components.report.summary import count, edge_name, fmt, megabytes
 
 REPORT_FILE = "run_report.html"
 GRID_SIZE = 36
@@ -40,7 +40,7 @@ def render(record: RunRecord, predictions: list[Prediction] | str) -> str:
     title = f"Run report: {record.pipeline_name}"
     body = [f"<h1>{_e(title)}</h1>", f'<p class="muted">run {_e(record.run_id or "none recorded")}</p>']
     if record.run_id:
-        body += [_gate_section(record), _per_class_section(record), _confusion_section(record),
+        body += [_gate_section(record), _edge_section(record), _per_class_section(record), _confusion_section(record),
                  _photo_section(predictions), _training_section(record), _data_section(record),
                  _components_section(record)]
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'
@@ -69,6 +69,22 @@ def _gate_section(record: RunRecord) -> str:
                   f"the baseline." if gate.evaluated else "")
     return (f'<h2>Gate decision</h2><p><span class="badge {css}">{_e(gate.decision)}</span> &nbsp; {push}</p>'
             f"<p>{thresholds}</p><ul>{reasons}</ul>{table if gate.evaluated else ''}")
+
+
+def _edge_section(record: RunRecord) -> str:
+    """The TFLite models beside the SavedModel: accuracy, size, latency and whether each is pushed."""
+    edge = record.edge
+    if not edge.status:
+        return ""
+    if edge.status != "exported":
+        return f"<h2>Edge models (TFLite)</h2><p>{_e(edge.status)}: {_e(edge.reason)}</p>"
+    pushed = {True: "pushed with the version" if record.push.pushed else "accepted", False: "not pushed", None: "-"}
+    rows = [(_e(edge_name(m.name)), fmt(m.accuracy), _e(megabytes(m.size_bytes)), fmt(m.latency_ms, 1),
+             _e(pushed[m.accepted]), _e(m.reason)) for m in edge.models]
+    return (f"<h2>Edge models (TFLite)</h2><p>{_count(edge.eval_photos)} eval photos, one at a time; int8 "
+            f"calibrated on {_count(edge.calibration_photos)} train photos and pushed only when at most "
+            f"{fmt(edge.max_int8_drop)} below the SavedModel. Files: <code>&lt;version&gt;/tflite/</code>.</p>"
+            + _table(["model", "eval accuracy", "size", "ms per photo (1 thread)", "push", "why not"], rows))
 
 
 def _per_class_section(record: RunRecord) -> str:

@@ -82,6 +82,32 @@ class GateResult:
 
 
 @dataclasses.dataclass
+class EdgeModelFigures:
+    """One model of the edge export's comparison: the SavedModel, or a TFLite model with its push decision."""
+
+    name: str  # saved_model | float16 | int8
+    accuracy: Optional[float] = None
+    size_bytes: Optional[int] = None
+    latency_ms: Optional[float] = None  # Median of one photo on one CPU thread.
+    accepted: Optional[bool] = None  # None for the SavedModel, which the gate above decides.
+    reason: str = ""  # Why a TFLite model is not pushed.
+
+
+@dataclasses.dataclass
+class EdgeSummary:
+    status: str = ""  # "" (no edge export in this run) | exported | skipped
+    reason: str = ""  # Why it was skipped.
+    eval_photos: Optional[int] = None
+    calibration_photos: Optional[int] = None
+    max_int8_drop: Optional[float] = None
+    models: list[EdgeModelFigures] = dataclasses.field(default_factory=list)
+
+    @property
+    def accepted(self) -> list[str]:
+        return [m.name for m in self.models if m.accepted]
+
+
+@dataclasses.dataclass
 class PushResult:
     pushed: bool = False
     destination: str = ""
@@ -99,6 +125,7 @@ class RunRecord:
     data: DataSummary = dataclasses.field(default_factory=DataSummary)
     training: TrainingSummary = dataclasses.field(default_factory=TrainingSummary)
     gate: GateResult = dataclasses.field(default_factory=GateResult)
+    edge: EdgeSummary = dataclasses.field(default_factory=EdgeSummary)
     push: PushResult = dataclasses.field(default_factory=PushResult)
 
     @property

@@ -9,13 +9,14 @@ from components.errors import printable
 from components.report.record import RunRecord
 
 _NICE_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
+EDGE_NAMES = {"saved_model": "SavedModel", "float16": "float16 TFLite", "int8": "int8 TFLite"}
 
 
 def format_summary(record: RunRecord) -> str:
     if not record.run_id:
         return f"Pipeline '{record.pipeline_name}': no run recorded in ML Metadata yet."
     sections = [_components(record), _data(record), _training(record), _evaluation(record), _decision(record),
-                _push(record)]
+                _edge(record), _push(record)]
     return "\n".join(line for section in sections for line in section)
 
 
@@ -84,6 +85,32 @@ def _decision(record: RunRecord) -> list[str]:
         return [f"  decision:   not evaluated{stopped}"]
     because = "; ".join(gate.reasons)
     return [f"  decision:   {gate.decision}" + (f": {because}" if because else "")]
+
+
+def _edge(record: RunRecord) -> list[str]:
+    """The TFLite models beside the SavedModel, and which of them go next to the pushed version."""
+    edge = record.edge
+    if not edge.status:
+        return []
+    if edge.status != "exported":
+        return [f"  tflite:     {edge.status}" + (f": {edge.reason}" if edge.reason else "")]
+    measured = [m for m in edge.models if m.accuracy is not None]  # Not a model that failed to convert.
+    accuracy = ", ".join(f"{edge_name(m.name)} {fmt(m.accuracy)}" for m in measured)
+    sizes = ", ".join(f"{edge_name(m.name)} {megabytes(m.size_bytes)}" for m in measured)
+    latency = ", ".join(f"{edge_name(m.name)} {fmt(m.latency_ms, 1)} ms" for m in measured)
+    accepted = ", ".join(edge_name(name) for name in edge.accepted)
+    return [f"  tflite:     eval accuracy on {_count(edge.eval_photos)} photos: {accuracy}",
+            f"              size: {sizes}; one photo on 1 CPU thread: {latency}",
+            f"              next to the version: {accepted + ' and labels.txt' if accepted else 'nothing'}",
+            *(f"              {edge_name(m.name)} not pushed: {m.reason}" for m in edge.models if m.accepted is False)]
+
+
+def edge_name(name: str) -> str:
+    return EDGE_NAMES.get(name, name)
+
+
+def megabytes(size: Optional[int]) -> str:
+    return "-" if size is None else f"{size / 1e6:.1f} MB"
 
 
 def _push(record: RunRecord) -> list[str]:

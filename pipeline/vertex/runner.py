@@ -135,7 +135,9 @@ def pusher_factory(config: PipelineConfig) -> Callable[..., Any] | None:
         },
     }
 
-    def make_pusher(*, model, model_blessing, push_destination=None):  # noqa: ARG001 (the endpoint replaces it)
+    # The endpoint replaces the serving dir; TFLite files stay in EdgeExport's artifact (the Registry takes
+    # one SavedModel).
+    def make_pusher(*, model, model_blessing, push_destination=None, edge_model=None):  # noqa: ARG001
         return vertex_ai.Pusher(model=model, model_blessing=model_blessing, custom_config=push_keys)
 
     return make_pusher

@@ -11,9 +11,11 @@ def nodes(config):
 def test_training_waits_for_the_anomaly_stop_and_push_for_the_gate():
     dag = nodes(load_config(environ={}))
     assert set(dag) == {"FileBasedExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator",
-                        "AnomalyStop", "Trainer", "baseline_resolver", "Evaluator", "AtomicPusher"}
+                        "AnomalyStop", "Trainer", "baseline_resolver", "Evaluator", "EdgeExport", "AtomicPusher"}
     assert dag["AnomalyStop"] in dag["Trainer"].upstream_nodes
     assert dag["Evaluator"] in dag["AtomicPusher"].upstream_nodes
+    assert dag["Evaluator"] in dag["EdgeExport"].upstream_nodes  # Only a blessed model is worth converting.
+    assert dag["EdgeExport"] in dag["AtomicPusher"].upstream_nodes
     assert "base_model" not in dag["Trainer"].inputs  # A cold start keeps the Trainer cacheable.
 
 

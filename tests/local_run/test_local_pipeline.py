@@ -10,10 +10,14 @@ import contextlib
 import io
 import os
 import re
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from components.report import collect_run
+from components.edge.exporter import export_edge_models
+from components.report import collect_run, format_summary
+from components.report.collect import edge_summary
 from pipeline import cli
 
 CLASSES = ("daisy", "roses")
@@ -39,12 +43,13 @@ def workspace(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def first_run(workspace, make_photo_folder):
-    """Learnable tinted photos and an absolute gate of 0: the first run must bless and push."""
+    """Learnable tinted photos and an absolute gate of 0: the first run must bless and push (the int8 model too:
+    one photo of a handful can flip, so its accuracy check is off here and tested on its own below)."""
     photos = workspace / "photos"
     make_photo_folder(photos, CLASSES, per_class=10)
     root, serving = workspace / "root", workspace / "serving"
     with contextlib.redirect_stdout(io.StringIO()) as printed:
-        status = run_cli(root, serving, photos, "gate.min_accuracy=0.0")
+        status = run_cli(root, serving, photos, "gate.min_accuracy=0.0", "gate.max_tflite_drop=1.0")
     return photos, root, serving, status, printed.getvalue()
 
 
@@ -65,10 +70,41 @@ def test_first_run_blesses_pushes_and_reports(first_run):
     assert report.is_file() and "blessed" in report.read_text()
 
 
+def test_the_pushed_version_carries_both_tflite_models_and_the_labels(first_run):
+    photos, root, serving, status, printed = first_run
+    record = record_of(root)
+    tflite = serving / record.push.version / "tflite"
+    assert sorted(os.listdir(tflite)) == ["labels.txt", "model_float16.tflite", "model_int8.tflite"]
+    assert (tflite / "labels.txt").read_text().splitlines() == list(CLASSES)
+    assert [m.name for m in record.edge.models] == ["saved_model", "float16", "int8"]
+    assert record.edge.eval_photos == record.gate.candidate.example_count
+    assert record.edge.accepted == ["float16", "int8"]
+    assert all(m.accuracy is not None and m.latency_ms > 0 and m.size_bytes > 0 for m in record.edge.models)
+    assert "next to the version: float16 TFLite, int8 TFLite and labels.txt" in printed
+    assert "Edge models (TFLite)" in (root / "run_report.html").read_text()
+
+
+def test_an_int8_model_too_far_below_the_saved_model_is_not_pushed_and_the_summary_says_why(first_run, tmp_path):
+    """A threshold no model can meet (int8 at least 1.0 above the SavedModel) forces the refusal for real."""
+    photos, root, serving, *_ = first_run
+    record = record_of(root)
+    edge_uri = tmp_path / "edge"
+    metrics = export_edge_models(str(Path(record.training.model_uri) / "Format-Serving"), record.data.examples_uri,
+                                 str(edge_uri), list(CLASSES), max_int8_drop=-1.0, calibration_count=8)
+    assert metrics["models"]["int8"]["accepted"] is False and metrics["models"]["float16"]["accepted"] is True
+    assert sorted(os.listdir(edge_uri / "push")) == ["labels.txt", "model_float16.tflite"]  # What the pusher copies.
+    assert os.listdir(edge_uri / "rejected") == ["model_int8.tflite"]
+    record.edge = edge_summary(SimpleNamespace(uri=str(edge_uri)))
+    summary = format_summary(record)
+    assert "next to the version: float16 TFLite and labels.txt" in summary
+    assert re.search(r"int8 TFLite not pushed: accuracy [0-9.]+ is -?[0-9.]+ below the SavedModel's [0-9.]+, more "
+                     r"than gate.max_tflite_drop -1.000", summary)
+
+
 def test_identical_rerun_is_cached_and_pushes_nothing(first_run, capsys):
     photos, root, serving, *_ = first_run
     before = versions(serving)
-    assert run_cli(root, serving, photos, "gate.min_accuracy=0.0") == 0
+    assert run_cli(root, serving, photos, "gate.min_accuracy=0.0", "gate.max_tflite_drop=1.0") == 0
     record = record_of(root)
     # Resolvers are never cached (they only query ML Metadata); every component with an executor is.
     assert {c.node_id: c.state for c in record.components if c.state != "cached"} == {"baseline_resolver": "ran"}

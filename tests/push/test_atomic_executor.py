@@ -6,6 +6,7 @@ from tfx import v1 as tfx
 from tfx.types import standard_artifacts
 from tfx.utils import proto_utils
 
+from components.edge import EdgeModel
 from components.push.component import AtomicExecutor
 
 
@@ -19,7 +20,7 @@ def _model(tmp_path, name: str, weights: bytes):
     return model
 
 
-def _push(tmp_path, model, blessed: int, run: str):
+def _push(tmp_path, model, blessed: int, run: str, edge_model=None):
     blessing = standard_artifacts.ModelBlessing()
     blessing.uri = str(tmp_path / f"blessing-{run}")
     blessing.set_int_custom_property("blessed", blessed)
@@ -27,7 +28,8 @@ def _push(tmp_path, model, blessed: int, run: str):
     pushed.uri = str(tmp_path / f"pushed-{run}")
     destination = tfx.proto.PushDestination(
         filesystem=tfx.proto.PushDestination.Filesystem(base_directory=str(tmp_path / "serving")))
-    AtomicExecutor().Do({"model": [model], "model_blessing": [blessing]}, {"pushed_model": [pushed]},
+    inputs = {"model": [model], "model_blessing": [blessing], **({"edge_model": [edge_model]} if edge_model else {})}
+    AtomicExecutor().Do(inputs, {"pushed_model": [pushed]},
                         {"push_destination": proto_utils.proto_to_json(destination)})
     return pushed
 
@@ -60,3 +62,30 @@ def test_the_same_model_blessed_again_is_not_pushed_as_a_new_version(tmp_path):
     assert sorted(os.listdir(tmp_path / "serving")) == ["1"]
     other = _push(tmp_path, _model(tmp_path, "m2", b"w2"), blessed=1, run="3")
     assert _recorded(other)[2] == "2"
+
+
+def _edge_model(tmp_path, accepted: dict[str, bytes]):
+    """An EdgeExport artifact as the pusher sees it: the accepted files under push/, a rejected one aside."""
+    (tmp_path / "edge" / "push").mkdir(parents=True)
+    (tmp_path / "edge" / "rejected").mkdir()
+    for name, content in accepted.items():
+        (tmp_path / "edge" / "push" / name).write_bytes(content)
+    (tmp_path / "edge" / "rejected" / "model_int8.tflite").write_bytes(b"too inaccurate")
+    artifact = EdgeModel()
+    artifact.uri = str(tmp_path / "edge")
+    return artifact
+
+
+def test_accepted_edge_files_are_pushed_into_the_version_and_rejected_ones_are_not(tmp_path):
+    edge = _edge_model(tmp_path, {"model_float16.tflite": b"float", "labels.txt": b"daisy\nroses\n"})
+    _push(tmp_path, _model(tmp_path, "m", b"w"), blessed=1, run="1", edge_model=edge)
+    version = tmp_path / "serving" / "1"
+    assert sorted(os.listdir(version / "tflite")) == ["labels.txt", "model_float16.tflite"]
+    assert (version / "tflite" / "labels.txt").read_text() == "daisy\nroses\n"
+    assert (version / "saved_model.pb").exists()
+
+
+def test_an_edge_export_with_nothing_accepted_adds_no_folder_and_blocks_nothing(tmp_path):
+    pushed = _push(tmp_path, _model(tmp_path, "m", b"w"), blessed=1, run="1", edge_model=_edge_model(tmp_path, {}))
+    assert pushed.get_int_custom_property("pushed") == 1
+    assert sorted(os.listdir(tmp_path / "serving" / "1")) == ["saved_model.pb", "variables"]

@@ -88,3 +88,16 @@ def test_a_serving_dir_that_is_a_file_fails_in_one_sentence(tmp_path):
     serving.write_text("not a folder")
     with pytest.raises(UserError, match=r"cannot push the model to serving dir .*serving: .*no new version was served"):
         push_atomically(_fake_model(tmp_path / "m"), str(serving))
+
+
+def _add_extra(version_dir: str) -> None:
+    os.makedirs(os.path.join(version_dir, "tflite"))
+    with open(os.path.join(version_dir, "tflite", "labels.txt"), "w") as f:
+        f.write("daisy\n")
+
+
+def test_extra_files_are_in_the_version_when_it_appears(tmp_path):
+    serving = tmp_path / "serving"
+    push_atomically(_fake_model(tmp_path / "m"), str(serving), add_files=_add_extra)
+    assert (serving / "1" / "tflite" / "labels.txt").read_text() == "daisy\n"
+    assert _listing(serving) == ["1"]

@@ -109,3 +109,20 @@ def test_a_big_file_is_uploaded_resumably_and_still_never_replaced(gcs_emulator,
     assert gcs_emulator.get_blob("serving/9/variables/variables.data-00000-of-00001").size == big.stat().st_size
     with pytest.raises(PreconditionFailed):
         serving.write_new("9/variables/variables.data-00000-of-00001", str(big))
+
+
+def test_extra_files_land_in_the_version_before_its_saved_model(gcs_emulator, tmp_path):
+    """The TFLite files of a version reach gs:// with it; saved_model.pb is still the last object written."""
+    def add_labels(folder):
+        (tmp_path / "labels").write_text("daisy\n")
+        import os
+        import shutil
+        os.makedirs(os.path.join(folder, "tflite"))
+        shutil.copy(tmp_path / "labels", os.path.join(folder, "tflite", "labels.txt"))
+
+    push_atomically(_model(tmp_path / "a", b"a"), BASE, add_files=add_labels)
+    objects = _objects(gcs_emulator)
+    assert objects["serving/1/tflite/labels.txt"][1] == b"daisy\n"
+    written = {name: gcs_emulator.get_blob(name).time_created for name in objects if name.startswith("serving/1/")}
+    assert max(written, key=lambda name: (written[name], name.endswith("saved_model.pb"))) == \
+        "serving/1/saved_model.pb"

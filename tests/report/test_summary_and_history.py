@@ -2,7 +2,7 @@
 
 from components.report import format_summary
 from components.report.collect import history_details, parse_epochs
-from components.report.record import ComponentRun, DataSummary, RunRecord
+from components.report.record import ComponentRun, DataSummary, EdgeModelFigures, EdgeSummary, RunRecord
 
 
 def _stopped_record() -> RunRecord:
@@ -21,6 +21,26 @@ def test_summary_of_a_run_that_stopped_before_the_evaluator():
     assert "not trained in this run" in text
     assert "decision:   not evaluated (failed: Trainer)" in text
     assert "pushed:     not pushed" in text
+
+
+def test_summary_without_an_edge_export_has_no_tflite_line_and_a_skipped_one_says_why():
+    record = _stopped_record()
+    assert "tflite:" not in format_summary(record)
+    record.edge = EdgeSummary(status="skipped", reason="model not blessed")
+    assert "  tflite:     skipped: model not blessed" in format_summary(record)
+
+
+def test_summary_of_an_int8_model_that_failed_to_convert():
+    record = _stopped_record()
+    record.edge = EdgeSummary(status="exported", eval_photos=4, models=[
+        EdgeModelFigures("saved_model", 0.75, 2_000_000, 9.0),
+        EdgeModelFigures("float16", 0.75, 1_000_000, 3.0, accepted=True),
+        EdgeModelFigures("int8", accepted=False, reason="conversion failed: ConverterError: op not supported")])
+    text = format_summary(record)
+    assert "eval accuracy on 4 photos: SavedModel 0.750, float16 TFLite 0.750\n" in text
+    assert "size: SavedModel 2.0 MB, float16 TFLite 1.0 MB; one photo on 1 CPU thread: SavedModel 9.0 ms" in text
+    assert "next to the version: float16 TFLite and labels.txt" in text
+    assert "int8 TFLite not pushed: conversion failed: ConverterError: op not supported" in text
 
 
 def test_history_in_the_trainer_format():

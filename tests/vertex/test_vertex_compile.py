@@ -14,7 +14,7 @@ from pipeline.pipeline import create_pipeline
 TPU_IMAGE = "europe-docker.pkg.dev/flowers-prod/images/flowers-tpu:1"
 ROOT = "gs://flowers-bucket/pipeline"
 DAG_TASKS = {"FileBasedExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator", "AnomalyStop",
-             "Trainer", "Evaluator", "baseline_resolver-model-resolver", "baseline_resolver-model-blessing-resolver"}
+             "Trainer", "EdgeExport", "Evaluator", "baseline_resolver-model-resolver", "baseline_resolver-model-blessing-resolver"}
 BEAM_STEPS = ("FileBasedExampleGen", "StatisticsGen", "Evaluator")
 
 pytestmark = pytest.mark.skipif(

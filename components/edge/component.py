@@ -1,0 +1,39 @@
+"""EdgeExport: the TFLite models of a blessed candidate, measured on the eval split, for the Pusher to ship.
+
+Why a component after the Evaluator rather than in the Trainer: conversion, calibration and a photo-by-photo
+evaluation of two interpreters cost a minute on a CPU, which only a blessed model is worth; the Trainer stays
+about training (and may run on a TPU host, where TFLite conversion gains nothing); and the accuracy check reads
+the same eval split as the gate, recorded in ML Metadata as its own step and artifact. The Pusher copies the
+accepted files next to the version it pushes (`components.edge.layout.add_to_version`).
+"""
+
+import json
+
+from tfx import v1 as tfx
+from tfx.types.artifact import Artifact
+from tfx.utils import path_utils
+
+from components.edge import layout
+from components.edge.exporter import CALIBRATION_PHOTOS, export_edge_models, record_skipped
+
+
+class EdgeModel(Artifact):
+    """TFLite models (float16 and int8), labels.txt and their figures: see `components.edge.layout`."""
+
+    TYPE_NAME = layout.ARTIFACT_TYPE
+
+
+@tfx.dsl.components.component
+def EdgeExport(model: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model],
+               examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples],
+               blessing: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ModelBlessing],
+               edge_model: tfx.dsl.components.OutputArtifact[EdgeModel],
+               classes_json: tfx.dsl.components.Parameter[str],
+               max_int8_drop: tfx.dsl.components.Parameter[float],
+               calibration_photos: tfx.dsl.components.Parameter[int] = CALIBRATION_PHOTOS) -> None:
+    """Converts and measures a blessed model (an unblessed one is recorded as skipped, at no cost)."""
+    if blessing.get_int_custom_property("blessed") != 1:
+        record_skipped(edge_model.uri, "model not blessed")
+        return
+    export_edge_models(path_utils.serving_model_path(model.uri), examples.uri, edge_model.uri,
+                       json.loads(classes_json), max_int8_drop, calibration_photos)
