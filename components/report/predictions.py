@@ -1,4 +1,4 @@
-"""The photo grid's content: the candidate model's serving_default run on a few eval photos per class."""
+"""The photo grid's content: the candidate model's tf.Example signature run on a few eval photos per class."""
 
 from __future__ import annotations
 
@@ -49,12 +49,14 @@ def sample_predictions(model_uri: str, examples_uri: str, classes: list[str], co
     import tensorflow as tf
     from tfx.utils import path_utils
 
+    from components.training.export import EXAMPLES_SIGNATURE
+
     if not model_uri or not examples_uri:
         return []
     records = _balanced_sample(examples_uri, count)
     if not records:
         return []
-    serve = tf.saved_model.load(path_utils.serving_model_path(model_uri)).signatures["serving_default"]
+    serve = tf.saved_model.load(path_utils.serving_model_path(model_uri)).signatures[EXAMPLES_SIGNATURE]
     (input_name,) = serve.structured_input_signature[1].keys()
     outputs = serve(**{input_name: tf.constant([r["serialized"] for r in records])})
     probabilities = outputs["probabilities"].numpy()

@@ -1,9 +1,12 @@
-"""The serving SavedModel: two signatures with the same outputs, and the class names inside the model.
+"""The serving SavedModel: photo bytes in by default, tf.Examples under their own name, the class names inside.
 
-- `serving_default`: serialized tf.Example (as ingestion writes them) -> outputs; what TFMA evaluates.
-- `predict_image`: encoded photo bytes of any size and format (JPEG, PNG, GIF, BMP) -> outputs; the graph
-  applies ingestion's resize and centre crop, so a client sends a photo as it is. EXIF orientation is not
-  applied in the graph (TensorFlow cannot read it); `predict.py` applies it on the host before sending.
+- `serving_default` (PHOTO_SIGNATURE): `image_bytes`, encoded photos of any size and format (JPEG, PNG, GIF,
+  BMP) -> outputs; what TF Serving, Vertex endpoints and `flowers-pipeline predict` call. The graph applies
+  ingestion's resize and centre crop, so a client sends a photo as it is (the input name ends in `_bytes` so
+  TF Serving's REST API decodes `{"b64": ...}` values into it). EXIF orientation is not applied in the graph
+  (TensorFlow cannot read it); `predict.py` applies it on the host before sending.
+- `serving_examples` (EXAMPLES_SIGNATURE): `examples`, serialized tf.Examples as ingestion writes them ->
+  outputs; what TFMA evaluates (the Evaluator's ModelSpec.signature_name) and what BulkInferrer-style jobs feed.
 - `class_names`: no input -> every class name, in class-index order.
 Outputs: `probabilities` float32 [N, classes], `class_id` int64 [N], `label` string [N].
 """
@@ -14,7 +17,12 @@ import tensorflow as tf
 
 from components.training.data import decode_record_image
 
-SIGNATURES = ("serving_default", "predict_image", "class_names")
+PHOTO_SIGNATURE = "serving_default"
+EXAMPLES_SIGNATURE = "serving_examples"
+CLASS_NAMES_SIGNATURE = "class_names"
+PHOTO_INPUT = "image_bytes"
+EXAMPLES_INPUT = "examples"
+SIGNATURES = (PHOTO_SIGNATURE, EXAMPLES_SIGNATURE, CLASS_NAMES_SIGNATURE)
 
 
 def photo_to_input(encoded: tf.Tensor, image_size: int) -> tf.Tensor:
@@ -41,22 +49,22 @@ def signatures(model: tf.keras.Model, classes: list[str], image_size: int) -> di
         class_id = tf.argmax(probabilities, axis=-1)
         return {"probabilities": probabilities, "class_id": class_id, "label": tf.gather(names, class_id)}
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
-    def serving_default(examples):
-        jpegs = tf.io.parse_example(examples, {"image": tf.io.FixedLenFeature([], tf.string)})["image"]
-        return outputs(tf.map_fn(lambda jpeg: decode_record_image(jpeg, image_size), jpegs,
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=PHOTO_INPUT)])
+    def serve_photos(image_bytes):
+        return outputs(tf.map_fn(lambda encoded: photo_to_input(encoded, image_size), image_bytes,
                                  fn_output_signature=image_spec))
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="images")])
-    def predict_image(images):
-        return outputs(tf.map_fn(lambda encoded: photo_to_input(encoded, image_size), images,
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=EXAMPLES_INPUT)])
+    def serve_examples(examples):
+        jpegs = tf.io.parse_example(examples, {"image": tf.io.FixedLenFeature([], tf.string)})["image"]
+        return outputs(tf.map_fn(lambda jpeg: decode_record_image(jpeg, image_size), jpegs,
                                  fn_output_signature=image_spec))
 
     @tf.function(input_signature=[])
     def class_names():
         return {"class_names": names}
 
-    return {"serving_default": serving_default, "predict_image": predict_image, "class_names": class_names}
+    return {PHOTO_SIGNATURE: serve_photos, EXAMPLES_SIGNATURE: serve_examples, CLASS_NAMES_SIGNATURE: class_names}
 
 
 def export(model: tf.keras.Model, classes: list[str], image_size: int, directory: str,

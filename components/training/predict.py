@@ -1,4 +1,4 @@
-"""Loading an exported or pushed model and answering photos in batches through its `predict_image` signature.
+"""Loading an exported or pushed model and answering photos in batches through its photo signature.
 
 The host only reads files (and applies EXIF orientation, which the graph cannot); resizing and cropping
 happen in the model, exactly as at ingestion. A photo that cannot be read gets an error of its own.
@@ -13,6 +13,7 @@ import os
 import tensorflow as tf
 
 from components.errors import UserError
+from components.training.export import CLASS_NAMES_SIGNATURE, PHOTO_INPUT, PHOTO_SIGNATURE
 
 _TF_FORMATS = {"JPEG", "PNG", "GIF", "BMP"}  # What tf.io.decode_image reads.
 _EXIF_ORIENTATION = 0x0112
@@ -52,11 +53,13 @@ class Predictor:
     def __init__(self, model_dir: str):
         self.model_dir = resolve_model_dir(model_dir)
         loaded = tf.saved_model.load(self.model_dir)
-        if "predict_image" not in loaded.signatures:
-            raise UserError(f"{self.model_dir} has no predict_image signature; was it exported by this pipeline?")
+        signature = loaded.signatures.get(PHOTO_SIGNATURE)
+        if signature is None or PHOTO_INPUT not in signature.structured_input_signature[1]:
+            raise UserError(f"{self.model_dir}: its {PHOTO_SIGNATURE} signature takes no {PHOTO_INPUT}; "
+                            "was it exported by this version of the pipeline?")
         self._loaded = loaded  # Keeps the signatures' variables alive.
-        self._predict = loaded.signatures["predict_image"]
-        names = loaded.signatures["class_names"]()["class_names"].numpy()
+        self._predict = signature
+        names = loaded.signatures[CLASS_NAMES_SIGNATURE]()["class_names"].numpy()
         self.classes = [name.decode() for name in names]
 
     def predict(self, paths: list[str], batch_size: int = 64) -> list[Prediction]:
@@ -82,7 +85,7 @@ class Predictor:
         if not photos:
             return {}
         try:
-            outputs = self._predict(images=tf.constant(photos))
+            outputs = self._predict(**{PHOTO_INPUT: tf.constant(photos)})
         except tf.errors.InvalidArgumentError as error:
             if len(photos) == 1:
                 return {paths[0]: Prediction(paths[0], error=f"cannot decode image: {error.message.splitlines()[0]}")}

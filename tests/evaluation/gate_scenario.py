@@ -132,7 +132,9 @@ def export_model(model_dir: str, wrong: tuple[int, ...]) -> str:
         class_id = tf.argmax(probabilities, axis=1)
         return {"probabilities": probabilities, "class_id": class_id, "label": tf.gather(names, class_id)}
 
-    model.save(os.path.join(model_dir, "Format-Serving"), save_format="tf", signatures={"serving_default": serve})
+    from components.training.export import EXAMPLES_SIGNATURE
+
+    model.save(os.path.join(model_dir, "Format-Serving"), save_format="tf", signatures={EXAMPLES_SIGNATURE: serve})
     os.makedirs(os.path.join(model_dir, "run"), exist_ok=True)
     with open(os.path.join(model_dir, "run", "training_history.json"), "w") as f:
         json.dump(HISTORY, f)
