@@ -16,6 +16,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from components.training.data import decode_record_image
+from components.training.photo_input import DEFAULT_MAX_PIXELS, photo_to_input
 
 PHOTO_SIGNATURE = "serving_default"
 EXAMPLES_SIGNATURE = "serving_examples"
@@ -25,22 +26,13 @@ EXAMPLES_INPUT = "examples"
 SIGNATURES = (PHOTO_SIGNATURE, EXAMPLES_SIGNATURE, CLASS_NAMES_SIGNATURE)
 
 
-def photo_to_input(encoded: tf.Tensor, image_size: int) -> tf.Tensor:
-    """Ingestion's transform in the graph: shorter side to `image_size` (bilinear, antialiased like Pillow's
-    BILINEAR), then a centre crop; float32 pixels in [0, 1]."""
-    image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
-    height, width = tf.cast(tf.shape(image)[0], tf.float64), tf.cast(tf.shape(image)[1], tf.float64)
-    scale = image_size / tf.minimum(height, width)
-    new_height = tf.maximum(image_size, tf.cast(tf.round(height * scale), tf.int32))
-    new_width = tf.maximum(image_size, tf.cast(tf.round(width * scale), tf.int32))
-    resized = tf.image.resize(image, [new_height, new_width], method="bilinear", antialias=True)
-    top, left = (new_height - image_size) // 2, (new_width - image_size) // 2
-    cropped = tf.image.crop_to_bounding_box(resized, top, left, image_size, image_size)
-    return tf.clip_by_value(cropped, 0.0, 255.0) / 255.0
+def signatures(model: tf.keras.Model, classes: list[str], image_size: int,
+               max_pixels: int = DEFAULT_MAX_PIXELS) -> dict:
+    """The tf.functions to save with the model; each maps a batch of strings to the outputs.
 
-
-def signatures(model: tf.keras.Model, classes: list[str], image_size: int) -> dict:
-    """The tf.functions to save with the model; each maps a batch of strings to the outputs."""
+    Photos are decoded one at a time (`parallel_iterations=1`): the memory of a call is then one photo within
+    `max_pixels`, whatever the batch holds.
+    """
     names = tf.constant(classes)
     image_spec = tf.TensorSpec([image_size, image_size, 3], tf.float32)
 
@@ -51,8 +43,8 @@ def signatures(model: tf.keras.Model, classes: list[str], image_size: int) -> di
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=PHOTO_INPUT)])
     def serve_photos(image_bytes):
-        return outputs(tf.map_fn(lambda encoded: photo_to_input(encoded, image_size), image_bytes,
-                                 fn_output_signature=image_spec))
+        return outputs(tf.map_fn(lambda encoded: photo_to_input(encoded, image_size, max_pixels), image_bytes,
+                                 fn_output_signature=image_spec, parallel_iterations=1))
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=EXAMPLES_INPUT)])
     def serve_examples(examples):
@@ -68,7 +60,8 @@ def signatures(model: tf.keras.Model, classes: list[str], image_size: int) -> di
 
 
 def export(model: tf.keras.Model, classes: list[str], image_size: int, directory: str,
-           options: tf.saved_model.SaveOptions | None = None) -> None:
-    """Save for serving (no optimizer state: the Evaluator, the Pusher and clients need none)."""
+           options: tf.saved_model.SaveOptions | None = None, max_image_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+    """Save for serving (no optimizer state: the Evaluator, the Pusher and clients need none); photos over
+    `max_image_pixels` (ingestion's data.max_image_pixels) are refused by the photo signature."""
     model.save(directory, save_format="tf", include_optimizer=False, options=options,
-               signatures=signatures(model, classes, image_size))
+               signatures=signatures(model, classes, image_size, max_image_pixels))

@@ -55,7 +55,8 @@ def run_fn(fn_args) -> None:
                 compile_model(model, schedule.scaled(settings.fine_tune_learning_rate, global_batch), placement,
                               steps_per_epoch)
             model.fit(initial_epoch=settings.epochs, epochs=total_epochs, **fit)
-        export.export(model, classes, image_size, fn_args.serving_model_dir, _save_options(placement))
+        export.export(model, classes, image_size, fn_args.serving_model_dir, _save_options(placement),
+                      max_image_pixels=config["max_image_pixels"])
 
     progress.write_history(fn_args.model_run_dir, {
         "model": settings.model, "strategy": placement.kind, "replicas": placement.replicas,

@@ -17,13 +17,15 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print one line per image, in order; exit status 1 if any image could not be answered."""
+    """Print one line per image, in order, as each batch is answered; exit status 1 if any image could not be
+    answered."""
     from components.training.predict import Predictor
 
-    predictions = Predictor(args.model_dir).predict(args.images, args.batch_size)
-    for prediction in predictions:
+    failed = False
+    for prediction in Predictor(args.model_dir).predict(args.images, args.batch_size):
         print(json.dumps(prediction.as_dict()) if args.format == "json" else _text(prediction), flush=True)
-    return 1 if any(p.error for p in predictions) else 0
+        failed = failed or bool(prediction.error)
+    return 1 if failed else 0
 
 
 def _text(prediction) -> str:
