@@ -9,13 +9,18 @@
   outputs; what TFMA evaluates (the Evaluator's ModelSpec.signature_name) and what BulkInferrer-style jobs feed.
 - `class_names`: no input -> every class name, in class-index order.
 Outputs: `probabilities` float32 [N, classes], `class_id` int64 [N], `label` string [N].
+
+`assets.extra/tf_serving_warmup_requests` holds PredictionLog records of real eval photos for `serving_default`:
+TF Serving replays them at load time, so the first client request is not the one that pays for initialisation.
 """
 
 from __future__ import annotations
 
+import os
+
 import tensorflow as tf
 
-from components.training.data import decode_record_image
+from components.training.data import decode_record_image, list_files
 from components.training.photo_input import DEFAULT_MAX_PIXELS, photo_to_input
 
 PHOTO_SIGNATURE = "serving_default"
@@ -24,6 +29,8 @@ CLASS_NAMES_SIGNATURE = "class_names"
 PHOTO_INPUT = "image_bytes"
 EXAMPLES_INPUT = "examples"
 SIGNATURES = (PHOTO_SIGNATURE, EXAMPLES_SIGNATURE, CLASS_NAMES_SIGNATURE)
+WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
+WARMUP_PHOTOS = 32  # TF Serving reads at most 1,000; a few dozen cover its lazy initialisation.
 
 
 def signatures(model: tf.keras.Model, classes: list[str], image_size: int,
@@ -60,8 +67,48 @@ def signatures(model: tf.keras.Model, classes: list[str], image_size: int,
 
 
 def export(model: tf.keras.Model, classes: list[str], image_size: int, directory: str,
-           options: tf.saved_model.SaveOptions | None = None, max_image_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+           options: tf.saved_model.SaveOptions | None = None, max_image_pixels: int = DEFAULT_MAX_PIXELS,
+           warmup_records: list[str] | None = None) -> None:
     """Save for serving (no optimizer state: the Evaluator, the Pusher and clients need none); photos over
-    `max_image_pixels` (ingestion's data.max_image_pixels) are refused by the photo signature."""
+    `max_image_pixels` (ingestion's data.max_image_pixels) are refused by the photo signature. With
+    `warmup_records` (TFRecord patterns of the eval split), the warmup file holds their first photos."""
     model.save(directory, save_format="tf", include_optimizer=False, options=options,
                signatures=signatures(model, classes, image_size, max_image_pixels))
+    if warmup_records:
+        write_warmup_requests(directory, record_photos(warmup_records, WARMUP_PHOTOS))
+
+
+def record_photos(patterns: list[str], count: int) -> list[bytes]:
+    """The `image` (JPEG) of the first `count` ingested records matching the patterns."""
+    feature = {"image": tf.io.FixedLenFeature([], tf.string)}
+    records = tf.data.TFRecordDataset(list_files(patterns), compression_type="GZIP").take(count)
+    return [tf.io.parse_single_example(record, feature)["image"].numpy() for record in records]
+
+
+def write_warmup_requests(directory: str, photos: list[bytes]) -> str:
+    """One PredictionLog per photo, a one-photo request to `serving_default`; returns the file's path."""
+    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+
+    path = os.path.join(directory, WARMUP_FILE)
+    tf.io.gfile.makedirs(os.path.dirname(path))
+    with tf.io.TFRecordWriter(path) as writer:
+        for photo in photos:
+            request = predict_pb2.PredictRequest(model_spec=model_pb2.ModelSpec(signature_name=PHOTO_SIGNATURE))
+            request.inputs[PHOTO_INPUT].CopyFrom(tf.make_tensor_proto([photo], dtype=tf.string))
+            log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
+            writer.write(log.SerializeToString())
+    return path
+
+
+def read_warmup_photos(directory: str) -> list[bytes]:
+    """The photos of a version's warmup requests, in order (what the pre-push serving check sends)."""
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    path = os.path.join(directory, WARMUP_FILE)
+    if not tf.io.gfile.exists(path):
+        return []
+    photos = []
+    for record in tf.data.TFRecordDataset(path):
+        request = prediction_log_pb2.PredictionLog.FromString(record.numpy()).predict_log.request
+        photos += list(tf.make_ndarray(request.inputs[PHOTO_INPUT]).ravel())
+    return photos

@@ -56,7 +56,7 @@ def run_fn(fn_args) -> None:
                               steps_per_epoch)
             model.fit(initial_epoch=settings.epochs, epochs=total_epochs, **fit)
         export.export(model, classes, image_size, fn_args.serving_model_dir, _save_options(placement),
-                      max_image_pixels=config["max_image_pixels"])
+                      max_image_pixels=config["max_image_pixels"], warmup_records=fn_args.eval_files)
 
     progress.write_history(fn_args.model_run_dir, {
         "model": settings.model, "strategy": placement.kind, "replicas": placement.replicas,

@@ -61,3 +61,23 @@ def test_a_pushed_version_answers_photo_bytes_in_plain_tensorflow(trained, datas
     # Raw photos differ from their records only by ingestion's JPEG re-encoding.
     assert np.abs(probabilities - expected["probabilities"].numpy()).mean() < 0.05
     assert set(model.signatures) == {PHOTO_SIGNATURE, EXAMPLES_SIGNATURE, "class_names"}
+
+
+def test_every_export_carries_warmup_requests_of_eval_photos_that_the_model_answers(trained, dataset):
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    from components.training.export import WARMUP_FILE
+
+    model_dir = trained["fn_args"].serving_model_dir
+    logs = [prediction_log_pb2.PredictionLog.FromString(r.numpy())
+            for r in tf.data.TFRecordDataset(os.path.join(model_dir, WARMUP_FILE))]
+    assert len(logs) == len(dataset["records"]["eval"])  # 18 eval records, fewer than WARMUP_PHOTOS
+    eval_jpegs = {tf.train.Example.FromString(r).features.feature["image"].bytes_list.value[0]
+                  for r in dataset["records"]["eval"]}
+    serve = tf.saved_model.load(model_dir).signatures[PHOTO_SIGNATURE]
+    for log in logs:
+        request = log.predict_log.request
+        assert request.model_spec.signature_name == PHOTO_SIGNATURE and list(request.inputs) == [PHOTO_INPUT]
+        photos = tf.make_ndarray(request.inputs[PHOTO_INPUT])
+        assert photos.shape == (1,) and photos[0] in eval_jpegs
+        assert serve(**{PHOTO_INPUT: tf.constant(photos)})["label"][0].numpy().decode() in CLASSES
