@@ -85,6 +85,7 @@ class PushResult:
     pushed: bool = False
     destination: str = ""
     version: str = ""
+    not_pushed_reason: str = ""  # Why a blessed model was not pushed (the pre-push serving check).
 
 
 @dataclasses.dataclass
