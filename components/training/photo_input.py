@@ -75,8 +75,9 @@ def _dimensions(encoded: tf.Tensor, kind: tf.Tensor) -> tuple[tf.Tensor, tf.Tens
 
 def _bounds_checks(encoded, kind, height, width, max_pixels: int) -> list[tf.Operation]:
     """Refusals of no pixels, too many pixels (every frame of a GIF counts: giflib reads them all) and strips."""
-    frames = tf.where(tf.equal(kind, 2), tf.cast(tf.size(tf.strings.split(encoded, _GIF_FRAME_SEPARATOR)),
-                                                 tf.int64), tf.constant(1, tf.int64))
+    frames = tf.cond(tf.equal(kind, 2),
+                     lambda: tf.cast(tf.size(tf.strings.split(encoded, _GIF_FRAME_SEPARATOR)), tf.int64),
+                     lambda: tf.constant(1, tf.int64))
     size = tf.strings.format("{}x{}", (width, height))
     shorter, longer = tf.minimum(height, width), tf.maximum(height, width)
     return [
