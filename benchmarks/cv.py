@@ -88,7 +88,9 @@ def correct_by_origin(serving_dir: str, held_out: list[FoldRecord]) -> collectio
     """(origin split, predicted right) -> photos, predicted by the exported model's serving signature."""
     import tensorflow as tf
 
-    predict = tf.saved_model.load(serving_dir).signatures["serving_default"]
+    from components.training.export import EXAMPLES_SIGNATURE
+
+    predict = tf.saved_model.load(serving_dir).signatures[EXAMPLES_SIGNATURE]
     class_ids = predict(examples=tf.constant([item.record for item in held_out]))["class_id"].numpy()
     return collections.Counter((item.origin, int(class_id) == item.label)
                                for item, class_id in zip(held_out, class_ids))

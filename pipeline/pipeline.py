@@ -51,7 +51,7 @@ def create_pipeline(config: PipelineConfig, *, schema_file: str | None = None,
         train_args=tfx.proto.TrainArgs(splits=["train"]),
         eval_args=tfx.proto.EvalArgs(splits=["eval"]),
         custom_config=trainer_custom_config(dataclasses.asdict(config.training), list(data.classes),
-                                            data.image_size),
+                                            data.image_size, data.max_image_pixels),
         base_model=warm_start.outputs["model"] if warm_start else None,
     )
     trainer_component = trainer(**trainer_args) if trainer else tfx.components.Trainer(**trainer_args)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import tensorflow_model_analysis as tfma
 
+from components.training.export import EXAMPLES_SIGNATURE
+
 LABEL_KEY = "class"
 PREDICTION_KEY = "probabilities"
 SLICE_FEATURE = "label"
@@ -19,7 +21,7 @@ def make_eval_config(classes: list[str], min_accuracy: float, max_accuracy_drop:
     """
     return tfma.EvalConfig(
         # model_type: without it TFMA loads each model with Keras to find out, and again for its default metrics.
-        model_specs=[tfma.ModelSpec(label_key=LABEL_KEY, signature_name="serving_default",
+        model_specs=[tfma.ModelSpec(label_key=LABEL_KEY, signature_name=EXAMPLES_SIGNATURE,
                                     prediction_key=PREDICTION_KEY, model_type=tfma.TF_GENERIC)],
         metrics_specs=[_gate_spec(min_accuracy, max_accuracy_drop), _per_class_spec(len(classes))],
         slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=[SLICE_FEATURE])],

@@ -20,13 +20,17 @@ from tfx.utils import io_utils, proto_utils
 
 from components.edge import EdgeModel, layout
 from components.push.atomic import push_atomically, served_version_of
+from components.push.serving_check import check_serving
+
+NOT_PUSHED_REASON = "not_pushed_reason"  # PushedModel custom property: why a blessed model was not pushed.
 
 ALREADY_SERVED_PROPERTY = "already_served"  # 1: the model was the newest version already; nothing was copied.
 EDGE_MODEL_KEY = "edge_model"
 
 
 class AtomicExecutor(pusher_executor.Executor):
-    """Pushes a blessed model as the next integer version, atomically; records the push like the stock Pusher."""
+    """Pushes a blessed model as the next integer version, atomically, once a fresh process has served it
+    (`serving_check`); records the push like the stock Pusher, and the reason when the check refuses it."""
 
     def Do(self, input_dict: dict[str, list[types.Artifact]], output_dict: dict[str, list[types.Artifact]],
            exec_properties: dict[str, Any]) -> None:
@@ -36,6 +40,12 @@ class AtomicExecutor(pusher_executor.Executor):
             self._MarkNotPushed(pushed_model)
             return
         model_path = self.GetModelPath(input_dict)
+        refusal = check_serving(model_path)
+        if refusal:
+            logging.warning("Model %s not pushed: serving check failed: %s", model_path, refusal)
+            self._MarkNotPushed(pushed_model)
+            pushed_model.set_string_custom_property(NOT_PUSHED_REASON, f"serving check failed: {refusal}")
+            return
         base_directory = _filesystem_base_directory(exec_properties)
         version = served_version_of(model_path, base_directory)
         already_served = version is not None

@@ -142,8 +142,10 @@ def edge_summary(edge_model) -> EdgeSummary:
 
 
 def push_result(pushed_model) -> PushResult:
-    if pushed_model is None or _int_property(pushed_model, "pushed") != 1:
+    if pushed_model is None:
         return PushResult()
+    if _int_property(pushed_model, "pushed") != 1:
+        return PushResult(not_pushed_reason=_string_property(pushed_model, "not_pushed_reason"))
     return PushResult(pushed=True, destination=_string_property(pushed_model, "pushed_destination"),
                       version=_string_property(pushed_model, "pushed_version"),
                       already_served=_int_property(pushed_model, "already_served") == 1)

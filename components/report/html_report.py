@@ -64,7 +64,8 @@ def _gate_section(record: RunRecord) -> str:
             ("model", _e(record.training.model_uri or "-"), _e(gate.baseline_uri or "none (no earlier blessed)"))]
     table = _table(["", "candidate", "baseline"], rows)
     push = (f"pushed to <code>{_e(record.push.destination)}</code> (version {_e(record.push.version)})"
-            if record.push.pushed else "not pushed")
+            if record.push.pushed else "not pushed" + (f": {_e(record.push.not_pushed_reason)}"
+                                                        if record.push.not_pushed_reason else ""))
     thresholds = (f"Gate: accuracy &ge; {fmt(gate.min_accuracy)} and at most {fmt(gate.max_accuracy_drop)} below "
                   f"the baseline." if gate.evaluated else "")
     return (f'<h2>Gate decision</h2><p><span class="badge {css}">{_e(gate.decision)}</span> &nbsp; {push}</p>'

@@ -113,6 +113,7 @@ class PushResult:
     destination: str = ""
     version: str = ""
     already_served: bool = False  # The pusher found the model already in service and copied nothing.
+    not_pushed_reason: str = ""  # Why a blessed model was not pushed (the pre-push serving check).
 
 
 @dataclasses.dataclass

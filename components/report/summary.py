@@ -116,7 +116,7 @@ def megabytes(size: Optional[int]) -> str:
 def _push(record: RunRecord) -> list[str]:
     push = record.push
     if not push.pushed:
-        return ["  pushed:     not pushed"]
+        return ["  pushed:     not pushed" + (f": {push.not_pushed_reason}" if push.not_pushed_reason else "")]
     cached = any(c.node_id.endswith("Pusher") and c.state == "cached" for c in record.components)
     already = ", already in service: nothing new pushed" if cached or push.already_served else ""
     return [f"  pushed:     {printable(push.destination)} (version {push.version}{already})"]

@@ -15,8 +15,11 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 TRAINER_RUN_FN = "components.training.trainer.run_fn"
 
 
-def trainer_custom_config(training: dict[str, Any], classes: list[str], image_size: int) -> dict[str, Any]:
-    """The Trainer's custom_config: the training section as plain JSON values, plus what the data looks like."""
+def trainer_custom_config(training: dict[str, Any], classes: list[str], image_size: int,
+                          max_image_pixels: int = 50_000_000) -> dict[str, Any]:
+    """The Trainer's custom_config: the training section as plain JSON values, plus what the data looks like
+    (`max_image_pixels`, ingestion's bound, is baked into the export's photo signature)."""
     return {"training": {k: (list(v) if isinstance(v, tuple) else v) for k, v in training.items()},
             "classes": list(classes),
-            "image_size": int(image_size)}
+            "image_size": int(image_size),
+            "max_image_pixels": int(max_image_pixels)}

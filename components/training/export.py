@@ -1,38 +1,45 @@
-"""The serving SavedModel: two signatures with the same outputs, and the class names inside the model.
+"""The serving SavedModel: photo bytes in by default, tf.Examples under their own name, the class names inside.
 
-- `serving_default`: serialized tf.Example (as ingestion writes them) -> outputs; what TFMA evaluates.
-- `predict_image`: encoded photo bytes of any size and format (JPEG, PNG, GIF, BMP) -> outputs; the graph
-  applies ingestion's resize and centre crop, so a client sends a photo as it is. EXIF orientation is not
-  applied in the graph (TensorFlow cannot read it); `predict.py` applies it on the host before sending.
+- `serving_default` (PHOTO_SIGNATURE): `image_bytes`, encoded photos of any size and format (JPEG, PNG, GIF,
+  BMP) -> outputs; what TF Serving, Vertex endpoints and `flowers-pipeline predict` call. The graph applies
+  ingestion's resize and centre crop, so a client sends a photo as it is (the input name ends in `_bytes` so
+  TF Serving's REST API decodes `{"b64": ...}` values into it). EXIF orientation is not applied in the graph
+  (TensorFlow cannot read it); `predict.py` applies it on the host before sending.
+- `serving_examples` (EXAMPLES_SIGNATURE): `examples`, serialized tf.Examples as ingestion writes them ->
+  outputs; what TFMA evaluates (the Evaluator's ModelSpec.signature_name) and what BulkInferrer-style jobs feed.
 - `class_names`: no input -> every class name, in class-index order.
 Outputs: `probabilities` float32 [N, classes], `class_id` int64 [N], `label` string [N].
+
+`assets.extra/tf_serving_warmup_requests` holds PredictionLog records of real eval photos for `serving_default`:
+TF Serving replays them at load time, so the first client request is not the one that pays for initialisation.
 """
 
 from __future__ import annotations
 
+import os
+
 import tensorflow as tf
 
-from components.training.data import decode_record_image
+from components.training.data import decode_record_image, list_files
+from components.training.photo_input import DEFAULT_MAX_PIXELS, photo_to_input
 
-SIGNATURES = ("serving_default", "predict_image", "class_names")
-
-
-def photo_to_input(encoded: tf.Tensor, image_size: int) -> tf.Tensor:
-    """Ingestion's transform in the graph: shorter side to `image_size` (bilinear, antialiased like Pillow's
-    BILINEAR), then a centre crop; float32 pixels in [0, 1]."""
-    image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
-    height, width = tf.cast(tf.shape(image)[0], tf.float64), tf.cast(tf.shape(image)[1], tf.float64)
-    scale = image_size / tf.minimum(height, width)
-    new_height = tf.maximum(image_size, tf.cast(tf.round(height * scale), tf.int32))
-    new_width = tf.maximum(image_size, tf.cast(tf.round(width * scale), tf.int32))
-    resized = tf.image.resize(image, [new_height, new_width], method="bilinear", antialias=True)
-    top, left = (new_height - image_size) // 2, (new_width - image_size) // 2
-    cropped = tf.image.crop_to_bounding_box(resized, top, left, image_size, image_size)
-    return tf.clip_by_value(cropped, 0.0, 255.0) / 255.0
+PHOTO_SIGNATURE = "serving_default"
+EXAMPLES_SIGNATURE = "serving_examples"
+CLASS_NAMES_SIGNATURE = "class_names"
+PHOTO_INPUT = "image_bytes"
+EXAMPLES_INPUT = "examples"
+SIGNATURES = (PHOTO_SIGNATURE, EXAMPLES_SIGNATURE, CLASS_NAMES_SIGNATURE)
+WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
+WARMUP_PHOTOS = 32  # TF Serving reads at most 1,000; a few dozen cover its lazy initialisation.
 
 
-def signatures(model: tf.keras.Model, classes: list[str], image_size: int) -> dict:
-    """The tf.functions to save with the model; each maps a batch of strings to the outputs."""
+def signatures(model: tf.keras.Model, classes: list[str], image_size: int,
+               max_pixels: int = DEFAULT_MAX_PIXELS) -> dict:
+    """The tf.functions to save with the model; each maps a batch of strings to the outputs.
+
+    Photos are decoded one at a time (`parallel_iterations=1`): the memory of a call is then one photo within
+    `max_pixels`, whatever the batch holds.
+    """
     names = tf.constant(classes)
     image_spec = tf.TensorSpec([image_size, image_size, 3], tf.float32)
 
@@ -41,27 +48,68 @@ def signatures(model: tf.keras.Model, classes: list[str], image_size: int) -> di
         class_id = tf.argmax(probabilities, axis=-1)
         return {"probabilities": probabilities, "class_id": class_id, "label": tf.gather(names, class_id)}
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
-    def serving_default(examples):
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=PHOTO_INPUT)])
+    def serve_photos(image_bytes):
+        return outputs(tf.map_fn(lambda encoded: photo_to_input(encoded, image_size, max_pixels), image_bytes,
+                                 fn_output_signature=image_spec, parallel_iterations=1))
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=EXAMPLES_INPUT)])
+    def serve_examples(examples):
         jpegs = tf.io.parse_example(examples, {"image": tf.io.FixedLenFeature([], tf.string)})["image"]
         return outputs(tf.map_fn(lambda jpeg: decode_record_image(jpeg, image_size), jpegs,
-                                 fn_output_signature=image_spec))
-
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="images")])
-    def predict_image(images):
-        return outputs(tf.map_fn(lambda encoded: photo_to_input(encoded, image_size), images,
                                  fn_output_signature=image_spec))
 
     @tf.function(input_signature=[])
     def class_names():
         return {"class_names": names}
 
-    return {"serving_default": serving_default, "predict_image": predict_image, "class_names": class_names}
+    return {PHOTO_SIGNATURE: serve_photos, EXAMPLES_SIGNATURE: serve_examples, CLASS_NAMES_SIGNATURE: class_names}
 
 
 def export(model: tf.keras.Model, classes: list[str], image_size: int, directory: str,
-           options: tf.saved_model.SaveOptions | None = None) -> None:
-    """Save for serving: no optimizer state and no per-layer traces (`save_traces`), which took most of the
-    export time; the signatures serve, and Keras rebuilds the model from its config (warm start, `models`)."""
+           options: tf.saved_model.SaveOptions | None = None, max_image_pixels: int = DEFAULT_MAX_PIXELS,
+           warmup_records: list[str] | None = None) -> None:
+    """Save for serving: no optimizer state and no per-layer traces (`save_traces`, most of the export time;
+    the signatures serve, and Keras rebuilds the model from its config for warm starts); photos over
+    `max_image_pixels` (ingestion's data.max_image_pixels) are refused by the photo signature. With
+    `warmup_records` (TFRecord patterns of the eval split), the warmup file holds their first photos."""
     model.save(directory, save_format="tf", include_optimizer=False, save_traces=False, options=options,
-               signatures=signatures(model, classes, image_size))
+               signatures=signatures(model, classes, image_size, max_image_pixels))
+    if warmup_records:
+        write_warmup_requests(directory, record_photos(warmup_records, WARMUP_PHOTOS))
+
+
+def record_photos(patterns: list[str], count: int) -> list[bytes]:
+    """The `image` (JPEG) of the first `count` ingested records matching the patterns."""
+    feature = {"image": tf.io.FixedLenFeature([], tf.string)}
+    records = tf.data.TFRecordDataset(list_files(patterns), compression_type="GZIP").take(count)
+    return [tf.io.parse_single_example(record, feature)["image"].numpy() for record in records]
+
+
+def write_warmup_requests(directory: str, photos: list[bytes]) -> str:
+    """One PredictionLog per photo, a one-photo request to `serving_default`; returns the file's path."""
+    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+
+    path = os.path.join(directory, WARMUP_FILE)
+    tf.io.gfile.makedirs(os.path.dirname(path))
+    with tf.io.TFRecordWriter(path) as writer:
+        for photo in photos:
+            request = predict_pb2.PredictRequest(model_spec=model_pb2.ModelSpec(signature_name=PHOTO_SIGNATURE))
+            request.inputs[PHOTO_INPUT].CopyFrom(tf.make_tensor_proto([photo], dtype=tf.string))
+            log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
+            writer.write(log.SerializeToString())
+    return path
+
+
+def read_warmup_photos(directory: str) -> list[bytes]:
+    """The photos of a version's warmup requests, in order (what the pre-push serving check sends)."""
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    path = os.path.join(directory, WARMUP_FILE)
+    if not tf.io.gfile.exists(path):
+        return []
+    photos = []
+    for record in tf.data.TFRecordDataset(path):
+        request = prediction_log_pb2.PredictionLog.FromString(record.numpy()).predict_log.request
+        photos += list(tf.make_ndarray(request.inputs[PHOTO_INPUT]).ravel())
+    return photos

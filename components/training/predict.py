@@ -1,7 +1,8 @@
-"""Loading an exported or pushed model and answering photos in batches through its `predict_image` signature.
+"""Loading an exported or pushed model and answering photos in batches through its photo signature.
 
 The host only reads files (and applies EXIF orientation, which the graph cannot); resizing and cropping
-happen in the model, exactly as at ingestion. A photo that cannot be read gets an error of its own.
+happen in the model, exactly as at ingestion, and the model refuses photos over its pixel bound. A photo that
+cannot be read, decoded or is refused gets an error of its own; answers come batch by batch, as they are ready.
 """
 
 from __future__ import annotations
@@ -9,12 +10,15 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
+from typing import Iterable, Iterator
 
 import tensorflow as tf
 
 from components.errors import UserError
+from components.training.export import CLASS_NAMES_SIGNATURE, PHOTO_INPUT, PHOTO_SIGNATURE
+from components.training.photo_input import DEFAULT_MAX_PIXELS, REFUSAL_MARK, readable_error
 
-_TF_FORMATS = {"JPEG", "PNG", "GIF", "BMP"}  # What tf.io.decode_image reads.
+_TF_FORMATS = {"JPEG", "PNG", "GIF", "BMP"}  # What the photo signature decodes.
 _EXIF_ORIENTATION = 0x0112
 
 
@@ -47,29 +51,40 @@ def resolve_model_dir(path: str) -> str:
 
 
 class Predictor:
-    """One loaded model; `predict(paths)` answers every path, in order."""
+    """One loaded model; `predict(paths)` answers every path, in order, batch by batch.
 
-    def __init__(self, model_dir: str):
+    `max_image_pixels` bounds what the host decodes itself (formats the graph cannot read, EXIF rotation);
+    the graph applies the bound baked into the model to everything else.
+    """
+
+    def __init__(self, model_dir: str, max_image_pixels: int = DEFAULT_MAX_PIXELS):
         self.model_dir = resolve_model_dir(model_dir)
+        self.max_image_pixels = max_image_pixels
         loaded = tf.saved_model.load(self.model_dir)
-        if "predict_image" not in loaded.signatures:
-            raise UserError(f"{self.model_dir} has no predict_image signature; was it exported by this pipeline?")
+        signature = loaded.signatures.get(PHOTO_SIGNATURE)
+        if signature is None or PHOTO_INPUT not in signature.structured_input_signature[1]:
+            raise UserError(f"{self.model_dir}: its {PHOTO_SIGNATURE} signature takes no {PHOTO_INPUT}; "
+                            "was it exported by this version of the pipeline?")
         self._loaded = loaded  # Keeps the signatures' variables alive.
-        self._predict = loaded.signatures["predict_image"]
-        names = loaded.signatures["class_names"]()["class_names"].numpy()
+        self._predict = signature
+        names = loaded.signatures[CLASS_NAMES_SIGNATURE]()["class_names"].numpy()
         self.classes = [name.decode() for name in names]
 
-    def predict(self, paths: list[str], batch_size: int = 64) -> list[Prediction]:
-        results = []
-        for start in range(0, len(paths), batch_size):
-            results += self._predict_batch(paths[start:start + batch_size])
-        return results
+    def predict(self, paths: Iterable[str], batch_size: int = 64) -> Iterator[Prediction]:
+        batch: list[str] = []
+        for path in paths:
+            batch.append(path)
+            if len(batch) == batch_size:
+                yield from self.predict_batch(batch)
+                batch = []
+        if batch:
+            yield from self.predict_batch(batch)
 
-    def _predict_batch(self, paths: list[str]) -> list[Prediction]:
+    def predict_batch(self, paths: list[str]) -> list[Prediction]:
         encoded, errors = {}, {}
         for path in paths:
             try:
-                encoded[path] = read_photo(path)
+                encoded[path] = read_photo(path, self.max_image_pixels)
             except tf.errors.OpError as error:  # gfile: missing or unreadable file
                 errors[path] = error.message
             except (OSError, ValueError) as error:
@@ -82,10 +97,10 @@ class Predictor:
         if not photos:
             return {}
         try:
-            outputs = self._predict(images=tf.constant(photos))
+            outputs = self._predict(**{PHOTO_INPUT: tf.constant(photos)})
         except tf.errors.InvalidArgumentError as error:
             if len(photos) == 1:
-                return {paths[0]: Prediction(paths[0], error=f"cannot decode image: {error.message.splitlines()[0]}")}
+                return {paths[0]: Prediction(paths[0], error=_photo_error(error.message))}
             return {p: a for path, photo in zip(paths, photos) for p, a in self._answer([path], [photo]).items()}
         probabilities = outputs["probabilities"].numpy()
         return {path: Prediction(path, self.classes[int(row.argmax())], float(row.max()),
@@ -93,9 +108,14 @@ class Predictor:
                 for path, row in zip(paths, probabilities)}
 
 
-def read_photo(path: str) -> bytes:
+def _photo_error(message: str) -> str:
+    sentence = readable_error(message)
+    return sentence if sentence.startswith(REFUSAL_MARK) else f"cannot decode image: {sentence}"
+
+
+def read_photo(path: str, max_image_pixels: int = DEFAULT_MAX_PIXELS) -> bytes:
     """The file's bytes, re-encoded as PNG only when TensorFlow cannot decode the format or the photo needs
-    EXIF rotation (ingestion stores photos upright)."""
+    EXIF rotation (ingestion stores photos upright); only then does the host decode, within the pixel bound."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     with tf.io.gfile.GFile(path, "rb") as photo_file:
@@ -104,7 +124,13 @@ def read_photo(path: str) -> bytes:
         with Image.open(io.BytesIO(raw)) as image:
             if image.format in _TF_FORMATS and image.getexif().get(_EXIF_ORIENTATION, 1) == 1:
                 return raw
+            width, height = image.size
+            if width * height > max_image_pixels:
+                raise ValueError(f"{REFUSAL_MARK}{width}x{height} = {width * height} pixels, "
+                                 f"over the limit of {max_image_pixels}")
             upright = ImageOps.exif_transpose(image).convert("RGB")
+    except Image.DecompressionBombError as error:  # Pillow's own bound, far above ours: refused unread.
+        raise ValueError(f"{REFUSAL_MARK}{error}") from None
     except UnidentifiedImageError:
         raise ValueError("not an image file (or a format Pillow cannot read)") from None
     except OSError as error:

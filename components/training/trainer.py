@@ -47,7 +47,8 @@ def run_fn(fn_args) -> None:
         run = Run(fn_args, settings, placement, global_batch, steps_per_epoch, fine_tuning)
         cached = run.cache(parts.of(model), train_records, eval_records)
         eval_probabilities = run.on_features(parts.of(model), cached) if cached else run.end_to_end(model)
-        export.export(model, classes, image_size, fn_args.serving_model_dir, _save_options(placement))
+        export.export(model, classes, image_size, fn_args.serving_model_dir, _save_options(placement),
+                      max_image_pixels=config["max_image_pixels"], warmup_records=fn_args.eval_files)
 
     progress.write_eval_predictions(fn_args.model_run_dir, data.read_sources(fn_args.eval_files), eval_probabilities)
     progress.write_history(fn_args.model_run_dir, {

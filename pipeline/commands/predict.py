@@ -1,4 +1,4 @@
-"""`flowers-pipeline predict`: label photos with an exported or pushed model."""
+"""`flowers-pipeline predict`: label photos with an exported or pushed model, file by file or as a Beam job."""
 
 from __future__ import annotations
 
@@ -13,19 +13,39 @@ SUMMARY = "label photos with an exported model (a serving dir of numbered versio
 def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-dir", required=True, help="a SavedModel, or a serving dir of numbered versions")
     parser.add_argument("--format", choices=("text", "json"), default="text",
-                        help="text: 'PATH: LABEL PROBABILITY'; json: one object per line")
+                        help="text: 'PATH: LABEL PROBABILITY'; json: one object per line (without --output-dir)")
     parser.add_argument("--batch-size", type=positive_int, default=64, help="photos per model call")
-    parser.add_argument("images", nargs="+", metavar="IMAGE", help="photo files (any size; JPEG, PNG, ...)")
+    parser.add_argument("--output-dir", help="run a Beam batch job instead and write JSON-lines shards of "
+                                             "predictions and errors plus summary.json here (local or gs://)")
+    parser.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
+                        help="with --output-dir: Beam pipeline option, repeatable, written with '=': "
+                             "--beam-arg=--runner=DataflowRunner")
+    parser.add_argument("images", nargs="+", metavar="PATH",
+                        help="photo files (any size; JPEG, PNG, ...); with --output-dir also folders (searched "
+                             "recursively) and globs, local or gs://")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print one line per image, in order; exit status 1 if any image could not be answered."""
+    """Per file: one line per image, in order, as each batch is answered. Batch: the job's summary. Exit
+    status 1 if any image could not be answered."""
+    if args.output_dir:
+        return _run_batch(args)
     from components.training.predict import Predictor
 
-    predictions = Predictor(args.model_dir).predict(args.images, args.batch_size)
-    for prediction in predictions:
+    failed = False
+    for prediction in Predictor(args.model_dir).predict(args.images, args.batch_size):
         print(json.dumps(prediction.as_dict()) if args.format == "json" else _text(prediction), flush=True)
-    return 1 if any(p.error for p in predictions) else 0
+        failed = failed or bool(prediction.error)
+    return 1 if failed else 0
+
+
+def _run_batch(args: argparse.Namespace) -> int:
+    from components.training.batch_predict import run_batch_prediction
+
+    summary = run_batch_prediction(args.model_dir, args.images, args.output_dir, args.beam_arg, args.batch_size)
+    print(f"{summary['seen']} files: {summary['predicted']} predicted ({summary['predictions']}), "
+          f"{summary['errors']} errors ({summary['error_files']}); model {summary['model_dir']}")
+    return 1 if summary["errors"] else 0
 
 
 def _text(prediction) -> str:

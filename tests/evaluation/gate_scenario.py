@@ -1,7 +1,7 @@
 """Real tiny artifacts and a real LocalDagRunner pipeline around the gate: Importers stand in for ingestion and
 the Trainer, then BaselineResolver -> Evaluator(make_eval_config) -> AtomicPusher run for real on SQLite MLMD.
 
-Models are real tf.keras SavedModels with the Trainer's serving signature. Each one maps the true `class` through
+Models are real tf.keras SavedModels exported by the Trainer's exporter. Each one maps the true `class` through
 a fixed table, so its eval accuracy is known exactly: classes listed in `wrong` are predicted as the next class.
 Shared by tests/evaluation and tests/report (loaded by path), and run once per test session: `run_scenario` keeps
 its outcome in a JSON file next to the artifacts.
@@ -16,6 +16,7 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 CLASSES = ["daisy", "dandelion", "roses", "sunflowers", "tulips"]
 PER_CLASS = 4  # 20 eval examples: each wrong class costs exactly 0.2 accuracy.
+PHOTO_SIZE = 24
 MIN_ACCURACY = 0.5
 MAX_ACCURACY_DROP = 0.1
 PIPELINE_NAME = "gate-test"
@@ -98,7 +99,7 @@ def make_example(class_id: int, name: str, index: int):
     import numpy as np
     import tensorflow as tf
 
-    pixels = np.zeros((24, 24, 3), np.uint8)
+    pixels = np.zeros((PHOTO_SIZE, PHOTO_SIZE, 3), np.uint8)
     pixels[..., class_id % 3] = 60 + 40 * class_id
     pixels[: 4 + index, :, :] = 255
     jpeg = tf.io.encode_jpeg(pixels).numpy()
@@ -106,34 +107,39 @@ def make_example(class_id: int, name: str, index: int):
         "image": tf.train.Feature(bytes_list=tf.train.BytesList(value=[jpeg])),
         "class": tf.train.Feature(int64_list=tf.train.Int64List(value=[class_id])),
         "label": tf.train.Feature(bytes_list=tf.train.BytesList(value=[name.encode()])),
-        "size": tf.train.Feature(int64_list=tf.train.Int64List(value=[24, 24])),
+        "size": tf.train.Feature(int64_list=tf.train.Int64List(value=[PHOTO_SIZE, PHOTO_SIZE])),
         "source": tf.train.Feature(bytes_list=tf.train.BytesList(value=[f"{name}/{index}.jpg".encode()])),
     }
     return tf.train.Example(features=tf.train.Features(feature=feature))
 
 
 def export_model(model_dir: str, wrong: tuple[int, ...], examples_dir: str) -> str:
-    """A Keras model (one-hot class -> Dense permutation -> softmax) saved like the Trainer, in Format-Serving,
-    with the Trainer's run files: history and eval predictions."""
+    """A Keras model exported by the Trainer's exporter (its signatures; warmup photos from the eval split of
+    examples_dir), in Format-Serving, with the Trainer's run files (history and eval predictions).
+
+    The class is read back from the photo (channel `class % 3` of its bottom row holds 60 + 40 * class, see
+    make_example), one-hot encoded, then mapped through a fixed table: the photo signature, the tf.Example one
+    and the pre-push serving check all agree, and the accuracy is known exactly.
+    """
     import numpy as np
     import tensorflow as tf
+
+    from components.training import export
 
     n = len(CLASSES)
     table = np.zeros((n, n), np.float32)
     for c in range(n):
         table[c, (c + 1) % n if c in wrong else c] = 8.0
-    model = tf.keras.Sequential([tf.keras.Input((n,)), tf.keras.layers.Dense(n, use_bias=False, activation="softmax")])
-    model.layers[0].set_weights([table])
-    names = tf.constant(CLASSES)
+    class ClassFromPixels(tf.keras.layers.Layer):
+        def call(self, images):
+            level = tf.reduce_max(images[:, -1], axis=[1, 2]) * 255
+            return tf.one_hot(tf.cast(tf.round((level - 60) / 40), tf.int32), n)
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
-    def serve(serialized):
-        parsed = tf.io.parse_example(serialized, {"class": tf.io.FixedLenFeature([1], tf.int64)})
-        probabilities = model(tf.one_hot(parsed["class"][:, 0], n))
-        class_id = tf.argmax(probabilities, axis=1)
-        return {"probabilities": probabilities, "class_id": class_id, "label": tf.gather(names, class_id)}
-
-    model.save(os.path.join(model_dir, "Format-Serving"), save_format="tf", signatures={"serving_default": serve})
+    model = tf.keras.Sequential([tf.keras.Input((PHOTO_SIZE, PHOTO_SIZE, 3)), ClassFromPixels(),
+                                 tf.keras.layers.Dense(n, use_bias=False, activation="softmax")])
+    model.layers[-1].set_weights([table])
+    export.export(model, CLASSES, PHOTO_SIZE, os.path.join(model_dir, "Format-Serving"),
+                  warmup_records=[os.path.join(examples_dir, "Split-eval", "*")])
     os.makedirs(os.path.join(model_dir, "run"), exist_ok=True)
     with open(os.path.join(model_dir, "run", "training_history.json"), "w") as f:
         json.dump(HISTORY, f)
@@ -141,8 +147,9 @@ def export_model(model_dir: str, wrong: tuple[int, ...], examples_dir: str) -> s
 
     eval_files = [os.path.join(examples_dir, "Split-eval", "*")]
     records = [r.numpy() for r in tf.data.TFRecordDataset(data.list_files(eval_files), compression_type="GZIP")]
+    served = tf.saved_model.load(os.path.join(model_dir, "Format-Serving")).signatures[export.EXAMPLES_SIGNATURE]
     progress.write_eval_predictions(os.path.join(model_dir, "run"), data.read_sources(eval_files),
-                                    serve(tf.constant(records))["probabilities"].numpy())
+                                    served(**{export.EXAMPLES_INPUT: tf.constant(records)})["probabilities"].numpy())
     return model_dir
 
 

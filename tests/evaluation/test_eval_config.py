@@ -14,7 +14,7 @@ def _accuracy_config(config: tfma.EvalConfig) -> tfma.MetricConfig:
 
 def test_model_spec_reads_the_trainer_signature():
     (spec,) = make_eval_config(CLASSES, 0.8, 0.02).model_specs
-    assert (spec.label_key, spec.signature_name, spec.prediction_key) == ("class", "serving_default", "probabilities")
+    assert (spec.label_key, spec.signature_name, spec.prediction_key) == ("class", "serving_examples", "probabilities")
 
 
 def test_gate_is_absolute_floor_and_bounded_drop_on_the_overall_slice_only():

@@ -9,6 +9,7 @@ import tensorflow as tf
 from training_fixtures import CLASSES, IMAGE_SIZE, fn_args, training_settings
 
 from components.training import TRAINER_RUN_FN, trainer_custom_config
+from components.training.export import EXAMPLES_SIGNATURE, PHOTO_SIGNATURE
 
 
 def test_run_fn_name_points_at_the_installed_function():
@@ -50,9 +51,9 @@ def test_learning_rate_ramps_up_then_decays(trained):
     np.testing.assert_allclose(rates[1:], [peak * 0.8 ** ((s - steps) / steps) for s in last_steps], rtol=1e-4)
 
 
-def test_serving_default_answers_examples_with_class_names(trained, dataset):
+def test_examples_signature_answers_examples_with_class_names(trained, dataset):
     model = tf.saved_model.load(trained["fn_args"].serving_model_dir)
-    outputs = model.signatures["serving_default"](examples=tf.constant(dataset["records"]["eval"]))
+    outputs = model.signatures[EXAMPLES_SIGNATURE](examples=tf.constant(dataset["records"]["eval"]))
     assert outputs["probabilities"].shape == (18, 3)
     np.testing.assert_allclose(outputs["probabilities"].numpy().sum(axis=1), 1.0, rtol=1e-5)
     labels = [label.decode() for label in outputs["label"].numpy()]
@@ -61,17 +62,17 @@ def test_serving_default_answers_examples_with_class_names(trained, dataset):
     assert [n.decode() for n in names] == CLASSES
 
 
-def test_predict_image_on_raw_photos_agrees_with_serving_default_on_their_records(trained, dataset):
+def test_photo_signature_on_raw_photos_agrees_with_the_examples_signature_on_their_records(trained, dataset):
     model = tf.saved_model.load(trained["fn_args"].serving_model_dir)
     paths = [p for p in dataset["photos"] if "/eval/" in p]
     raw = [open(p, "rb").read() for p in paths]
-    from_photos = model.signatures["predict_image"](images=tf.constant(raw))
-    from_records = model.signatures["serving_default"](examples=tf.constant(dataset["records"]["eval"]))
+    from_photos = model.signatures[PHOTO_SIGNATURE](image_bytes=tf.constant(raw))
+    from_records = model.signatures[EXAMPLES_SIGNATURE](examples=tf.constant(dataset["records"]["eval"]))
     probabilities = from_records["probabilities"].numpy()
-    # The records' own JPEGs through predict_image: the same pixels, so the same answers as serving_default.
+    # The records' own JPEGs through the photo signature: the same pixels, so the same answers as the examples one.
     jpegs = [tf.train.Example.FromString(r).features.feature["image"].bytes_list.value[0]
              for r in dataset["records"]["eval"]]
-    same = model.signatures["predict_image"](images=tf.constant(jpegs))
+    same = model.signatures[PHOTO_SIGNATURE](image_bytes=tf.constant(jpegs))
     np.testing.assert_allclose(same["probabilities"].numpy(), probabilities, atol=1e-4)
     # Raw photos differ from the records only by the ingestion's JPEG re-encoding: close answers, the same top
     # class wherever the two best classes are clearly apart.

@@ -77,3 +77,21 @@ def training_settings(**changes) -> dict:
     fast = dict(model="squeezenet", weights="none", epochs=4, batch_size=8, learning_rate=4e-3, warmup_epochs=1,
                 shuffle_buffer=64, accelerator="cpu")
     return dataclasses.asdict(dataclasses.replace(pipeline_config.TrainingConfig(), **{**fast, **changes}))
+
+
+def zeros_png(width: int, height: int) -> bytes:
+    """A valid 1-bit greyscale PNG of zeros, built without ever holding its pixels: a 30000x30000 one is
+    about 110 KB, the decompression bomb a few hundred bytes of which must not take a server down."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row = bytes(1 + (width + 7) // 8)  # filter byte 0, then the packed bits
+    compressor, idat, rows_per_piece = zlib.compressobj(9), [], max(1, 2**20 // len(row))
+    for start in range(0, height, rows_per_piece):
+        idat.append(compressor.compress(row * min(rows_per_piece, height - start)))
+    idat.append(compressor.flush())
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"".join(idat)) + chunk(b"IEND", b"")

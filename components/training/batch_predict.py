@@ -1,0 +1,112 @@
+"""Batch prediction on Beam: photos, folders and globs (local or gs://) -> JSON-lines predictions and errors.
+
+The same engine as ingestion: the DirectRunner here (any running mode), Dataflow with `--runner=DataflowRunner`
+and its options. Each worker loads the SavedModel once (`beam.utils.shared`) and answers batches through the
+same `Predictor` as the per-file `predict`, so both give the same answers; every file ends up in exactly one
+output, predictions or errors, and `summary.json` counts them (seen = predicted + errors).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.utils import shared
+
+from components.ingestion.sources import IMAGE_EXTENSIONS
+
+PREDICTIONS = "predictions"
+ERRORS = "errors"
+SUMMARY_FILE = "summary.json"
+_GLOB_CHARACTERS = "*?["
+
+
+def expand(path: str) -> list[str]:
+    """A photo as itself, a folder as every photo under it (by extension, recursively), a glob as what it
+    matches; what matches nothing stays as given, so it is reported as an error rather than lost."""
+    import tensorflow as tf
+
+    if any(c in path for c in _GLOB_CHARACTERS):
+        matched = [m.path for m in FileSystems.match([path])[0].metadata_list]
+    elif tf.io.gfile.isdir(path):
+        matched = [m.path for m in FileSystems.match([FileSystems.join(path.rstrip("/"), "**")])[0].metadata_list
+                   if os.path.splitext(m.path)[1].lower() in IMAGE_EXTENSIONS]
+    else:
+        return [path]
+    files = sorted(p for p in matched if not p.endswith("/"))  # Not GCS folder markers.
+    return files or [path]
+
+
+class _Loaded:
+    """What `shared.Shared` keeps per worker process (it needs an object it can weakly reference)."""
+
+    def __init__(self, model_dir: str, max_image_pixels: int):
+        from components.training.predict import Predictor
+
+        self.predictor = Predictor(model_dir, max_image_pixels)
+
+
+class PredictBatches(beam.DoFn):
+    """Lists of paths -> one answer dict per path (prediction or error), the model loaded once per worker."""
+
+    def __init__(self, model_dir: str, max_image_pixels: int):
+        self._model_dir, self._max_image_pixels = model_dir, max_image_pixels
+        self._shared = shared.Shared()
+
+    def setup(self):
+        self._loaded = self._shared.acquire(lambda: _Loaded(self._model_dir, self._max_image_pixels))
+
+    def process(self, paths: list[str]):
+        for prediction in self._loaded.predictor.predict_batch(paths):
+            yield prediction.as_dict()
+
+
+def run_batch_prediction(model_dir: str, paths: list[str], output_dir: str, beam_args: list[str],
+                         batch_size: int = 64, max_image_pixels: int | None = None) -> dict:
+    """Run the job to completion and return its summary (also written to `<output_dir>/summary.json`)."""
+    from components.training.photo_input import DEFAULT_MAX_PIXELS
+    from components.training.predict import resolve_model_dir
+
+    model_dir = resolve_model_dir(model_dir)  # One version for every worker, chosen at launch.
+    with beam.Pipeline(options=PipelineOptions(beam_args)) as pipeline:
+        answers = (pipeline
+                   | "Paths" >> beam.Create(paths)
+                   | "Expand" >> beam.FlatMap(expand)
+                   | "Spread" >> beam.Reshuffle()
+                   | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=batch_size)
+                   | "Predict" >> beam.ParDo(PredictBatches(model_dir, max_image_pixels or DEFAULT_MAX_PIXELS)))
+        counts = {}
+        for name, is_error in ((PREDICTIONS, False), (ERRORS, True)):
+            rows = answers | f"Keep {name}" >> beam.Filter(lambda row, e=is_error: ("error" in row) == e)
+            _ = (rows | f"Encode {name}" >> beam.Map(json.dumps)
+                 | f"Write {name}" >> beam.io.WriteToText(FileSystems.join(output_dir, name),
+                                                          file_name_suffix=".jsonl"))
+            counts[name] = beam.pvalue.AsSingleton(rows | f"Count {name}" >> beam.combiners.Count.Globally())
+        _ = (pipeline | "Once" >> beam.Create([model_dir])
+             | "Summary" >> beam.Map(_write_summary, output_dir, counts[PREDICTIONS], counts[ERRORS]))
+    return read_summary(output_dir)
+
+
+def _write_summary(model_dir: str, output_dir: str, predicted: int, errors: int) -> None:
+    summary = {"model_dir": model_dir, "seen": predicted + errors, "predicted": predicted, "errors": errors,
+               "predictions": FileSystems.join(output_dir, f"{PREDICTIONS}-*.jsonl"),
+               "error_files": FileSystems.join(output_dir, f"{ERRORS}-*.jsonl")}
+    with FileSystems.create(FileSystems.join(output_dir, SUMMARY_FILE)) as summary_file:
+        summary_file.write(json.dumps(summary, indent=1).encode())
+
+
+def read_summary(output_dir: str) -> dict:
+    with FileSystems.open(FileSystems.join(output_dir, SUMMARY_FILE)) as summary_file:
+        return json.loads(summary_file.read())
+
+
+def read_rows(output_dir: str, name: str) -> list[dict]:
+    """Every row of the `predictions` or `errors` shards, sorted by path."""
+    rows = []
+    for match in FileSystems.match([FileSystems.join(output_dir, f"{name}-*.jsonl")])[0].metadata_list:
+        with FileSystems.open(match.path) as shard:
+            rows += [json.loads(line) for line in shard.read().decode().splitlines() if line]
+    return sorted(rows, key=lambda row: row["path"])
