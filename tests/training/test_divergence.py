@@ -16,16 +16,15 @@ def test_an_infinite_learning_rate_fails_the_trainer_and_exports_no_model(datase
     from components.training.trainer import run_fn
 
     args = fn_args(dataset["examples"], str(tmp_path), training_settings(epochs=2, learning_rate=float("inf")))
-    with pytest.raises(TrainingDiverged, match=r"training diverged: the loss became nan at epoch 1, step \d+"):
+    with pytest.raises(TrainingDiverged, match=r"training diverged: the loss became nan at epoch 1;"):
         run_fn(args)
     assert not os.path.exists(os.path.join(args.serving_model_dir, "saved_model.pb"))
     assert issubclass(TrainingDiverged, UserError)  # The CLI prints it as one line.
 
 
-@pytest.mark.parametrize("logs, hook", [({"loss": float("inf")}, "batch"), ({"val_loss": float("nan")}, "epoch")])
-def test_infinite_loss_and_nan_validation_loss_are_caught(logs, hook):
+@pytest.mark.parametrize("logs", [{"loss": float("inf"), "val_loss": 0.7}, {"loss": 0.5, "val_loss": float("nan")}])
+def test_infinite_loss_and_nan_validation_loss_are_caught(logs):
     callback = FailOnNonFiniteLoss()
     with pytest.raises(TrainingDiverged, match="lower|Lower"):
-        callback.on_train_batch_end(0, logs) if hook == "batch" else callback.on_epoch_end(0, logs)
-    callback.on_train_batch_end(0, {"loss": 0.5})
+        callback.on_epoch_end(0, logs)
     callback.on_epoch_end(0, {"loss": 0.5, "val_loss": 0.7})
