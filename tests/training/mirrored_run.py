@@ -44,7 +44,7 @@ def cached_phases(strategy_: tf.distribute.Strategy, examples: str, out: str) ->
     random view choice cannot differ between runs."""
     settings = SimpleNamespace(**{**training_settings(model="mobilenet_v2", epochs=2, batch_size=4,
                                                       fine_tune_layers=11, fine_tune_epochs=2,
-                                                      fine_tune_learning_rate=1e-3),
+                                                      fine_tune_learning_rate=1e-3, fine_tune_min_records=0),
                                   "seed": 0})
     args = fn_args(examples, out, vars(settings))
     replicas = strategy_.num_replicas_in_sync

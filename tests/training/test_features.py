@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 from training_fixtures import CLASSES, IMAGE_SIZE, fn_args, training_settings
 
-from components.training import data, features, models, progress, recipe
+from components.training import data, export, features, models, progress, recipe
 from components.training.models import parts
 
 from pipeline_config import BUNDLED_WEIGHTS
@@ -71,7 +71,7 @@ def test_run_fn_trains_on_cached_features_and_exports_the_full_model(dataset, tm
     from components.training.trainer import run_fn
 
     settings = training_settings(model="mobilenet_v2", epochs=2, learning_rate=2e-2, fine_tune_layers=11,
-                                 fine_tune_epochs=1, fine_tune_learning_rate=1e-3)
+                                 fine_tune_epochs=1, fine_tune_learning_rate=1e-3, fine_tune_min_records=0)
     args = fn_args(dataset["examples"], str(tmp_path), settings)
     with caplog.at_level(logging.INFO):
         run_fn(args)
@@ -80,8 +80,8 @@ def test_run_fn_trains_on_cached_features_and_exports_the_full_model(dataset, tm
     assert [e["epoch"] for e in history["epochs"]] == [1, 2, 3]
     assert "feature cache: 48 train photos x 2 views and 18 eval photos" in caplog.text
     # The exported model (backbone plus trained head) answers as the Trainer's last validation did.
-    served = tf.saved_model.load(args.serving_model_dir).signatures["serving_default"]
-    outputs = served(examples=tf.constant(dataset["records"]["eval"]))
+    served = tf.saved_model.load(args.serving_model_dir).signatures[export.EXAMPLES_SIGNATURE]
+    outputs = served(**{export.EXAMPLES_INPUT: tf.constant(dataset["records"]["eval"])})
     saved = json.load(open(os.path.join(args.model_run_dir, progress.EVAL_PREDICTIONS_FILE)))
     sources = data.read_sources(args.eval_files)
     by_record = [saved[source] for source in sources]
