@@ -3,3 +3,7 @@
 
 class UserError(RuntimeError):
     """Bad input or settings, reported by the CLI as one clear line instead of a traceback."""
+
+
+class RunStopped(UserError):
+    """A check stopped the run on purpose before training (anomalies, label drift): not a failure of the code."""

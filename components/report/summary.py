@@ -6,6 +6,7 @@ import math
 from typing import Optional
 
 from components.report.record import RunRecord
+from components.validation.label_drift import describe
 
 _NICE_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 
@@ -13,7 +14,7 @@ _NICE_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 def format_summary(record: RunRecord) -> str:
     if not record.run_id:
         return f"Pipeline '{record.pipeline_name}': no run recorded in ML Metadata yet."
-    sections = [_components(record), _data(record), _training(record), _evaluation(record), _decision(record),
+    sections = [_components(record), _data(record), _drift(record), _training(record), _evaluation(record), _decision(record),
                 _push(record)]
     return "\n".join(line for section in sections for line in section)
 
@@ -48,6 +49,12 @@ def _data(record: RunRecord) -> list[str]:
     copies, conflicting = data.duplicates.get("extra_copies"), data.duplicates.get("groups_with_conflicting_labels")
     line += f", {copies} byte-identical {'copy' if copies == 1 else 'copies'}" if copies else ""
     return [line + (f" ({conflicting} under two or more labels)" if conflicting else "")]
+
+
+def _drift(record: RunRecord) -> list[str]:
+    if record.drift is None:
+        return ["  label drift: not checked"]
+    return [f"  label drift: {describe(record.drift)}"]
 
 
 def _training(record: RunRecord) -> list[str]:
