@@ -81,7 +81,7 @@ class TrainingConfig:
     accelerator: str = "auto"  # auto | tpu | gpu | cpu
     tpu: str = ""  # TPU name or grpc:// address; empty = discover from the environment.
     seed: int = 42
-    warm_start: bool = False  # Start from the last blessed model's weights.
+    warm_start: bool = False  # Start from the last blessed model's weights (measured no gain: make bench-retrain).
 
     def validate(self) -> None:
         _check(self.model != "", "training.model", "must name a registered model")
