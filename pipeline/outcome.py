@@ -33,7 +33,7 @@ class Outcome:
 
 def run_outcome(record: RunRecord, error: Optional[BaseException]) -> Outcome:
     if isinstance(error, RunStopped):
-        return Outcome("stopped", str(error).splitlines()[0])
+        return Outcome("stopped", str(error).splitlines()[0].rstrip(":"))  # The details follow that colon.
     if error is not None:
         where = f"{', '.join(record.failed)}: " if record.failed else ""
         return Outcome("failed", f"{where}{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
