@@ -22,7 +22,7 @@ BENCH_DATA ?= ../shared/data/flower_photos
 # the production gate (gate.min_accuracy, 0.80): runs on it gate at SAMPLE_MIN_ACCURACY unless DATA_ROOT is set.
 SAMPLE_MIN_ACCURACY ?= 0.5
 
-.PHONY: install run test bench bench-ingest bench-train bench-cv bench-e2e bench-realjob clean
+.PHONY: install run test bench bench-ingest bench-train bench-cv bench-e2e bench-realjob bench-retrain clean
 
 install: $(STAMP)
 
@@ -55,6 +55,9 @@ bench-e2e: install
 DATA ?=
 bench-realjob: install
 	$(PY) -m benchmarks.realjob $(if $(DATA),--data-root $(DATA)) $(ARGS)
+
+bench-retrain: install
+	$(PY) -m benchmarks.retrain --data-root $(BENCH_DATA)
 
 clean:
 	rm -rf runs bench-out

@@ -88,7 +88,7 @@ class TrainingConfig:
     accelerator: str = "auto"  # auto | tpu | gpu | cpu
     tpu: str = ""  # TPU name or grpc:// address; empty = discover from the environment.
     seed: int = 42
-    warm_start: bool = False  # Start from the last blessed model's weights.
+    warm_start: bool = False  # Start from the last blessed model's weights (measured no gain: make bench-retrain).
 
     def validate(self) -> None:
         _check(self.model != "", "training.model", "must name a registered model")
@@ -111,6 +111,21 @@ class TrainingConfig:
         _check(self.accelerator in ("auto", "tpu", "gpu", "cpu"), "training.accelerator",
                "must be one of auto, tpu, gpu, cpu")
         _check(0 <= self.seed <= MAX_SEED, "training.seed", f"must be between 0 and {MAX_SEED}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ValidationConfig:
+    """When a run stops before training because its data differs from what the model in service learnt from."""
+
+    # L-infinity distance between the label shares of this run's photos and those the latest blessed model was
+    # trained on: the largest change of any one class's share. 0.15 lets a retraining add a one-class batch of up
+    # to 23% of the data (a class at share p gains k photos on n: its share moves by k(1 - p)/(n + k); 600 photos
+    # + 100 all in one class of five: 0.11) or any spread batch (+100 over five classes: about 0.02), while a dump
+    # that reshapes the mix stops (600 + 300 dandelions: 0.27). 1 accepts any shift (--accept-drift).
+    max_label_drift: float = 0.15
+
+    def validate(self) -> None:
+        _check(0.0 <= self.max_label_drift <= 1.0, "validation.max_label_drift", "must be in [0, 1]")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,8 +170,8 @@ class VertexConfig:
     service_account: str = ""
     dataflow_machine_type: str = "n1-standard-4"
     dataflow_max_workers: int = 10
-    model_display_name: str = ""  # With endpoint_display_name: push to the Model Registry and this endpoint
-    endpoint_display_name: str = ""  # instead of the serving dir (TFX's Vertex Pusher always does both).
+    model_display_name: str = ""  # Push each blessed model as a new version of this Model Registry model
+    endpoint_display_name: str = ""  # (instead of the serving dir), and deploy it to this endpoint if set.
     schema_uri: str = ""  # gs:// schema for classes or image sizes other than the curated schema's.
 
     def validate(self) -> None:
@@ -177,6 +192,7 @@ class PipelineConfig:
     enable_cache: bool = True
     data: DataConfig = DataConfig()
     training: TrainingConfig = TrainingConfig()
+    validation: ValidationConfig = ValidationConfig()
     gate: GateConfig = GateConfig()
     beam: BeamConfig = BeamConfig()
     vertex: VertexConfig = VertexConfig()

@@ -9,6 +9,10 @@ class UserError(RuntimeError):
     """Bad input or settings, reported by the CLI as one clear line instead of a traceback."""
 
 
+class RunStopped(UserError):
+    """A check stopped the run on purpose before training (anomalies, label drift): not a failure of the code."""
+
+
 def printable(text: str, keep_newlines: bool = False) -> str:
     """`text` with control and format characters escaped (`\\x1b`, `\\n`, `\\u202e`), so that a file name
     can neither move the cursor, recolour the terminal nor forge a line of output."""

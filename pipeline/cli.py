@@ -62,6 +62,7 @@ KNOWN_NOISE = (
     "No training configuration found in save file",  # Loading a backbone .h5 saved without an optimizer.
     "Couldn't find python-snappy",  # Beam's pure-Python CRC fallback.
     "tf_record_iterator (from tensorflow.python.lib.io.tf_record) is deprecated",  # Inside TFMA 0.47.
+    "generating an ephemeral artifact class on-the-fly",  # The drift baseline resolver's ExampleStatistics.
 )
 
 

@@ -1,6 +1,7 @@
 """The one DAG every runner shares: `create_pipeline(config)`.
 
 photos -> ingestion -> StatisticsGen -> ImportSchemaGen -> ExampleValidator -> anomaly stop -> Trainer
+       -> label drift check (against the blessed model's training statistics) -> drift stop -^
        -> Resolver (baseline: latest blessed model other than the candidate) -> Evaluator (TFMA gate)
        -> EdgeExport (TFLite float16 and int8 of a blessed model, measured on the eval split) -> Pusher
 """
@@ -18,18 +19,21 @@ from components.evaluation import BaselineResolver, LatestBlessedModelResolver, 
 from components.ingestion import IngestSettings, make_example_gen
 from components.push import AtomicPusher
 from components.training import TRAINER_RUN_FN, trainer_custom_config
-from components.validation import AnomalyStop
+from components.validation import AnomalyStop, BaselineStatisticsResolver, LabelDriftCheck, LabelDriftStop
+from components.validation.label_drift import NO_BLESSED_MODEL
 from pipeline_config import PipelineConfig
 
 
 def create_pipeline(config: PipelineConfig, *, schema_file: str | None = None,
                     metadata_connection_config=None, beam_pipeline_args: list[str] | None = None,
-                    trainer=None, pusher=None, baseline_resolver=None) -> tfx.dsl.Pipeline:
+                    trainer=None, pusher=None, baseline_resolver=None,
+                    drift_baseline_unavailable: str = "") -> tfx.dsl.Pipeline:
     """Turn the config into the component graph; runners only choose where it executes.
 
     `trainer`, `pusher` and `baseline_resolver` let a runner swap in the cloud variants (Vertex custom job,
     Model Registry push, the resolver strategy Vertex compiles) built from the same arguments; `schema_file`
-    is where the curated schema lives for the executors.
+    is where the curated schema lives for the executors. `drift_baseline_unavailable` says why a runner cannot
+    look up the drift check's baseline (its lineage resolver does not compile there); empty = look it up.
     """
     data = config.data
     example_gen = make_example_gen(data_root=data.data_root,
@@ -41,6 +45,13 @@ def create_pipeline(config: PipelineConfig, *, schema_file: str | None = None,
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
     anomaly_stop = AnomalyStop(anomalies=example_validator.outputs["anomalies"])
+    drift_baseline = None if drift_baseline_unavailable else BaselineStatisticsResolver().with_id(
+        "drift_baseline_resolver")
+    drift_check = LabelDriftCheck(
+        statistics=statistics_gen.outputs["statistics"], max_label_drift=config.validation.max_label_drift,
+        baseline_statistics=drift_baseline.outputs["statistics"] if drift_baseline else None,
+        no_baseline_reason=drift_baseline_unavailable or NO_BLESSED_MODEL)
+    drift_stop = LabelDriftStop(comparison=drift_check.outputs["comparison"])
 
     # Only when asked: its output changes with every blessing, which would defeat the Trainer's cache.
     warm_start = LatestBlessedModelResolver().with_id("warm_start_resolver") if config.training.warm_start else None
@@ -55,7 +66,8 @@ def create_pipeline(config: PipelineConfig, *, schema_file: str | None = None,
         base_model=warm_start.outputs["model"] if warm_start else None,
     )
     trainer_component = trainer(**trainer_args) if trainer else tfx.components.Trainer(**trainer_args)
-    trainer_component.add_upstream_node(anomaly_stop)  # Never train on data the validator flagged.
+    trainer_component.add_upstream_node(anomaly_stop)  # Never train on data the validator flagged,
+    trainer_component.add_upstream_node(drift_stop)  # nor on a label mix unlike the model in service's.
 
     baseline = (baseline_resolver or BaselineResolver)(
         candidate=trainer_component.outputs["model"]).with_id("baseline_resolver")
@@ -79,8 +91,8 @@ def create_pipeline(config: PipelineConfig, *, schema_file: str | None = None,
         pipeline_name=config.pipeline_name,
         pipeline_root=config.pipeline_root,
         components=[node for node in (example_gen, statistics_gen, schema_gen, example_validator, anomaly_stop,
-                                      warm_start, trainer_component, baseline, evaluator, edge_export,
-                                      pusher_component) if node],
+                                      drift_baseline, drift_check, drift_stop, warm_start, trainer_component,
+                                      baseline, evaluator, edge_export, pusher_component) if node],
         enable_cache=config.enable_cache,
         metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=beam_pipeline_args or [],

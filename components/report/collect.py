@@ -11,10 +11,12 @@ from components.report import evaluation_io, examples_io
 from components.report.mlmd_run import RunReader, Step
 from components.report.record import (ComponentRun, DataSummary, EdgeModelFigures, EdgeSummary, GateResult,
                                       PushResult, RunRecord, TrainingSummary)
+from components.validation.label_drift import LabelDrift
 
 HISTORY_FILE = "training_history.json"
 MAX_REJECTED_FILES = 200
 _TIME_KEYS = ("wall_seconds", "training_seconds", "train_seconds", "seconds")
+_DRIFT_KEY = "comparison"  # LabelDriftCheck's output.
 
 
 def collect_run(metadata_path: str, pipeline_name: str, pipeline_root: str, run_id: str | None = None,
@@ -33,6 +35,7 @@ def collect_run(metadata_path: str, pipeline_name: str, pipeline_root: str, run_
     examples = _last_output(reader, steps, "Examples")
     record.data = data_summary(examples)
     record.classes = examples_io.class_names(examples.uri) if examples else []
+    record.drift = label_drift(steps)
     record.training = training_summary(reader, steps)
     record.gate = gate_result(reader, steps, record.classes)
     record.edge = edge_summary(_last_output(reader, steps, edge_layout.ARTIFACT_TYPE))
@@ -64,6 +67,17 @@ def data_summary(examples) -> DataSummary:
         duplicate_groups=examples_io.read_jsonl(os.path.join(examples.uri, examples_io.DUPLICATES_FILE),
                                                 MAX_REJECTED_FILES),
     )
+
+
+def label_drift(steps: list[Step]) -> Optional[LabelDrift]:
+    """The comparison LabelDriftCheck recorded (a String artifact holding its JSON); None if it did not run."""
+    for step in reversed(steps):
+        if step.node_id == "LabelDriftCheck" and step.outputs.get(_DRIFT_KEY):
+            path = step.outputs[_DRIFT_KEY][0].uri
+            if os.path.isfile(path):
+                with open(path) as f:
+                    return LabelDrift.from_json(f.read())
+    return None
 
 
 def training_summary(reader: RunReader, steps: list[Step]) -> TrainingSummary:

@@ -11,6 +11,7 @@ from components.report import svg
 from components.report.predictions import Prediction, sample_predictions
 from components.report.record import ModelMetrics, RunRecord
 from components.report.summary import count, edge_name, fmt, megabytes
+from components.validation.label_drift import describe
 
 REPORT_FILE = "run_report.html"
 GRID_SIZE = 36
@@ -42,7 +43,7 @@ def render(record: RunRecord, predictions: list[Prediction] | str) -> str:
     if record.run_id:
         body += [_gate_section(record), _edge_section(record), _per_class_section(record), _confusion_section(record),
                  _photo_section(predictions), _training_section(record), _data_section(record),
-                 _components_section(record)]
+                 _drift_section(record), _components_section(record)]
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'
             f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>")
 
@@ -155,6 +156,23 @@ def _data_section(record: RunRecord) -> str:
     return (f"<h2>Data</h2>{counts}{_table(['class', *data.written.keys()], rows)}"
             f"<h3>Rejected and ignored files ({len(data.rejected_files)} listed)</h3>{rejected}"
             f"{_duplicates(data.duplicate_groups)}")
+
+
+def _drift_section(record: RunRecord) -> str:
+    """This run's label shares beside those of the data the model in service was trained on."""
+    drift = record.drift
+    if drift is None:
+        return "<h2>Label drift</h2><p>not checked in this run</p>"
+    if not drift.compared:
+        return f"<h2>Label drift</h2><p>{_e(describe(drift))}</p>"
+    verdict = "past the threshold: the run stopped before training" if drift.drifted else "within the threshold"
+    rows = [(_e(label), f"{drift.share(label, 'before'):.1%} ({drift.before.get(label, 0)})",
+             f"{drift.share(label, 'after'):.1%} ({drift.after.get(label, 0)})", f"{drift.change(label):+.1%}")
+            for label in _class_order(record, drift.labels)]
+    return (f"<h2>Label drift</h2><p>L-infinity distance {fmt(drift.distance)} against "
+            f"validation.max_label_drift {drift.max_label_drift:g}: {verdict}. Baseline: the statistics of the "
+            f"examples the latest blessed model was trained on (<code>{_e(drift.baseline_uri)}</code>).</p>"
+            + _table(["class", "blessed model's data (photos)", "this run (photos)", "change"], rows))
 
 
 def _duplicates(groups: list[dict]) -> str:

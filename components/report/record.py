@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Optional
 
+from components.validation.label_drift import LabelDrift
+
 
 @dataclasses.dataclass
 class ComponentRun:
@@ -124,6 +126,7 @@ class RunRecord:
     components: list[ComponentRun] = dataclasses.field(default_factory=list)
     classes: list[str] = dataclasses.field(default_factory=list)  # Class names in class-id order.
     data: DataSummary = dataclasses.field(default_factory=DataSummary)
+    drift: Optional[LabelDrift] = None  # None: the run did not get as far as the label drift check.
     training: TrainingSummary = dataclasses.field(default_factory=TrainingSummary)
     gate: GateResult = dataclasses.field(default_factory=GateResult)
     edge: EdgeSummary = dataclasses.field(default_factory=EdgeSummary)

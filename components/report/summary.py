@@ -7,6 +7,7 @@ from typing import Optional
 
 from components.errors import printable
 from components.report.record import RunRecord
+from components.validation.label_drift import describe
 
 _NICE_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 EDGE_NAMES = {"saved_model": "SavedModel", "float16": "float16 TFLite", "int8": "int8 TFLite"}
@@ -15,8 +16,8 @@ EDGE_NAMES = {"saved_model": "SavedModel", "float16": "float16 TFLite", "int8": 
 def format_summary(record: RunRecord) -> str:
     if not record.run_id:
         return f"Pipeline '{record.pipeline_name}': no run recorded in ML Metadata yet."
-    sections = [_components(record), _data(record), _training(record), _evaluation(record), _decision(record),
-                _edge(record), _push(record)]
+    sections = [_components(record), _data(record), _drift(record), _training(record), _evaluation(record),
+                _decision(record), _edge(record), _push(record)]
     return "\n".join(line for section in sections for line in section)
 
 
@@ -50,6 +51,12 @@ def _data(record: RunRecord) -> list[str]:
     copies, conflicting = data.duplicates.get("extra_copies"), data.duplicates.get("groups_with_conflicting_labels")
     line += f", {copies} byte-identical {'copy' if copies == 1 else 'copies'}" if copies else ""
     return [line + (f" ({conflicting} under two or more labels)" if conflicting else "")]
+
+
+def _drift(record: RunRecord) -> list[str]:
+    if record.drift is None:
+        return ["  label drift: not checked"]
+    return [f"  label drift: {describe(record.drift)}"]
 
 
 def _training(record: RunRecord) -> list[str]:

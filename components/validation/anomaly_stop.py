@@ -6,12 +6,12 @@ from tensorflow_metadata.proto.v0 import anomalies_pb2
 from tfx import v1 as tfx
 from tfx.types import artifact_utils
 
-from components.errors import UserError
+from components.errors import RunStopped
 
 ANOMALIES_FILE = "SchemaDiff.pb"  # What ExampleValidator writes in each Split-<name>/ folder.
 
 
-class AnomaliesFound(UserError):
+class AnomaliesFound(RunStopped):
     """The validator flagged the data; the message names each split, feature and anomaly."""
 
 

@@ -1,37 +1,63 @@
-"""`flowers-pipeline run`: the whole pipeline on this machine, then its summary and HTML report."""
+"""`flowers-pipeline run`: the whole pipeline on this machine, then its summary, HTML report and outcome.
+
+The exit status and the last line say how the run ended (see pipeline/outcome.py): 0 blessed, 3 refused by the
+gate, 4 stopped by a data check, 1 failed, 2 invalid setting.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+import traceback
 
+from components.errors import UserError, printable
 from pipeline.commands.config_args import add_config_arguments, config_from_args
 
 SUMMARY = "Run the whole pipeline locally (LocalDagRunner, SQLite ML Metadata, Beam DirectRunner)."
+ACCEPT_DRIFT = "validation.max_label_drift=1"
 
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser)
+    parser.add_argument("--accept-drift", action="store_true",
+                        help=f"train on this run's label mix however far it moved (--set {ACCEPT_DRIFT})")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.accept_drift:
+        args.set = [ACCEPT_DRIFT, *args.set]
     config = config_from_args(args, weights_read_here=True)  # Fails here, naming the field, before anything runs.
-    from components.errors import printable
     from components.report import collect_run, format_summary, write_report
     from pipeline.local_runner import check_local_run, new_run_id, run_local
+    from pipeline.outcome import run_outcome
     from pipeline.root_lock import exclusive_run
 
     check_local_run(config)
     with exclusive_run(config.pipeline_root):  # A second run on this root is refused here, before any work.
         print(f"Pipeline '{config.pipeline_name}': data {printable(config.data.data_root)}, "
               f"root {printable(config.pipeline_root)}")
-        start, run_id = time.monotonic(), new_run_id()
+        start, run_id, error = time.monotonic(), new_run_id(), None
         try:
             run_local(config, run_id=run_id)
-        finally:  # Also after a failure: the summary says how far this run got and why it stopped.
-            record = collect_run(config.metadata_path, config.pipeline_name, config.pipeline_root, run_id=run_id)
-            if record.run_id:  # Nothing to report when the run stopped before its first component.
-                print(format_summary(record))
-                print(f"Report: {write_report(record, config.pipeline_root)}")
-            print(f"Wall time: {time.monotonic() - start:.1f} s")
-    return 0
+        except Exception as caught:  # Reported below, after the summary says how far this run got.
+            error = caught
+        record = collect_run(config.metadata_path, config.pipeline_name, config.pipeline_root, run_id=run_id)
+        if record.run_id:  # Nothing to report when the run stopped before its first component.
+            print(format_summary(record))
+            print(f"Report: {write_report(record, config.pipeline_root)}")
+        print(f"Wall time: {time.monotonic() - start:.1f} s", flush=True)
+    if error is not None:
+        _print_error(args.command, error)
+    outcome = run_outcome(record, error)
+    print(outcome.line)
+    return outcome.exit_status
+
+
+def _print_error(command: str, error: Exception) -> None:
+    """A UserError is its message; anything else keeps its traceback, which is what a bug report needs."""
+    if isinstance(error, UserError):
+        print(f"flowers-pipeline {command}: {printable(str(error))}", file=sys.stderr)
+    else:
+        traceback.print_exception(error, file=sys.stderr)
+    sys.stderr.flush()

@@ -23,6 +23,9 @@ from pipeline_config import PROJECT_DIR, PipelineConfig
 CONTAINER_PROJECT_DIR = "/pipeline"  # Where the Dockerfile puts this project inside the images.
 SERVING_TF_VERSION = "2.15"  # Newest prebuilt Vertex TensorFlow serving image known to this SDK.
 ENDPOINT_MACHINE_TYPE = "n1-standard-2"
+# KubeflowV2DagRunner compiles only the stock latest-artifact and latest-blessed-model resolvers, and neither
+# follows lineage from a model to the statistics of its training data (docs/production.md).
+DRIFT_BASELINE_UNAVAILABLE = "the Vertex DAG cannot look up the blessed model's training statistics"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,6 +62,7 @@ def build_pipeline(target: VertexTarget):
         trainer=trainer_factory(target.config, target.accelerator),
         pusher=pusher_factory(target.config),
         baseline_resolver=functools.partial(BaselineResolver, for_vertex=True),
+        drift_baseline_unavailable=DRIFT_BASELINE_UNAVAILABLE,
     )
 
 
@@ -108,37 +112,28 @@ def trainer_factory(config: PipelineConfig, accelerator: Accelerator) -> Callabl
 
 
 def pusher_factory(config: PipelineConfig) -> Callable[..., Any] | None:
-    """None keeps the DAG's filesystem Pusher (to the gs:// serving dir); an endpoint means the Vertex Pusher.
+    """None keeps the DAG's filesystem Pusher (to the gs:// serving dir); a model name means the registry push.
 
-    The Vertex Pusher uploads the blessed model to the Model Registry and deploys it to the endpoint; like the
-    filesystem Pusher it checks the Evaluator's blessing first and records "not pushed" otherwise.
+    It uploads each blessed model as a new version of the one Model named vertex.model_display_name, moves the
+    `champion` alias to it and, with vertex.endpoint_display_name, deploys it there (components/push/
+    vertex_registry.py); like the filesystem Pusher it checks the Evaluator's blessing first.
     """
     vertex = config.vertex
-    if not vertex.endpoint_display_name:
+    if not vertex.model_display_name:
         return None
     from google.cloud.aiplatform import helpers
-    from tfx import v1 as tfx
 
-    vertex_ai = tfx.extensions.google_cloud_ai_platform
-    push_keys = {
-        vertex_ai.ENABLE_VERTEX_KEY: True,
-        vertex_ai.VERTEX_REGION_KEY: vertex.region,
-        vertex_ai.VERTEX_CONTAINER_IMAGE_URI_KEY: helpers.get_prebuilt_prediction_container_uri(
-            "tensorflow", SERVING_TF_VERSION, region=vertex.region),
-        vertex_ai.SERVING_ARGS_KEY: {
-            "project_id": vertex.project,
-            "endpoint_name": vertex.endpoint_display_name,
-            "deployed_model_display_name": vertex.model_display_name,
-            "machine_type": ENDPOINT_MACHINE_TYPE,
-            "min_replica_count": 1,
-            "max_replica_count": 1,
-        },
-    }
+    from components.push.vertex_registry import RegistryTarget, registry_pusher
 
-    # The endpoint replaces the serving dir; TFLite files stay in EdgeExport's artifact (the Registry takes
-    # one SavedModel).
+    target = RegistryTarget(
+        project=vertex.project, region=vertex.region, model_display_name=vertex.model_display_name,
+        serving_image=helpers.get_prebuilt_prediction_container_uri("tensorflow", SERVING_TF_VERSION,
+                                                                    region=vertex.region),
+        endpoint_display_name=vertex.endpoint_display_name, machine_type=ENDPOINT_MACHINE_TYPE)
+
+    # The registry replaces the serving dir; TFLite files stay in EdgeExport's artifact (it takes one SavedModel).
     def make_pusher(*, model, model_blessing, push_destination=None, edge_model=None):  # noqa: ARG001
-        return vertex_ai.Pusher(model=model, model_blessing=model_blessing, custom_config=push_keys)
+        return registry_pusher(model, model_blessing, target)
 
     return make_pusher
 
@@ -153,12 +148,9 @@ def _check_required(config: PipelineConfig, accelerator: Accelerator) -> None:
              f"pipeline root: pass --pipeline-root gs://BUCKET/pipeline")
     _require(not accelerator.is_tpu or vertex.trainer_image,
              "TPU training needs the TPU trainer image (Dockerfile.tpu): pass --trainer-image URI")
-    _require(not vertex.model_display_name or vertex.endpoint_display_name,
-             "vertex.model_display_name needs vertex.endpoint_display_name: the TFX Vertex Pusher always "
-             "deploys what it uploads; set both, or neither to push to the gs:// serving dir")
-    _require(vertex.endpoint_display_name or config.serving_dir.startswith("gs://"),
+    _require(vertex.model_display_name or config.serving_dir.startswith("gs://"),
              f"serving_dir={config.serving_dir!r} is local; pass --serving-dir gs://BUCKET/serving "
-             f"(or deploy to an endpoint with vertex.endpoint_display_name)")
+             f"(or register the models with vertex.model_display_name)")
 
 
 def _accelerator_settings(config: PipelineConfig, accelerator: Accelerator) -> dict[str, str]:

@@ -8,11 +8,15 @@ def nodes(config):
     return {node.id: node for node in create_pipeline(config).components}
 
 
-def test_training_waits_for_the_anomaly_stop_and_push_for_the_gate():
+def test_training_waits_for_the_data_stops_and_push_for_the_gate():
     dag = nodes(load_config(environ={}))
     assert set(dag) == {"FileBasedExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator",
-                        "AnomalyStop", "Trainer", "baseline_resolver", "Evaluator", "EdgeExport", "AtomicPusher"}
+                        "AnomalyStop", "drift_baseline_resolver", "LabelDriftCheck", "LabelDriftStop", "Trainer",
+                        "baseline_resolver", "Evaluator", "EdgeExport", "AtomicPusher"}
     assert dag["AnomalyStop"] in dag["Trainer"].upstream_nodes
+    assert dag["LabelDriftStop"] in dag["Trainer"].upstream_nodes
+    assert dag["drift_baseline_resolver"] in dag["LabelDriftCheck"].upstream_nodes
+    assert dag["LabelDriftCheck"].exec_properties["max_label_drift"] == 0.15
     assert dag["Evaluator"] in dag["AtomicPusher"].upstream_nodes
     assert dag["Evaluator"] in dag["EdgeExport"].upstream_nodes  # Only a blessed model is worth converting.
     assert dag["EdgeExport"] in dag["AtomicPusher"].upstream_nodes

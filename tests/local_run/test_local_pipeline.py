@@ -1,7 +1,8 @@
 """The whole DAG through `flowers-pipeline run` (LocalDagRunner, SQLite ML Metadata) on tiny generated photos.
 
 One pipeline root is shared by a sequence of runs, as a user's would be: a first run that blesses and pushes,
-an identical rerun served from cache, then new photos that re-ingest and are gated against the baseline.
+an identical rerun served from cache, then new photos that re-ingest and are gated against the baseline, then a
+dump of one class that the label drift check stops until it is accepted.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ FAST = ["data.classes=" + ",".join(CLASSES), "data.image_size=32", "training.mod
         "training.epochs=2", "training.warmup_epochs=0", "training.batch_size=4"]
 
 
-def run_cli(root, serving, data_root, *settings: str) -> tuple[int, str]:
+def run_cli(root, serving, data_root, *settings: str) -> int:
+    """`run` with each FIELD=VALUE setting as --set; items starting with -- are passed as flags."""
     argv = ["run", "--data-root", str(data_root), "--pipeline-root", str(root), "--serving-dir", str(serving)]
     for setting in (*FAST, *settings):
-        argv += ["--set", setting]
+        argv += [setting] if setting.startswith("--") else ["--set", setting]
     return cli.main(argv)
 
 
@@ -59,9 +61,10 @@ def record_of(root):
 
 def test_first_run_blesses_pushes_and_reports(first_run):
     photos, root, serving, status, printed = first_run
-    assert status == 0
+    assert status == 0 and printed.splitlines()[-1].startswith("Result: blessed (in service as ")
     record = record_of(root)
     assert record.gate.decision == "blessed"
+    assert not record.drift.compared and "label drift: nothing to compare with (no blessed model yet)" in printed
     assert record.push.pushed and versions(serving) == [record.push.version]
     assert record.data.seen == 20 and record.data.written_total == 20
     assert {c.state for c in record.components} == {"ran"}
@@ -106,8 +109,12 @@ def test_identical_rerun_is_cached_and_pushes_nothing(first_run, capsys):
     before = versions(serving)
     assert run_cli(root, serving, photos, "gate.min_accuracy=0.0", "gate.max_tflite_drop=1.0") == 0
     record = record_of(root)
-    # Resolvers are never cached (they only query ML Metadata); every component with an executor is.
-    assert {c.node_id: c.state for c in record.components if c.state != "cached"} == {"baseline_resolver": "ran"}
+    # Resolvers are never cached (they only query ML Metadata); every component with an executor is, but the
+    # drift check, which now has a baseline: the blessed model, trained on these very examples.
+    assert {c.node_id: c.state for c in record.components if c.state != "cached"} == {
+        "baseline_resolver": "ran", "drift_baseline_resolver": "ran", "LabelDriftCheck": "ran",
+        "LabelDriftStop": "ran"}
+    assert record.drift.distance == 0.0 and record.drift.before == record.drift.after == {"daisy": 10, "roses": 10}
     assert versions(serving) == before
     printed = capsys.readouterr().out
     assert re.search(r"AtomicPusher\s+cached", printed)
@@ -132,6 +139,27 @@ def test_moved_photos_reingest_retrain_and_are_gated_against_the_baseline(first_
     assert versions(serving)[-2] == baseline_version and len(versions(serving)) == 2
 
 
+def test_a_dump_of_one_class_stops_before_training_until_accepted(first_run, make_photo, capsys):
+    """30 more roses on 10 daisies and 13 roses: roses' share moves from 57% to 81%, past the default 0.15."""
+    photos, root, serving, *_ = first_run
+    for i in range(30):
+        make_photo(photos / "roses" / f"dump_{i}.jpg", tint=1)
+    gate = ("gate.min_accuracy=0.0", "gate.max_accuracy_drop=1.0")
+    assert run_cli(root, serving, photos, *gate) == 4
+    out, err = capsys.readouterr()
+    assert "roses: 56.5% -> 81.1% (13 -> 43 photos)" in err and "--accept-drift" in err
+    assert out.splitlines()[-1].startswith("Result: stopped (label drift 0.246 is past validation.max_label_drift")
+    record = record_of(root)
+    states = {c.node_id: c.state for c in record.components}
+    assert states["LabelDriftStop"] == "failed" and "Trainer" not in states
+    assert record.drift.drifted and "label drift: 0.246 (max 0.15); roses 56.5% -> 81.1%" in out
+
+    assert run_cli(root, serving, photos, *gate, "--accept-drift") == 0
+    record = record_of(root)
+    assert {c.node_id: c.state for c in record.components}["Trainer"] == "ran"
+    assert record.drift.max_label_drift == 1.0 and record.gate.decision == "blessed"
+
+
 def test_a_model_below_the_gate_never_reaches_the_serving_dir(workspace, make_photo, capsys):
     """Untinted noise cannot be learnt perfectly, so a gate of 1.0 must refuse the model."""
     photos = workspace / "noise"
@@ -140,13 +168,15 @@ def test_a_model_below_the_gate_never_reaches_the_serving_dir(workspace, make_ph
             make_photo(photos / label / f"noise_{i}.jpg")
     root, serving = workspace / "root_gate", workspace / "serving_gate"
     (serving / "7").mkdir(parents=True)  # A model already in service must stay untouched.
-    assert run_cli(root, serving, photos, "gate.min_accuracy=1.0", "training.learning_rate=1e-7") == 0
+    assert run_cli(root, serving, photos, "gate.min_accuracy=1.0", "training.learning_rate=1e-7") == 3
     record = record_of(root)
     assert record.gate.decision == "not blessed"
     assert any("min_accuracy" in reason for reason in record.gate.reasons)
     assert not record.push.pushed
     assert versions(serving) == ["7"] and os.listdir(serving / "7") == []
-    assert "not blessed" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    last = printed.splitlines()[-1]
+    assert "not blessed" in printed and last.startswith("Result: refused (") and "< min_accuracy 1.000" in last
 
 
 def test_anomalies_stop_the_pipeline_before_training(workspace, make_photo_folder):

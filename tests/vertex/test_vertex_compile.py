@@ -14,7 +14,8 @@ from pipeline.pipeline import create_pipeline
 TPU_IMAGE = "europe-docker.pkg.dev/flowers-prod/images/flowers-tpu:1"
 ROOT = "gs://flowers-bucket/pipeline"
 DAG_TASKS = {"FileBasedExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator", "AnomalyStop",
-             "Trainer", "EdgeExport", "Evaluator", "baseline_resolver-model-resolver", "baseline_resolver-model-blessing-resolver"}
+             "LabelDriftCheck", "LabelDriftStop", "Trainer", "EdgeExport", "Evaluator", "baseline_resolver-model-resolver",
+             "baseline_resolver-model-blessing-resolver"}
 BEAM_STEPS = ("FileBasedExampleGen", "StatisticsGen", "Evaluator")
 
 pytestmark = pytest.mark.skipif(
@@ -127,18 +128,34 @@ def test_dataflow_runner_reaches_every_beam_step(tmp_path):
             assert expected in args, (step, expected)
 
 
-def test_endpoint_swaps_in_the_vertex_pusher(tmp_path):
+def test_endpoint_swaps_in_the_registry_push_of_versions_with_the_champion_alias(tmp_path):
     job = _compile(tmp_path, "--set", "vertex.model_display_name=flowers", "--set",
                    "vertex.endpoint_display_name=flowers-endpoint")
     tasks = _tasks(job)
     assert "AtomicPusher" not in tasks
-    pusher = tasks["Pusher"]
+    pusher = tasks["RegistryPusher"]
     config = json.loads(_parameter(pusher, "custom_config"))
-    assert config["ai_platform_serving_args"]["endpoint_name"] == "flowers-endpoint"
-    assert config["ai_platform_serving_args"]["deployed_model_display_name"] == "flowers"
-    assert config["ai_platform_vertex_region"] == REGION
-    assert config["ai_platform_vertex_container_image_uri"].startswith("europe-docker.pkg.dev/vertex-ai/prediction/")
+    target = config["flowers_vertex_registry"]
+    assert {k: target[k] for k in ("project", "region", "model_display_name", "endpoint_display_name", "alias")} == {
+        "project": PROJECT, "region": REGION, "model_display_name": "flowers",
+        "endpoint_display_name": "flowers-endpoint", "alias": "champion"}
+    assert target["serving_image"].startswith("europe-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.")
     assert set(pusher["inputs"]["artifacts"]) == {"model", "model_blessing"}
+    executor = job["pipelineSpec"]["deploymentSpec"]["executors"]["RegistryPusher_executor"]["container"]
+    assert "components.push.vertex_registry.RegistryExecutor" in " ".join(executor["args"])
+
+
+def test_a_model_name_alone_registers_versions_without_deploying(tmp_path):
+    job = _compile(tmp_path, "--serving-dir", "runs/serving", "--set", "vertex.model_display_name=flowers")
+    config = json.loads(_parameter(_tasks(job)["RegistryPusher"], "custom_config"))
+    assert config["flowers_vertex_registry"]["endpoint_display_name"] == ""
+
+
+def test_the_drift_check_compiles_and_says_why_it_has_no_baseline(tpu_job):
+    check = _tasks(tpu_job)["LabelDriftCheck"]
+    assert set(check["inputs"]["artifacts"]) == {"statistics"}
+    assert "cannot look up" in _parameter(check, "no_baseline_reason")
+    assert "LabelDriftStop" in _tasks(tpu_job)["Trainer"]["dependentTasks"]
 
 
 def test_custom_classes_use_the_given_schema(tmp_path):
