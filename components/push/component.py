@@ -11,15 +11,15 @@ from typing import Any
 from absl import logging
 from tfx import types
 from tfx import v1 as tfx
-from tfx.components.pusher import executor as pusher_executor
 from tfx.dsl.components.base import base_component, executor_spec
 from tfx.proto import pusher_pb2
-from tfx.types import artifact_utils, standard_artifacts, standard_component_specs
+from tfx.types import standard_artifacts, standard_component_specs
 from tfx.types.component_spec import ChannelParameter
 from tfx.utils import io_utils, proto_utils
 
 from components.edge import EdgeModel, layout
 from components.push.atomic import push_atomically, served_version_of
+from components.push.blessed import BlessedOnlyExecutor
 from components.push.serving_check import check_serving
 
 NOT_PUSHED_REASON = "not_pushed_reason"  # PushedModel custom property: why a blessed model was not pushed.
@@ -28,17 +28,12 @@ ALREADY_SERVED_PROPERTY = "already_served"  # 1: the model was the newest versio
 EDGE_MODEL_KEY = "edge_model"
 
 
-class AtomicExecutor(pusher_executor.Executor):
+class AtomicExecutor(BlessedOnlyExecutor):
     """Pushes a blessed model as the next integer version, atomically, once a fresh process has served it
     (`serving_check`); records the push like the stock Pusher, and the reason when the check refuses it."""
 
-    def Do(self, input_dict: dict[str, list[types.Artifact]], output_dict: dict[str, list[types.Artifact]],
-           exec_properties: dict[str, Any]) -> None:
-        self._log_startup(input_dict, output_dict, exec_properties)
-        pushed_model = artifact_utils.get_single_instance(output_dict[standard_component_specs.PUSHED_MODEL_KEY])
-        if not self.CheckBlessing(input_dict):
-            self._MarkNotPushed(pushed_model)
-            return
+    def push_blessed(self, input_dict: dict[str, list[types.Artifact]], pushed_model: types.Artifact,
+                     exec_properties: dict[str, Any]) -> None:
         model_path = self.GetModelPath(input_dict)
         refusal = check_serving(model_path)
         if refusal:

@@ -16,10 +16,11 @@ from typing import Any
 from absl import logging
 from tfx import types
 from tfx import v1 as tfx
-from tfx.components.pusher import executor as pusher_executor
 from tfx.dsl.components.base import executor_spec
-from tfx.types import artifact_utils, standard_component_specs
+from tfx.types import standard_component_specs
 from tfx.utils import io_utils, json_utils
+
+from components.push.blessed import BlessedOnlyExecutor
 
 CHAMPION_ALIAS = "champion"
 REGISTRY_KEY = "flowers_vertex_registry"  # The Pusher custom_config key holding a RegistryTarget as a dict.
@@ -82,16 +83,11 @@ def _find_one(resource_class, display_name: str, where: dict[str, Any]):
     return found[0] if found else None
 
 
-class RegistryExecutor(pusher_executor.Executor):
+class RegistryExecutor(BlessedOnlyExecutor):
     """Pushes a blessed model as a new version of one Vertex Model; records "not pushed" otherwise."""
 
-    def Do(self, input_dict: dict[str, list[types.Artifact]], output_dict: dict[str, list[types.Artifact]],
-           exec_properties: dict[str, Any]) -> None:
-        self._log_startup(input_dict, output_dict, exec_properties)
-        pushed_model = artifact_utils.get_single_instance(output_dict[standard_component_specs.PUSHED_MODEL_KEY])
-        if not self.CheckBlessing(input_dict):
-            self._MarkNotPushed(pushed_model)
-            return
+    def push_blessed(self, input_dict: dict[str, list[types.Artifact]], pushed_model: types.Artifact,
+                     exec_properties: dict[str, Any]) -> None:
         custom_config = json_utils.loads(exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or "{}")
         target = RegistryTarget(**custom_config[REGISTRY_KEY])
         io_utils.copy_dir(self.GetModelPath(input_dict), pushed_model.uri)  # The copy the registry points at.
