@@ -32,10 +32,10 @@ def run_fn(fn_args) -> None:
     placement = strategy.resolve(settings.accelerator, settings.tpu, settings.steps_per_execution)
     global_batch = settings.batch_size * placement.replicas
     train_records, eval_records = data.count_records(fn_args.train_files), data.count_records(fn_args.eval_files)
-    steps_per_epoch = max(1, train_records // global_batch)
     fine_tuning = recipe.fine_tuning(settings, train_records)
+    run = Run(fn_args, settings, placement, global_batch, (train_records, eval_records), fine_tuning)
     log.info("training %s on %d records (%d steps of %d per epoch), validating on %d; %s",
-             settings.model, train_records, steps_per_epoch, global_batch, eval_records, fine_tuning.describe())
+             settings.model, train_records, run.steps_per_epoch, global_batch, eval_records, fine_tuning.describe())
 
     spec = models.ModelSpec(image_size, len(classes), settings.weights, settings.alpha, settings.dropout,
                             fine_tuning.layers)
@@ -44,8 +44,7 @@ def run_fn(fn_args) -> None:
             model = models.build(settings.model, spec)
             if settings.warm_start and fn_args.base_model:
                 warm_start(model, fn_args.base_model)
-        run = Run(fn_args, settings, placement, global_batch, steps_per_epoch, fine_tuning)
-        cached = run.cache(parts.of(model), train_records, eval_records)
+        cached = run.cache(parts.of(model))
         eval_probabilities = run.on_features(parts.of(model), cached) if cached else run.end_to_end(model)
         export.export(model, classes, image_size, fn_args.serving_model_dir, _save_options(placement),
                       max_image_pixels=config["max_image_pixels"], warmup_records=fn_args.eval_files)
@@ -53,7 +52,7 @@ def run_fn(fn_args) -> None:
     progress.write_eval_predictions(fn_args.model_run_dir, data.read_sources(fn_args.eval_files), eval_probabilities)
     progress.write_history(fn_args.model_run_dir, {
         "model": settings.model, "strategy": placement.kind, "replicas": placement.replicas,
-        "global_batch_size": global_batch, "steps_per_epoch": steps_per_epoch, "train_records": train_records,
+        "global_batch_size": global_batch, "steps_per_epoch": run.steps_per_epoch, "train_records": train_records,
         "eval_records": eval_records, "params": model.count_params(), "feature_cache": bool(cached),
         "fine_tune_layers": fine_tuning.layers if fine_tuning.epochs else 0,
         "wall_seconds": time.perf_counter() - started}, run.progress.epochs)
@@ -62,21 +61,24 @@ def run_fn(fn_args) -> None:
 class Run:
     """One training run's settings and progress, shared by its phases."""
 
-    def __init__(self, fn_args, settings, placement: strategy.Placement, global_batch: int, steps_per_epoch: int,
-                 fine_tuning: recipe.FineTuning):
+    def __init__(self, fn_args, settings, placement: strategy.Placement, global_batch: int,
+                 records: tuple[int, int], fine_tuning: recipe.FineTuning):
         self.fn_args, self.settings, self.placement = fn_args, settings, placement
-        self.global_batch, self.steps_per_epoch, self.fine_tuning = global_batch, steps_per_epoch, fine_tuning
+        self.global_batch, self.fine_tuning = global_batch, fine_tuning
+        self.train_records, self.eval_records = records
+        self.steps_per_epoch = max(1, self.train_records // global_batch)
         self.total_epochs = settings.epochs + fine_tuning.epochs
-        self.progress = progress.EpochProgress(steps_per_epoch * global_batch, self.total_epochs)
+        self.progress = progress.EpochProgress(self.steps_per_epoch * global_batch, self.total_epochs)
         self.callbacks = [tf.keras.callbacks.TensorBoard(fn_args.model_run_dir), self.progress,
                           divergence.FailOnNonFiniteLoss()]
 
-    def cache(self, model_parts: parts.Parts | None, train_records: int, eval_records: int):
+    def cache(self, model_parts: parts.Parts | None):
         """The frozen part's activations, or None where the model has no frozen part, the cache is turned off
         or it would not fit in training.feature_cache_max_bytes (then the run trains end to end)."""
         if model_parts is None or not self.settings.feature_cache:
             return None
         shape = tuple(model_parts.frozen.output.shape[1:])
+        train_records, eval_records = self.train_records, self.eval_records
         needed = features.cache_bytes(train_records, eval_records, shape)
         if needed > self.settings.feature_cache_max_bytes:
             log.warning("feature cache off: %d train photos x %d views and %d eval photos of %s activations need "
@@ -118,9 +120,8 @@ class Run:
     def end_to_end(self, model: tf.keras.Model) -> np.ndarray:
         """Both phases on decoded photos, with the codelab's augmentation; the eval photos' probabilities."""
         files, image_size, batch = self.fn_args.train_files, self.fn_args.custom_config["image_size"], self.global_batch
-        records = data.count_records(files)
         train = data.train_dataset(files, image_size, batch, self.settings.shuffle_buffer, self.settings.seed,
-                                   cache=data.cache_fits(records, image_size))
+                                   cache=data.cache_fits(self.train_records, image_size))
         validation = data.eval_dataset(self.fn_args.eval_files, image_size, batch)
         self._fit(model, self._frozen_rate(), train, validation, 0, self.settings.epochs)
         model_parts = parts.of(model)

@@ -52,8 +52,8 @@ def cached_phases(strategy_: tf.distribute.Strategy, examples: str, out: str) ->
     tf.keras.utils.set_random_seed(0)
     with strategy_.scope():
         model = models.build("mobilenet_v2", SPEC)
-    run = trainer.Run(args, settings, placement, 8, 3, recipe.fine_tuning(settings, 24))
-    cached = run.cache(parts.of(model), 24, 6)
+    run = trainer.Run(args, settings, placement, 8, (24, 6), recipe.fine_tuning(settings, 24))
+    cached = run.cache(parts.of(model))
     probabilities = run.on_features(parts.of(model), cached)
     return {"replicas": replicas, "features": cached.train[:, 0].ravel()[:500].tolist(),
             "loss": [e["loss"] for e in run.progress.epochs], "probabilities": probabilities.ravel().tolist()}
