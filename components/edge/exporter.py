@@ -31,9 +31,10 @@ def export_edge_models(model_dir: str, examples_uri: str, out_uri: str, classes:
     image_size = int(model.input_shape[1])
     split_files = lambda split: [os.path.join(examples_uri, f"Split-{split}", "*")]  # noqa: E731
     calibration = calibration_photos(split_files("train"), image_size, calibration_count)
+    pixel_model = convert.PixelModel(model, image_size)
     converters: dict[str, Callable[[], bytes]] = {
-        "float16": lambda: convert.to_float16(model, image_size),
-        "int8": lambda: convert.to_int8(model, image_size, calibration),
+        "float16": lambda: convert.to_float16(pixel_model),
+        "int8": lambda: convert.to_int8(pixel_model, calibration),
     }
     flatbuffers, failures = {}, {}
     for name, make in converters.items():

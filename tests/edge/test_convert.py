@@ -17,6 +17,11 @@ def keras_model():
 
 
 @pytest.fixture(scope="module")
+def pixel_model(keras_model):
+    return convert.PixelModel(keras_model, SIZE)
+
+
+@pytest.fixture(scope="module")
 def photos():
     """Pixels in [0.2, 0.7] only: calibration alone would give the int8 input a range other than [0, 1]."""
     rng = np.random.default_rng(3)
@@ -27,8 +32,8 @@ def keras_probabilities(model, pixels):
     return model(pixels[np.newaxis], training=False).numpy()[0]
 
 
-def test_float16_model_takes_float_pixels_and_answers_like_keras(keras_model, photos):
-    tflite = TfliteModel(convert.to_float16(keras_model, SIZE))
+def test_float16_model_takes_float_pixels_and_answers_like_keras(keras_model, pixel_model, photos):
+    tflite = TfliteModel(convert.to_float16(pixel_model))
     weight_types = {detail["dtype"] for detail in tflite.interpreter.get_tensor_details()}
     assert np.float16 in weight_types  # Half-size weights, not a float32 model.
     assert tflite.input["dtype"] == np.float32 and list(tflite.input["shape"]) == [1, SIZE, SIZE, 3]
@@ -39,8 +44,8 @@ def test_float16_model_takes_float_pixels_and_answers_like_keras(keras_model, ph
         assert seconds > 0
 
 
-def test_int8_model_takes_uint8_codes_of_unit_pixels_and_gives_uint8_probabilities(keras_model, photos):
-    content = convert.to_int8(keras_model, SIZE, photos)
+def test_int8_model_takes_uint8_codes_of_unit_pixels_and_gives_uint8_probabilities(keras_model, pixel_model, photos):
+    content = convert.to_int8(pixel_model, photos)
     tflite = TfliteModel(content)
     scale, zero_point = tflite.input["quantization"]
     assert tflite.input["dtype"] == np.uint8 and list(tflite.input["shape"]) == [1, SIZE, SIZE, 3]
