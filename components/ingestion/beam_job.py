@@ -230,15 +230,6 @@ class WriteShard(_PhotoDoFn):
         yield beam.pvalue.TaggedOutput(_OUTCOMES, outcomes)
 
 
-class ShardRecords(_PhotoDoFn):
-    """A Shard -> its serialized records, both splits (for callers that write them some other way)."""
-
-    def process(self, shard: Shard):
-        for result in self.results(shard.photos):
-            if isinstance(result, Written):
-                yield result.record
-
-
 def manifest_line(entry: dict) -> str:
     """A rejected.jsonl line. Entries travel through Beam as this ASCII JSON text: a non-UTF-8 file name
     (decoded with surrogate escapes) is written as \\udcXX, where Beam's string coder would refuse it."""

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import apache_beam as beam
 from google.protobuf import json_format, struct_pb2
-from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
 from tfx.components.util import examples_utils
+from tfx.dsl.components.base import base_beam_executor
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 
-from components.ingestion import beam_job, sources, split
+from components.ingestion import beam_job, split
 
 SUMMARY_PROPERTY = "ingest_summary"
 
@@ -27,16 +26,12 @@ def settings_from_exec_properties(exec_properties: dict[str, Any]) -> beam_job.I
     return beam_job.IngestSettings.from_dict(json_format.MessageToDict(struct))
 
 
-class Executor(BaseExampleGenExecutor):
+class Executor(base_beam_executor.BaseBeamExecutor):
     """Photos under input_base -> Split-train/Split-eval TFRecords, rejected.jsonl and ingest_summary.json.
 
-    `Do` is overridden: the base class writes each split with its own shard count and has no place for the
-    rejects manifest, the summary or the failure checks.
+    Not a BaseExampleGenExecutor: that base class writes each split with its own shard count and has no place
+    for the rejects manifest, the summary or the failure checks.
     """
-
-    def GetInputSourceToExamplePTransform(self) -> beam.PTransform:
-        """The base-class API: serialized Examples of every valid photo under input_base, both splits."""
-        return _InputToExamples
 
     def Do(self, input_dict, output_dict, exec_properties) -> None:
         self._log_startup(input_dict, output_dict, exec_properties)
@@ -50,13 +45,3 @@ class Executor(BaseExampleGenExecutor):
         examples.set_string_custom_property(SUMMARY_PROPERTY, json.dumps(summary, sort_keys=True))
         examples_utils.set_payload_format(examples, example_gen_pb2.FORMAT_TF_EXAMPLE)
         examples_utils.set_file_format(examples, "tfrecords_gzip")
-
-
-@beam.ptransform_fn
-def _InputToExamples(pipeline: beam.Pipeline, exec_properties: dict[str, Any], split_pattern: str):
-    """The listing's shards as in Do, keeping only the records (rejections are counted in Do's path)."""
-    del split_pattern  # The listing walks the whole root, so ignored paths are found too.
-    settings = settings_from_exec_properties(exec_properties)
-    listing = sources.list_photos(exec_properties[standard_component_specs.INPUT_BASE_KEY], settings.classes)
-    return (beam_job.listed_shards(pipeline, listing, settings)
-            | "ShardRecords" >> beam.ParDo(beam_job.ShardRecords(settings, beam_job.threads_per_core(listing))))
