@@ -11,19 +11,20 @@ from tfx.dsl.components.base import base_beam_executor
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 
-from components.ingestion import beam_job, split
+from components.ingestion import beam_job, checks, split
+from components.ingestion.settings import IngestSettings
 
 SUMMARY_PROPERTY = "ingest_summary"
 
 
-def settings_from_exec_properties(exec_properties: dict[str, Any]) -> beam_job.IngestSettings:
+def settings_from_exec_properties(exec_properties: dict[str, Any]) -> IngestSettings:
     """The IngestSettings packed (as a Struct) in the component's custom_config, JSON text or proto."""
     custom = exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY)
     if isinstance(custom, str):
         custom = json_format.Parse(custom, example_gen_pb2.CustomConfig())
     struct = struct_pb2.Struct()
     custom.custom_config.Unpack(struct)
-    return beam_job.IngestSettings.from_dict(json_format.MessageToDict(struct))
+    return IngestSettings.from_dict(json_format.MessageToDict(struct))
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
@@ -38,10 +39,10 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         settings = settings_from_exec_properties(exec_properties)
         examples = artifact_utils.get_single_instance(output_dict[standard_component_specs.EXAMPLES_KEY])
         examples.split_names = artifact_utils.encode_split_names(list(split.SPLITS))
-        listing = beam_job.prepare(exec_properties[standard_component_specs.INPUT_BASE_KEY], settings)
+        listing = checks.list_checked_photos(exec_properties[standard_component_specs.INPUT_BASE_KEY], settings)
         with self._make_beam_pipeline() as pipeline:
             beam_job.build_graph(pipeline, listing, settings, examples.uri)
-        summary = beam_job.finish(examples.uri, settings)
+        summary = checks.read_checked_summary(examples.uri, settings)
         examples.set_string_custom_property(SUMMARY_PROPERTY, json.dumps(summary, sort_keys=True))
         examples_utils.set_payload_format(examples, example_gen_pb2.FORMAT_TF_EXAMPLE)
         examples_utils.set_file_format(examples, "tfrecords_gzip")

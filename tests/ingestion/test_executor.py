@@ -4,8 +4,8 @@ from google.protobuf import json_format
 from tfx.proto import example_gen_pb2
 
 from components.ingestion import make_example_gen
-from components.ingestion.beam_job import IngestSettings
 from components.ingestion.executor import Executor, settings_from_exec_properties
+from components.ingestion.settings import IngestSettings
 
 SETTINGS = IngestSettings(classes=("daisy", "roses"), image_size=24, eval_fraction=0.25, records_per_shard=100,
                           max_shards=8, max_rejected_fraction=0.1, max_image_pixels=1_000_000,
