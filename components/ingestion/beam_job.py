@@ -78,6 +78,8 @@ def shard_path(output_dir: str, split_name: str, shard: Shard) -> str:
 
 
 class Written(typing.NamedTuple):
+    """A listed photo that became a record of `split` (what WriteShard does with it is in `process`)."""
+
     split: str
     label: str
     record: bytes
