@@ -15,10 +15,12 @@ import typing
 from pathlib import Path
 from typing import Any, Mapping
 
+from components.ingestion.settings import CODELAB_CLASSES  # noqa: F401 (the default data.classes, for callers)
+from components.ingestion.settings import IngestSettings, InvalidSetting
+
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # The TFX 1.16 stack is Keras 2.
 
 PROJECT_DIR = Path(__file__).resolve().parent
-CODELAB_CLASSES = ("daisy", "dandelion", "roses", "sunflowers", "tulips")
 BUNDLED_SAMPLE = PROJECT_DIR / "data" / "sample_flowers"
 BUNDLED_WEIGHTS = PROJECT_DIR / "data" / "weights" / "mobilenet_v2_0.35_224_no_top_from_teachable_machine.h5"
 ENV_PREFIX = "FLOWERS_"
@@ -30,34 +32,17 @@ class ConfigError(ValueError):
 
 
 @dataclasses.dataclass(frozen=True)
-class DataConfig:
-    """Where the photos are and how they become records."""
+class DataConfig(IngestSettings):
+    """Where the photos are, and how ingestion makes them records (the fields of IngestSettings, as `data.*`)."""
 
     data_root: str = str(BUNDLED_SAMPLE)
-    classes: tuple[str, ...] = CODELAB_CLASSES
-    image_size: int = 192
-    eval_fraction: float = 0.2
-    records_per_shard: int = 250  # Photos per Beam work unit, which writes one file of each split.
-    max_shards: int = 64  # Files per split at most (and units of work that can run in parallel).
-    max_rejected_fraction: float = 0.10
-    max_image_pixels: int = 50_000_000
-    max_file_bytes: int = 256 * 2**20  # Bigger files are rejected unread: a misnamed video must not fill memory.
-    jpeg_quality: int = 95
 
     def validate(self) -> None:
         _check(self.data_root != "", "data.data_root", "must not be empty")
-        _check(len(self.classes) >= 2, "data.classes", "needs at least two classes")
-        _check(len(set(self.classes)) == len(self.classes), "data.classes", "has duplicate names")
-        _check(all(c and "/" not in c for c in self.classes), "data.classes", "names must be folder names")
-        _check(16 <= self.image_size <= 1024, "data.image_size", "must be between 16 and 1024")
-        _check(0.0 < self.eval_fraction < 1.0, "data.eval_fraction", "must be strictly between 0 and 1")
-        _check(self.records_per_shard >= 1, "data.records_per_shard", "must be at least 1")
-        _check(self.max_shards >= 1, "data.max_shards", "must be at least 1")
-        _check(0.0 <= self.max_rejected_fraction <= 1.0, "data.max_rejected_fraction", "must be in [0, 1]")
-        _check(self.max_image_pixels >= self.image_size**2, "data.max_image_pixels",
-               "must allow at least image_size x image_size pixels")
-        _check(self.max_file_bytes >= 1, "data.max_file_bytes", "must be at least 1")
-        _check(1 <= self.jpeg_quality <= 100, "data.jpeg_quality", "must be between 1 and 100")
+        try:
+            super().validate()
+        except InvalidSetting as error:
+            raise ConfigError(f"data.{error}") from None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,9 +8,9 @@ from tfx.dsl.components.base import executor_spec
 from tfx.proto import example_gen_pb2
 
 from components.ingestion import split
-from components.ingestion.beam_job import IngestSettings
 from components.ingestion.driver import PhotoListingDriver
 from components.ingestion.executor import Executor
+from components.ingestion.settings import IngestSettings
 
 INPUT_PATTERN = "*/*"  # Files, not folders: TFX's driver fingerprints what this matches (sizes, mtimes).
 

@@ -11,12 +11,12 @@ import pytest
 import tensorflow as tf
 
 from components.errors import UserError
-from components.ingestion import beam_job, image, run_ingest, sources
+from components.ingestion import IngestSettings, beam_job, image, read_ingest_summary, run_ingest, sources
 
 CLASSES = ["daisy", "roses"]
-SETTINGS = beam_job.IngestSettings(classes=tuple(CLASSES), image_size=32, eval_fraction=0.5, records_per_shard=250,
-                                   max_shards=64, max_rejected_fraction=0.5, max_image_pixels=50_000,
-                                   max_file_bytes=1_000_000, jpeg_quality=95)
+SETTINGS = IngestSettings(classes=tuple(CLASSES), image_size=32, eval_fraction=0.5, records_per_shard=250,
+                          max_shards=64, max_rejected_fraction=0.5, max_image_pixels=50_000,
+                          max_file_bytes=1_000_000, jpeg_quality=95)
 CODELAB_SPEC = {
     "image": tf.io.FixedLenFeature([], tf.string),
     "class": tf.io.FixedLenFeature([], tf.int64),
@@ -147,7 +147,7 @@ def test_unreadable_and_vanished_files_are_rejected(tmp_path, make_photo_folder,
         paths.append((str(locked), "roses"))
     with beam.Pipeline() as pipeline:
         beam_job.build_graph(pipeline, sources.Listing(paths, []), SETTINGS, str(tmp_path / "out"))
-    summary = beam_job.read_ingest_summary(str(tmp_path / "out"))
+    summary = read_ingest_summary(str(tmp_path / "out"))
     assert summary["rejected_by_reason"] == {image.UNREADABLE: len(paths) - 4}
     assert summary["seen"] == len(paths)
 
