@@ -24,13 +24,11 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from components import paths
+from components.artifacts import (DUPLICATES_FILE, RECORD_PREFIX, REJECTED_FILE, SPLIT_PREFIX, SPLITS, SUMMARY_FILE,
+                                  split_dir)
 from components.errors import UserError, printable
 from components.ingestion import image, records, sources, split, tfrecord_files
 
-REJECTED_FILE = "rejected.jsonl"
-DUPLICATES_FILE = "duplicates.jsonl"
-SUMMARY_FILE = "ingest_summary.json"
-RECORD_PREFIX = "data_tfrecord"  # The file names TFX's own ExampleGen writes in Split-<name>/.
 _REJECTED = "rejected"
 _OUTCOMES = "outcomes"
 _KEYS = "keys"
@@ -62,11 +60,6 @@ class IngestSettings:
 
     def to_dict(self) -> dict[str, typing.Any]:
         return {**dataclasses.asdict(self), "classes": list(self.classes)}
-
-
-def split_dir(output_dir: str, split_name: str) -> str:
-    """The folder TFX uses for a split of an Examples artifact (artifact_utils.get_split_uri)."""
-    return FileSystems.join(output_dir, f"Split-{split_name}")
 
 
 def shard_count(expected_records: float, records_per_shard: int, max_shards: int) -> int:
@@ -125,14 +118,8 @@ def photo_to_record(path: str, label: str, data: bytes, settings: IngestSettings
     """The serialized Example of one photo (data is its content); raises image.Rejected."""
     jpeg = image.transform(data, size=settings.image_size, jpeg_quality=settings.jpeg_quality,
                            max_image_pixels=settings.max_image_pixels)
-    example = records.make_example({
-        "image": jpeg,
-        "class": settings.classes.index(label),
-        "label": label.encode(),
-        "size": [settings.image_size, settings.image_size],
-        "source": path_bytes(path),
-    })
-    return example
+    return records.photo_record(jpeg=jpeg, class_id=settings.classes.index(label), label=label,
+                                image_size=settings.image_size, source=path_bytes(path))
 
 
 class Shard(typing.NamedTuple):
@@ -218,7 +205,7 @@ class WriteShard(_PhotoDoFn):
         outcomes = collections.Counter()
         with contextlib.ExitStack() as files:
             write = {name: files.enter_context(tfrecord_files.gzip_tfrecord_writer(
-                shard_path(self._output_dir, name, shard))) for name in split.SPLITS}
+                shard_path(self._output_dir, name, shard))) for name in SPLITS}
             for result in self.results(shard.photos):
                 if isinstance(result, Written):
                     write[result.split](result.record)
@@ -289,7 +276,7 @@ def duplicate_counts(group: dict) -> collections.Counter:
 def make_summary(counts: dict, classes: typing.Sequence[str], ignored: dict[str, int]) -> dict:
     """The ingest_summary.json document; seen = written + rejected, ignored paths counted apart."""
     written = {name: {label: counts.get(("written", name, label), 0) for label in classes}
-               for name in split.SPLITS}
+               for name in SPLITS}
     by_reason = {key[1]: n for key, n in sorted(counts.items()) if key[0] == "rejected"}
     rejected = sum(by_reason.values())
     return {
@@ -379,7 +366,7 @@ def finish(output_dir: str, settings: IngestSettings) -> dict:
 
 def check_summary(summary: dict, settings: IngestSettings, rejects: typing.Callable[[], list[dict]]) -> None:
     """UserError when no photo was usable, a class or a split ended up empty, or too many were rejected."""
-    per_class = {label: sum(summary["written"][name][label] for name in split.SPLITS)
+    per_class = {label: sum(summary["written"][name][label] for name in SPLITS)
                  for label in settings.classes}
     seen, rejected = summary["seen"], summary["rejected"]
     reasons = ", ".join(f"{reason}: {n}" for reason, n in summary["rejected_by_reason"].items())
@@ -395,7 +382,7 @@ def check_summary(summary: dict, settings: IngestSettings, rejects: typing.Calla
                         f"max_rejected_fraction={settings.max_rejected_fraction:g} allows "
                         f"(data.max_rejected_fraction, --max-rejected-fraction) ({reasons})"
                         f"{_examples(rejects())}")
-    written = {name: sum(summary["written"][name].values()) for name in split.SPLITS}
+    written = {name: sum(summary["written"][name].values()) for name in SPLITS}
     for name in [name for name, n in written.items() if n == 0]:
         raise UserError(f"the {name} split is empty: all {sum(written.values())} written photo(s) went to the "
                         f"other split (byte-identical photos always share a split, so few or duplicated photos can "
@@ -421,7 +408,7 @@ def _require_fresh_output(output_dir: str) -> None:
     """Stale shards of an earlier run would mix with the new ones: refuse rather than delete."""
     if sources.is_remote(output_dir):
         sources.use_anonymous_gcs_if_needed()  # Else this first gs:// call waits ~20 s on credential retries.
-    previous = FileSystems.match([FileSystems.join(paths.literal(output_dir), "Split-*", "*"),
+    previous = FileSystems.match([FileSystems.join(paths.literal(output_dir), f"{SPLIT_PREFIX}*", "*"),
                                   FileSystems.join(paths.literal(output_dir), SUMMARY_FILE)])
     if any(result.metadata_list for result in previous):
         raise UserError(f"output dir {output_dir} already holds ingest output; choose a new folder or delete it")

@@ -12,9 +12,8 @@ from tfx.components.util import examples_utils
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 
-from components.ingestion import beam_job, sources, split
-
-SUMMARY_PROPERTY = "ingest_summary"
+from components import artifacts
+from components.ingestion import beam_job, sources
 
 
 def settings_from_exec_properties(exec_properties: dict[str, Any]) -> beam_job.IngestSettings:
@@ -42,12 +41,12 @@ class Executor(BaseExampleGenExecutor):
         self._log_startup(input_dict, output_dict, exec_properties)
         settings = settings_from_exec_properties(exec_properties)
         examples = artifact_utils.get_single_instance(output_dict[standard_component_specs.EXAMPLES_KEY])
-        examples.split_names = artifact_utils.encode_split_names(list(split.SPLITS))
+        examples.split_names = artifact_utils.encode_split_names(list(artifacts.SPLITS))
         listing = beam_job.prepare(exec_properties[standard_component_specs.INPUT_BASE_KEY], settings)
         with self._make_beam_pipeline() as pipeline:
             beam_job.build_graph(pipeline, listing, settings, examples.uri)
         summary = beam_job.finish(examples.uri, settings)
-        examples.set_string_custom_property(SUMMARY_PROPERTY, json.dumps(summary, sort_keys=True))
+        examples.set_string_custom_property(artifacts.SUMMARY_PROPERTY, json.dumps(summary, sort_keys=True))
         examples_utils.set_payload_format(examples, example_gen_pb2.FORMAT_TF_EXAMPLE)
         examples_utils.set_file_format(examples, "tfrecords_gzip")
 
