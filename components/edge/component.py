@@ -18,7 +18,7 @@ from components.edge.exporter import CALIBRATION_PHOTOS, export_edge_models, rec
 
 
 class EdgeModel(Artifact):
-    """TFLite models (float16 and int8), labels.txt and their figures: see `components.edge.layout`."""
+    """TFLite models (float16 and int8), the class names file and their figures: see `components.edge.layout`."""
 
     TYPE_NAME = layout.ARTIFACT_TYPE
 

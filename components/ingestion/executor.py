@@ -27,7 +27,7 @@ def settings_from_exec_properties(exec_properties: dict[str, Any]) -> beam_job.I
 
 
 class Executor(BaseExampleGenExecutor):
-    """Photos under input_base -> Split-train/Split-eval TFRecords, rejected.jsonl and ingest_summary.json.
+    """Photos under input_base -> train and eval split TFRecords, the rejects manifest and the ingest summary.
 
     `Do` is overridden: the base class writes each split with its own shard count and has no place for the
     rejects manifest, the summary or the failure checks.

@@ -124,7 +124,7 @@ def gate_result(reader: RunReader, steps: list[Step], classes: list[str]) -> Gat
 
 
 def edge_summary(edge_model) -> EdgeSummary:
-    """The TFLite models' figures and push decisions, from the EdgeExport artifact's edge_metrics.json."""
+    """The TFLite models' figures and push decisions, from the EdgeExport artifact's metrics file."""
     metrics = edge_layout.read_metrics(edge_model.uri) if edge_model is not None else None
     if not isinstance(metrics, dict):
         return EdgeSummary()

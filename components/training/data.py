@@ -120,7 +120,7 @@ def count_records(patterns: list[str]) -> int:
 
 
 def _summary_count(patterns: list[str]) -> int | None:
-    """Split-folder patterns (`artifacts.split_files`) -> sum of `written[name]` in the ingest summary beside them."""
+    """Split folder patterns (`artifacts.split_files`) -> sum of `written[name]` in the ingest summary beside them."""
     total = 0
     for pattern in patterns:
         split_dir = os.path.dirname(pattern)
