@@ -50,6 +50,15 @@ ACCURACY_METRIC = "sparse_categorical_accuracy"
 EXAMPLE_COUNT_METRIC = "example_count"
 CONFUSION_MATRIX_PLOT = "multi_class_confusion_matrix_plot"
 
+# ML Metadata custom properties the report and the resolvers read.
+BLESSED_PROPERTY = "blessed"  # ModelBlessing, set by the Evaluator: 1 when the gate passed.
+CURRENT_MODEL_ID_PROPERTY = "current_model_id"  # ModelBlessing: the id of the Model it judged.
+PUSHED_PROPERTY = "pushed"  # PushedModel, set by TFX's pusher base class: 1 when pushed.
+PUSHED_DESTINATION_PROPERTY = "pushed_destination"
+PUSHED_VERSION_PROPERTY = "pushed_version"
+NOT_PUSHED_REASON_PROPERTY = "not_pushed_reason"  # PushedModel: why a blessed model was not pushed.
+ALREADY_SERVED_PROPERTY = "already_served"  # PushedModel: 1 when the model was served already; nothing was copied.
+
 # Files TFX components write in each split's folder, read by the validation stops.
 STATISTICS_FILE = "FeatureStats.pb"  # StatisticsGen.
 ANOMALIES_FILE = "SchemaDiff.pb"  # ExampleValidator.

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from typing import Any, Optional
 
-from components.artifacts import DUPLICATES_FILE, HISTORY_FILE, REJECTED_FILE, SUMMARY_FILE
+from components.artifacts import (ALREADY_SERVED_PROPERTY, BLESSED_PROPERTY, DUPLICATES_FILE, HISTORY_FILE,
+                                  NOT_PUSHED_REASON_PROPERTY, PUSHED_DESTINATION_PROPERTY, PUSHED_PROPERTY,
+                                  PUSHED_VERSION_PROPERTY, REJECTED_FILE, SUMMARY_FILE)
 from components.edge import layout as edge_layout
 from components.report import evaluation_io, examples_io
 from components.report.mlmd_run import RunReader, Step
@@ -114,7 +116,7 @@ def gate_result(reader: RunReader, steps: list[Step], classes: list[str]) -> Gat
     by_name = evaluation_io.load_model_metrics(evaluation.uri, classes)
     candidate, baseline = evaluation_io.candidate_and_baseline(by_name)
     min_accuracy, max_drop = evaluation_io.gate_thresholds(evaluator.property("eval_config"))
-    blessed = _int_property(blessing, "blessed") == 1
+    blessed = _int_property(blessing, BLESSED_PROPERTY) == 1
     reasons = (evaluation_io.pass_reasons(candidate, baseline, min_accuracy, max_drop) if blessed
                else evaluation_io.failure_reasons(evaluation.uri, candidate, baseline))
     baselines = evaluator.inputs.get("baseline_model", [])
@@ -142,11 +144,11 @@ def edge_summary(edge_model) -> EdgeSummary:
 def push_result(pushed_model) -> PushResult:
     if pushed_model is None:
         return PushResult()
-    if _int_property(pushed_model, "pushed") != 1:
-        return PushResult(not_pushed_reason=_string_property(pushed_model, "not_pushed_reason"))
-    return PushResult(pushed=True, destination=_string_property(pushed_model, "pushed_destination"),
-                      version=_string_property(pushed_model, "pushed_version"),
-                      already_served=_int_property(pushed_model, "already_served") == 1)
+    if _int_property(pushed_model, PUSHED_PROPERTY) != 1:
+        return PushResult(not_pushed_reason=_string_property(pushed_model, NOT_PUSHED_REASON_PROPERTY))
+    return PushResult(pushed=True, destination=_string_property(pushed_model, PUSHED_DESTINATION_PROPERTY),
+                      version=_string_property(pushed_model, PUSHED_VERSION_PROPERTY),
+                      already_served=_int_property(pushed_model, ALREADY_SERVED_PROPERTY) == 1)
 
 
 def _candidate_model(reader: RunReader, steps: list[Step]):
