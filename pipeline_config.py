@@ -209,9 +209,6 @@ class PipelineConfig:
             top[section] = dataclasses.replace(getattr(self, section), **fields)
         return dataclasses.replace(self, **top)
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
 
 def field_names() -> list[str]:
     """Every dotted field name that `--set` and the environment accept."""

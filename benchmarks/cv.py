@@ -21,6 +21,8 @@ import typing
 
 from benchmarks import SHARED_PHOTOS, SHARED_WEIGHTS
 from benchmarks.train import ingest, run_trainer, split_patterns
+from components.artifacts import (CLASS_FEATURE, CLASS_ID_OUTPUT, EVAL_SPLIT, EXAMPLES_INPUT, EXAMPLES_SIGNATURE,
+                                  IMAGE_FEATURE, TRAIN_SPLIT, split_dir)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,23 +64,23 @@ def records_by_fold(examples: str, folds: int) -> dict[int, list[FoldRecord]]:
 
     from components.ingestion import split
 
-    spec = {"image": tf.io.FixedLenFeature([], tf.string), "class": tf.io.FixedLenFeature([], tf.int64)}
+    spec = {IMAGE_FEATURE: tf.io.FixedLenFeature([], tf.string), CLASS_FEATURE: tf.io.FixedLenFeature([], tf.int64)}
     by_fold = {fold: [] for fold in range(folds)}
     for origin, patterns in split_patterns(examples).items():
         for record in tf.data.TFRecordDataset(tf.io.gfile.glob(patterns[0]), compression_type="GZIP"):
             parsed = tf.io.parse_single_example(record, spec)
-            fold = split.bucket(split.content_key(parsed["image"].numpy()), folds)
-            by_fold[fold].append(FoldRecord(record.numpy(), int(parsed["class"]), origin))
+            fold = split.bucket(split.content_key(parsed[IMAGE_FEATURE].numpy()), folds)
+            by_fold[fold].append(FoldRecord(record.numpy(), int(parsed[CLASS_FEATURE]), origin))
     return by_fold
 
 
 def write_fold(by_fold: dict[int, list[FoldRecord]], fold: int, examples: str) -> str:
-    """Split-eval = the fold's records, Split-train = every other fold's, as ingestion would write them."""
+    """The eval split = the fold's records, the train split = every other fold's, as ingestion would write them."""
     from components.ingestion import tfrecord_files
 
-    for name, chosen in (("eval", [fold]), ("train", [f for f in by_fold if f != fold])):
-        os.makedirs(os.path.join(examples, f"Split-{name}"), exist_ok=True)
-        with tfrecord_files.gzip_tfrecord_writer(os.path.join(examples, f"Split-{name}", "records.gz")) as write:
+    for name, chosen in ((EVAL_SPLIT, [fold]), (TRAIN_SPLIT, [f for f in by_fold if f != fold])):
+        os.makedirs(split_dir(examples, name), exist_ok=True)
+        with tfrecord_files.gzip_tfrecord_writer(os.path.join(split_dir(examples, name), "records.gz")) as write:
             for item in (item for f in chosen for item in by_fold[f]):
                 write(item.record)
     return examples
@@ -88,10 +90,8 @@ def correct_by_origin(serving_dir: str, held_out: list[FoldRecord]) -> collectio
     """(origin split, predicted right) -> photos, predicted by the exported model's serving signature."""
     import tensorflow as tf
 
-    from components.training.export import EXAMPLES_SIGNATURE
-
     predict = tf.saved_model.load(serving_dir).signatures[EXAMPLES_SIGNATURE]
-    class_ids = predict(examples=tf.constant([item.record for item in held_out]))["class_id"].numpy()
+    class_ids = predict(**{EXAMPLES_INPUT: tf.constant([item.record for item in held_out])})[CLASS_ID_OUTPUT].numpy()
     return collections.Counter((item.origin, int(class_id) == item.label)
                                for item, class_id in zip(held_out, class_ids))
 

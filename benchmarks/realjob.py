@@ -19,6 +19,7 @@ import sys
 import time
 
 from benchmarks import SHARED_PHOTOS, SHARED_WEIGHTS
+from components.artifacts import SPLITS, split_files
 from pipeline_config import PROJECT_DIR, PipelineConfig
 
 SHARED_MORE_PHOTOS = SHARED_PHOTOS + "_more"
@@ -74,7 +75,7 @@ def bare_keras(examples_uri: str, weights: str, image_size: int) -> dict:
 
     from components.training import data
 
-    split = {name: os.path.join(examples_uri, f"Split-{name}", "*") for name in ("train", "eval")}
+    split = {name: split_files(examples_uri, name)[0] for name in SPLITS}
     sources = {name: data.read_sources([pattern]) for name, pattern in split.items()}
     labels = {name: data.read_labels([pattern]) for name, pattern in split.items()}
     started = time.monotonic()

@@ -23,6 +23,7 @@ import sys
 import time
 
 from benchmarks import SHARED_PHOTOS, SHARED_WEIGHTS
+from components.artifacts import HISTORY_FILE, SPLITS, split_files
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
@@ -60,7 +61,7 @@ def ingest(data_root: str, output_dir: str, data) -> str:
 
 
 def run_trainer(training, data, examples: str, out: str) -> dict:
-    """The pipeline's run_fn on the Split-train/Split-eval records under `examples`; its training history."""
+    """The pipeline's run_fn on the train and eval split records under `examples`; its training history."""
     from tfx.components.trainer.fn_args_utils import FnArgs
 
     from components.training import trainer_custom_config
@@ -72,12 +73,12 @@ def run_trainer(training, data, examples: str, out: str) -> dict:
                   custom_config=trainer_custom_config(dataclasses.asdict(training), list(data.classes),
                                                       data.image_size))
     run_fn(args)
-    with open(os.path.join(args.model_run_dir, "training_history.json")) as history_file:
+    with open(os.path.join(args.model_run_dir, HISTORY_FILE)) as history_file:
         return json.load(history_file)
 
 
 def split_patterns(examples: str) -> dict[str, list[str]]:
-    return {split: [os.path.join(examples, f"Split-{split}", "*")] for split in ("train", "eval")}
+    return {split: split_files(examples, split) for split in SPLITS}
 
 
 def bench_model(training, data, examples: str, out: str, bare_epochs: int) -> dict:

@@ -13,12 +13,13 @@ from tfx import v1 as tfx
 from tfx.types.artifact import Artifact
 from tfx.utils import path_utils
 
+from components.artifacts import BLESSED_PROPERTY
 from components.edge import layout
 from components.edge.exporter import CALIBRATION_PHOTOS, export_edge_models, record_skipped
 
 
 class EdgeModel(Artifact):
-    """TFLite models (float16 and int8), labels.txt and their figures: see `components.edge.layout`."""
+    """TFLite models (float16 and int8), the class names file and their figures: see `components.edge.layout`."""
 
     TYPE_NAME = layout.ARTIFACT_TYPE
 
@@ -32,7 +33,7 @@ def EdgeExport(model: tfx.dsl.components.InputArtifact[tfx.types.standard_artifa
                max_int8_drop: tfx.dsl.components.Parameter[float],
                calibration_photos: tfx.dsl.components.Parameter[int] = CALIBRATION_PHOTOS) -> None:
     """Converts and measures a blessed model (an unblessed one is recorded as skipped, at no cost)."""
-    if blessing.get_int_custom_property("blessed") != 1:
+    if blessing.get_int_custom_property(BLESSED_PROPERTY) != 1:
         record_skipped(edge_model.uri, "model not blessed")
         return
     export_edge_models(path_utils.serving_model_path(model.uri), examples.uri, edge_model.uri,

@@ -15,6 +15,7 @@ from typing import Any, Callable
 import numpy as np
 import tensorflow as tf
 
+from components import artifacts
 from components.edge import convert, layout
 from components.edge.evaluate import (THREADS, Scores, TfliteModel, calibration_photos, directory_bytes,
                                       evaluate)
@@ -26,11 +27,11 @@ CALIBRATION_PHOTOS = 200  # Train photos the integer model is calibrated on (TFL
 
 def export_edge_models(model_dir: str, examples_uri: str, out_uri: str, classes: list[str], max_int8_drop: float,
                        calibration_count: int = CALIBRATION_PHOTOS) -> dict[str, Any]:
-    """Write the artifact's files (see `layout`) and return the metrics written to its edge_metrics.json."""
+    """Write the artifact's files (see `layout`) and return the metrics written to its metrics file."""
     model = load_keras_model(model_dir)
     image_size = int(model.input_shape[1])
-    split_files = lambda split: [os.path.join(examples_uri, f"Split-{split}", "*")]  # noqa: E731
-    calibration = calibration_photos(split_files("train"), image_size, calibration_count)
+    calibration = calibration_photos(artifacts.split_files(examples_uri, artifacts.TRAIN_SPLIT), image_size,
+                                     calibration_count)
     pixel_model = convert.PixelModel(model, image_size)
     converters: dict[str, Callable[[], bytes]] = {
         "float16": lambda: convert.to_float16(pixel_model),
@@ -46,7 +47,8 @@ def export_edge_models(model_dir: str, examples_uri: str, out_uri: str, classes:
     tflite_models = {name: TfliteModel(content) for name, content in flatbuffers.items()}
     if "int8" in tflite_models:
         tflite_models["int8"].check_integer_input()
-    scores = evaluate(model, tflite_models, split_files("eval"), image_size)
+    scores = evaluate(model, tflite_models, artifacts.split_files(examples_uri, artifacts.EVAL_SPLIT),
+                      image_size)
 
     metrics: dict[str, Any] = {
         "status": "exported", "image_size": image_size, "eval_photos": scores["saved_model"].count,
@@ -64,7 +66,7 @@ def export_edge_models(model_dir: str, examples_uri: str, out_uri: str, classes:
         metrics["models"][name] = {**_figures(scores[name], len(flatbuffers[name])), "file": layout.MODEL_FILES[name],
                                    "accepted": not reason, "reason": reason}
     if any(figures.get("accepted") for figures in metrics["models"].values()):
-        layout.write_file(os.path.join(out_uri, layout.PUSH_DIR), layout.LABELS_FILE,
+        layout.write_file(os.path.join(out_uri, layout.PUSH_DIR), artifacts.LABELS_FILE,
                           "".join(f"{name}\n" for name in classes))
     layout.write_metrics(out_uri, metrics)
     return metrics

@@ -1,7 +1,8 @@
 """Where the edge files live: in the EdgeModel artifact, and in a pushed version (`<version>/tflite/`).
 
 The artifact holds `push/` (exactly what goes next to the SavedModel: the models that passed the accuracy check,
-and labels.txt), `rejected/` (models kept for inspection only) and `edge_metrics.json` (figures and decisions).
+and the class names file), `rejected/` (models kept for inspection only) and the metrics file (figures and
+decisions); the file names are `components.artifacts`'.
 The pusher needs nothing but `add_to_version`, so it never learns what the files are.
 """
 
@@ -14,12 +15,12 @@ from typing import Any
 from tfx.dsl.io import fileio
 from tfx.utils import io_utils
 
+from components.artifacts import EDGE_METRICS_FILE
+
 ARTIFACT_TYPE = "flowers.EdgeModel"  # <namespace>.<Name>: the form Vertex (KFP schema titles) requires.
 PUSH_DIR = "push"
 REJECTED_DIR = "rejected"
-METRICS_FILE = "edge_metrics.json"
 VERSION_DIR = "tflite"  # Inside a pushed version; TF Serving ignores folders it does not know.
-LABELS_FILE = "labels.txt"
 MODEL_FILES = {"float16": "model_float16.tflite", "int8": "model_int8.tflite"}
 
 
@@ -31,7 +32,7 @@ def add_to_version(edge_uri: str, version_dir: str) -> None:
 
 
 def read_metrics(edge_uri: str) -> dict[str, Any] | None:
-    path = os.path.join(edge_uri, METRICS_FILE)
+    path = os.path.join(edge_uri, EDGE_METRICS_FILE)
     if not edge_uri or not fileio.exists(path):
         return None
     with fileio.open(path, "r") as f:
@@ -40,7 +41,7 @@ def read_metrics(edge_uri: str) -> dict[str, Any] | None:
 
 def write_metrics(edge_uri: str, metrics: dict[str, Any]) -> None:
     fileio.makedirs(edge_uri)
-    with fileio.open(os.path.join(edge_uri, METRICS_FILE), "w") as f:
+    with fileio.open(os.path.join(edge_uri, EDGE_METRICS_FILE), "w") as f:
         f.write(json.dumps(metrics, indent=2, sort_keys=True))
 
 

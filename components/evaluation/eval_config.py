@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import tensorflow_model_analysis as tfma
 
-from components.training.export import EXAMPLES_SIGNATURE
-
-LABEL_KEY = "class"
-PREDICTION_KEY = "probabilities"
-SLICE_FEATURE = "label"
-ACCURACY = "sparse_categorical_accuracy"
-CONFUSION_MATRIX = "multi_class_confusion_matrix_plot"
+from components.artifacts import (ACCURACY_METRIC_CLASS, CLASS_FEATURE, CONFUSION_MATRIX_PLOT_CLASS, EXAMPLES_SIGNATURE,
+                                  EXAMPLE_COUNT_METRIC_CLASS, LABEL_FEATURE, PROBABILITIES_OUTPUT)
 
 
 def make_eval_config(classes: list[str], min_accuracy: float, max_accuracy_drop: float) -> tfma.EvalConfig:
@@ -21,10 +16,10 @@ def make_eval_config(classes: list[str], min_accuracy: float, max_accuracy_drop:
     """
     return tfma.EvalConfig(
         # model_type: without it TFMA loads each model with Keras to find out, and again for its default metrics.
-        model_specs=[tfma.ModelSpec(label_key=LABEL_KEY, signature_name=EXAMPLES_SIGNATURE,
-                                    prediction_key=PREDICTION_KEY, model_type=tfma.TF_GENERIC)],
+        model_specs=[tfma.ModelSpec(label_key=CLASS_FEATURE, signature_name=EXAMPLES_SIGNATURE,
+                                    prediction_key=PROBABILITIES_OUTPUT, model_type=tfma.TF_GENERIC)],
         metrics_specs=[_gate_spec(min_accuracy, max_accuracy_drop), _per_class_spec(len(classes))],
-        slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=[SLICE_FEATURE])],
+        slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=[LABEL_FEATURE])],
     )
 
 
@@ -36,10 +31,10 @@ def _gate_spec(min_accuracy: float, max_accuracy_drop: float) -> tfma.MetricsSpe
                                                      absolute={"value": -max_accuracy_drop}),
     )
     return tfma.MetricsSpec(metrics=[
-        tfma.MetricConfig(class_name="ExampleCount"),
-        tfma.MetricConfig(class_name="SparseCategoricalAccuracy", per_slice_thresholds=[
+        tfma.MetricConfig(class_name=EXAMPLE_COUNT_METRIC_CLASS),
+        tfma.MetricConfig(class_name=ACCURACY_METRIC_CLASS, per_slice_thresholds=[
             tfma.PerSliceMetricThreshold(slicing_specs=[tfma.SlicingSpec()], threshold=threshold)]),
-        tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot"),
+        tfma.MetricConfig(class_name=CONFUSION_MATRIX_PLOT_CLASS),
     ])
 
 

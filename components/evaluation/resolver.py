@@ -16,18 +16,18 @@ from tfx import v1 as tfx
 from tfx.dsl.components.common import resolver
 from tfx.types import standard_artifacts
 
+from components.artifacts import BLESSED_PROPERTY, CURRENT_MODEL_ID_PROPERTY
+
 MODEL_KEY = "model"
 BLESSING_KEY = "model_blessing"
 CANDIDATE_KEY = "candidate"
-_BLESSED = "blessed"  # Custom properties the Evaluator sets on its ModelBlessing.
-_CURRENT_MODEL_ID = "current_model_id"
 
 
 def latest_blessed_other_than(models: list[types.Artifact], blessings: list[types.Artifact],
                               excluded_ids: set[int]) -> tuple[list[types.Artifact], list[types.Artifact]]:
     """The newest model (highest id) with a positive blessing, skipping `excluded_ids`; ([], []) if none."""
-    blessing_by_model = {b.get_int_custom_property(_CURRENT_MODEL_ID): b for b in sorted(blessings, key=_id)
-                         if b.get_int_custom_property(_BLESSED) == 1}
+    blessing_by_model = {b.get_int_custom_property(CURRENT_MODEL_ID_PROPERTY): b for b in sorted(blessings, key=_id)
+                         if b.get_int_custom_property(BLESSED_PROPERTY) == 1}
     for model in sorted(models, key=_id, reverse=True):
         if model.id in blessing_by_model and model.id not in excluded_ids:
             return [model], [blessing_by_model[model.id]]

@@ -20,21 +20,15 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from components.artifacts import DUPLICATES_FILE, RECORD_PREFIX, REJECTED_FILE, SPLITS, SUMMARY_FILE, split_dir
 from components.ingestion import checks, image, records, sources, split, summary, tfrecord_files
 from components.ingestion.files import path_bytes, read_photo
 from components.ingestion.settings import IngestSettings
-
-RECORD_PREFIX = "data_tfrecord"  # The file names TFX's own ExampleGen writes in Split-<name>/.
 _REJECTED = "rejected"
 _OUTCOMES = "outcomes"
 _KEYS = "keys"
 LOCAL_THREADS_PER_CORE = 2
 REMOTE_THREADS_PER_CORE = 8  # A GCS read is tens of ms of waiting; decoding it is about 2 ms of CPU.
-
-
-def split_dir(output_dir: str, split_name: str) -> str:
-    """The folder TFX uses for a split of an Examples artifact (artifact_utils.get_split_uri)."""
-    return FileSystems.join(output_dir, f"Split-{split_name}")
 
 
 def shard_count(expected_records: float, records_per_shard: int, max_shards: int) -> int:
@@ -48,13 +42,8 @@ def photo_to_record(path: str, label: str, data: bytes, settings: IngestSettings
     """The serialized Example of one photo (data is its content); raises image.Rejected."""
     jpeg = image.transform(data, size=settings.image_size, jpeg_quality=settings.jpeg_quality,
                            max_image_pixels=settings.max_image_pixels)
-    return records.make_example({
-        "image": jpeg,
-        "class": settings.classes.index(label),
-        "label": label.encode(),
-        "size": [settings.image_size, settings.image_size],
-        "source": path_bytes(path),
-    })
+    return records.photo_record(jpeg=jpeg, class_id=settings.classes.index(label), label=label,
+                                image_size=settings.image_size, source=path_bytes(path))
 
 
 class Shard(typing.NamedTuple):
@@ -118,7 +107,7 @@ class WriteShard(beam.DoFn):
         outcomes = collections.Counter()
         with contextlib.ExitStack() as files:
             write = {name: files.enter_context(tfrecord_files.gzip_tfrecord_writer(
-                shard_path(self._output_dir, name, shard))) for name in split.SPLITS}
+                shard_path(self._output_dir, name, shard))) for name in SPLITS}
             for result in self._pool.map(self._process_one, shard.photos):  # In listing order.
                 if isinstance(result, Written):
                     write[result.split](result.record)
@@ -158,20 +147,20 @@ def build_graph(pipeline: beam.Pipeline, listing: sources.Listing, settings: Ing
     ignored = pipeline | "IgnoredPaths" >> beam.Create([summary.manifest_line(item) for item in listing.ignored])
     _ = ((results[_REJECTED], ignored)
          | "AllRejects" >> beam.Flatten()
-         | "WriteRejects" >> WriteFile(FileSystems.join(output_dir, summary.REJECTED_FILE)))
+         | "WriteRejects" >> WriteFile(FileSystems.join(output_dir, REJECTED_FILE)))
     duplicates = (results[_KEYS]
                   | "GroupByContent" >> beam.GroupByKey()
                   | "DuplicateGroups" >> beam.FlatMap(summary.duplicate_groups))
     _ = (duplicates
          | "DuplicateToJson" >> beam.Map(summary.duplicate_json)
-         | "WriteDuplicates" >> WriteFile(FileSystems.join(output_dir, summary.DUPLICATES_FILE)))
+         | "WriteDuplicates" >> WriteFile(FileSystems.join(output_dir, DUPLICATES_FILE)))
     ignored_by_reason = dict(collections.Counter(item["reason"] for item in listing.ignored))
     _ = ((results[_OUTCOMES], duplicates | "CountDuplicates" >> beam.Map(summary.duplicate_counts))
          | "AllCounts" >> beam.Flatten()
          | "CountOutcomes" >> beam.CombineGlobally(summary.CountOutcomes())
          | "Summary" >> beam.Map(lambda counts: json.dumps(
              summary.make_summary(counts, settings.classes, ignored_by_reason), indent=2, sort_keys=True))
-         | "WriteSummary" >> WriteFile(FileSystems.join(output_dir, summary.SUMMARY_FILE)))
+         | "WriteSummary" >> WriteFile(FileSystems.join(output_dir, SUMMARY_FILE)))
 
 
 class WriteFile(beam.PTransform):

@@ -10,11 +10,12 @@ import typing
 from apache_beam.io.filesystems import FileSystems
 
 from components import paths
+from components.artifacts import REJECTED_FILE, SPLIT_PREFIX, SPLITS, SUMMARY_FILE
 from components.errors import UserError, printable
-from components.ingestion import sources, split
+from components.ingestion import sources
 from components.ingestion.files import read_file
 from components.ingestion.settings import IngestSettings
-from components.ingestion.summary import REJECTED_FILE, SUMMARY_FILE, read_ingest_summary
+from components.ingestion.summary import read_ingest_summary
 
 _EXAMPLES_SHOWN = 5
 
@@ -45,7 +46,7 @@ def read_checked_summary(output_dir: str, settings: IngestSettings) -> dict:
 
 def check_summary(summary: dict, settings: IngestSettings, rejects: typing.Callable[[], list[dict]]) -> None:
     """UserError when no photo was usable, a class or a split ended up empty, or too many were rejected."""
-    per_class = {label: sum(summary["written"][name][label] for name in split.SPLITS)
+    per_class = {label: sum(summary["written"][name][label] for name in SPLITS)
                  for label in settings.classes}
     seen, rejected = summary["seen"], summary["rejected"]
     reasons = ", ".join(f"{reason}: {n}" for reason, n in summary["rejected_by_reason"].items())
@@ -61,7 +62,7 @@ def check_summary(summary: dict, settings: IngestSettings, rejects: typing.Calla
                         f"max_rejected_fraction={settings.max_rejected_fraction:g} allows "
                         f"(data.max_rejected_fraction, --max-rejected-fraction) ({reasons})"
                         f"{_examples(rejects())}")
-    written = {name: sum(summary["written"][name].values()) for name in split.SPLITS}
+    written = {name: sum(summary["written"][name].values()) for name in SPLITS}
     for name in [name for name, n in written.items() if n == 0]:
         raise UserError(f"the {name} split is empty: all {sum(written.values())} written photo(s) went to the "
                         f"other split (byte-identical photos always share a split, so few or duplicated photos can "
@@ -72,7 +73,7 @@ def require_fresh_output(output_dir: str) -> None:
     """Stale shards of an earlier run would mix with the new ones: refuse rather than delete."""
     if sources.is_remote(output_dir):
         sources.use_anonymous_gcs_if_needed()  # Else this first gs:// call waits ~20 s on credential retries.
-    previous = FileSystems.match([FileSystems.join(paths.literal(output_dir), "Split-*", "*"),
+    previous = FileSystems.match([FileSystems.join(paths.literal(output_dir), f"{SPLIT_PREFIX}*", "*"),
                                   FileSystems.join(paths.literal(output_dir), SUMMARY_FILE)])
     if any(result.metadata_list for result in previous):
         raise UserError(f"output dir {output_dir} already holds ingest output; choose a new folder or delete it")

@@ -7,6 +7,7 @@ from tfx.components import FileBasedExampleGen
 from tfx.dsl.components.base import executor_spec
 from tfx.proto import example_gen_pb2
 
+from components import artifacts
 from components.ingestion import split
 from components.ingestion.driver import PhotoListingDriver
 from components.ingestion.executor import Executor
@@ -37,8 +38,8 @@ def _output_config(eval_fraction: float) -> example_gen_pb2.Output:
     """Declares the two splits (the executor's content-hash split follows the same proportions)."""
     eval_buckets = max(1, round(eval_fraction * split.BUCKETS))
     return example_gen_pb2.Output(split_config=example_gen_pb2.SplitConfig(splits=[
-        example_gen_pb2.SplitConfig.Split(name=split.TRAIN, hash_buckets=split.BUCKETS - eval_buckets),
-        example_gen_pb2.SplitConfig.Split(name=split.EVAL, hash_buckets=eval_buckets),
+        example_gen_pb2.SplitConfig.Split(name=artifacts.TRAIN_SPLIT, hash_buckets=split.BUCKETS - eval_buckets),
+        example_gen_pb2.SplitConfig.Split(name=artifacts.EVAL_SPLIT, hash_buckets=eval_buckets),
     ]))
 
 

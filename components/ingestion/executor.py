@@ -11,10 +11,9 @@ from tfx.dsl.components.base import base_beam_executor
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 
-from components.ingestion import beam_job, checks, split
+from components import artifacts
+from components.ingestion import beam_job, checks
 from components.ingestion.settings import IngestSettings
-
-SUMMARY_PROPERTY = "ingest_summary"
 
 
 def settings_from_exec_properties(exec_properties: dict[str, Any]) -> IngestSettings:
@@ -28,7 +27,7 @@ def settings_from_exec_properties(exec_properties: dict[str, Any]) -> IngestSett
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
-    """Photos under input_base -> Split-train/Split-eval TFRecords, rejected.jsonl and ingest_summary.json.
+    """Photos under input_base -> train and eval split TFRecords, the rejects manifest and the ingest summary.
 
     Not a BaseExampleGenExecutor: that base class writes each split with its own shard count and has no place
     for the rejects manifest, the summary or the failure checks.
@@ -38,11 +37,11 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         self._log_startup(input_dict, output_dict, exec_properties)
         settings = settings_from_exec_properties(exec_properties)
         examples = artifact_utils.get_single_instance(output_dict[standard_component_specs.EXAMPLES_KEY])
-        examples.split_names = artifact_utils.encode_split_names(list(split.SPLITS))
+        examples.split_names = artifact_utils.encode_split_names(list(artifacts.SPLITS))
         listing = checks.list_checked_photos(exec_properties[standard_component_specs.INPUT_BASE_KEY], settings)
         with self._make_beam_pipeline() as pipeline:
             beam_job.build_graph(pipeline, listing, settings, examples.uri)
         summary = checks.read_checked_summary(examples.uri, settings)
-        examples.set_string_custom_property(SUMMARY_PROPERTY, json.dumps(summary, sort_keys=True))
+        examples.set_string_custom_property(artifacts.SUMMARY_PROPERTY, json.dumps(summary, sort_keys=True))
         examples_utils.set_payload_format(examples, example_gen_pb2.FORMAT_TF_EXAMPLE)
         examples_utils.set_file_format(examples, "tfrecords_gzip")

@@ -36,6 +36,8 @@ class Rejected(Exception):
     """A photo that cannot become a record; `reason` is one of REASONS, `detail` is for the manifest."""
 
     def __init__(self, reason: str, detail: str = ""):
+        if reason not in REASONS:  # A new reason belongs in the vocabulary, or the summary's grouping splinters.
+            raise ValueError(f"rejection reason {reason!r} is not one of image.REASONS")
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.detail = detail

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence, Union
 
+from components.artifacts import CLASS_FEATURE, IMAGE_FEATURE, LABEL_FEATURE, SIZE_FEATURE, SOURCE_FEATURE
+
 FeatureValue = Union[bytes, int, Sequence[int]]
+
+
+def photo_record(*, jpeg: bytes, class_id: int, label: str, image_size: int, source: bytes) -> bytes:
+    """The serialized Example of one ingested photo: the layout every reader of an Examples artifact parses."""
+    return make_example({IMAGE_FEATURE: jpeg, CLASS_FEATURE: class_id, LABEL_FEATURE: label.encode(),
+                         SIZE_FEATURE: [image_size, image_size], SOURCE_FEATURE: source})
 
 
 def make_example(features: Mapping[str, FeatureValue]) -> bytes:

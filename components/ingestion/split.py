@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-TRAIN = "train"
-EVAL = "eval"
-SPLITS = (TRAIN, EVAL)
+from components.artifacts import EVAL_SPLIT, TRAIN_SPLIT
+
 BUCKETS = 10_000
 
 
@@ -22,4 +21,4 @@ def bucket(key: str, buckets: int) -> int:
 
 def split_for(key: str, eval_fraction: float) -> str:
     """`eval` for the first eval_fraction of BUCKETS hash buckets, `train` for the rest."""
-    return EVAL if bucket(key, BUCKETS) < round(eval_fraction * BUCKETS) else TRAIN
+    return EVAL_SPLIT if bucket(key, BUCKETS) < round(eval_fraction * BUCKETS) else TRAIN_SPLIT

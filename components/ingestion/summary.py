@@ -12,12 +12,9 @@ import typing
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from components.ingestion import split
+from components.artifacts import SPLITS, SUMMARY_FILE
 from components.ingestion.files import read_file
 
-REJECTED_FILE = "rejected.jsonl"
-DUPLICATES_FILE = "duplicates.jsonl"
-SUMMARY_FILE = "ingest_summary.json"
 _MAX_DETAIL_CHARS = 500
 
 
@@ -80,7 +77,7 @@ def duplicate_counts(group: dict) -> collections.Counter:
 def make_summary(counts: dict, classes: typing.Sequence[str], ignored: dict[str, int]) -> dict:
     """The ingest_summary.json document; seen = written + rejected, ignored paths counted apart."""
     written = {name: {label: counts.get(("written", name, label), 0) for label in classes}
-               for name in split.SPLITS}
+               for name in SPLITS}
     by_reason = {key[1]: n for key, n in sorted(counts.items()) if key[0] == "rejected"}
     rejected = sum(by_reason.values())
     return {

@@ -17,14 +17,12 @@ from tfx.types import standard_artifacts, standard_component_specs
 from tfx.types.component_spec import ChannelParameter
 from tfx.utils import io_utils, proto_utils
 
+from components.artifacts import ALREADY_SERVED_PROPERTY, NOT_PUSHED_REASON_PROPERTY
 from components.edge import EdgeModel, layout
 from components.push.atomic import push_atomically, served_version_of
 from components.push.blessed import BlessedOnlyExecutor
 from components.push.serving_check import check_serving
 
-NOT_PUSHED_REASON = "not_pushed_reason"  # PushedModel custom property: why a blessed model was not pushed.
-
-ALREADY_SERVED_PROPERTY = "already_served"  # 1: the model was the newest version already; nothing was copied.
 EDGE_MODEL_KEY = "edge_model"
 
 
@@ -39,7 +37,7 @@ class AtomicExecutor(BlessedOnlyExecutor):
         if refusal:
             logging.warning("Model %s not pushed: serving check failed: %s", model_path, refusal)
             self._MarkNotPushed(pushed_model)
-            pushed_model.set_string_custom_property(NOT_PUSHED_REASON, f"serving check failed: {refusal}")
+            pushed_model.set_string_custom_property(NOT_PUSHED_REASON_PROPERTY, f"serving check failed: {refusal}")
             return
         base_directory = _filesystem_base_directory(exec_properties)
         version = served_version_of(model_path, base_directory)

@@ -22,8 +22,9 @@ import tempfile
 
 import tensorflow as tf
 
-from components.training.export import (CLASS_NAMES_SIGNATURE, EXAMPLES_SIGNATURE, PHOTO_SIGNATURE,
-                                        read_warmup_photos)
+from components.artifacts import (CLASS_ID_OUTPUT, CLASS_NAMES_OUTPUT, CLASS_NAMES_SIGNATURE, EXAMPLES_SIGNATURE,
+                                  LABEL_OUTPUT, OUTPUTS, PHOTO_SIGNATURE, PROBABILITIES_OUTPUT)
+from components.training.export import read_warmup_photos
 from components.training.photo_input import readable_error
 
 PROBE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "serving_probe.py")
@@ -71,13 +72,13 @@ def _judge(seen: dict, count: int, limits: Limits) -> str:
     for name, answer in answers.items():
         if "error" in answer:
             return f"{name} failed on {count} eval photos: {readable_error(answer['error'])}"
-    names = answers[CLASS_NAMES_SIGNATURE].get("class_names", [])
+    names = answers[CLASS_NAMES_SIGNATURE].get(CLASS_NAMES_OUTPUT, [])
     for name in (PHOTO_SIGNATURE, EXAMPLES_SIGNATURE):
         problem = _inconsistency(answers[name], names, count)
         if problem:
             return f"{name}: {problem}"
-    difference = max(abs(a - b) for photo_row, examples_row in zip(answers[PHOTO_SIGNATURE]["probabilities"],
-                                                                   answers[EXAMPLES_SIGNATURE]["probabilities"])
+    difference = max(abs(a - b) for photo_row, examples_row in zip(answers[PHOTO_SIGNATURE][PROBABILITIES_OUTPUT],
+                                                                   answers[EXAMPLES_SIGNATURE][PROBABILITIES_OUTPUT])
                      for a, b in zip(photo_row, examples_row))
     if difference > limits.tolerance:
         return (f"{PHOTO_SIGNATURE} and {EXAMPLES_SIGNATURE} (what the Evaluator scored) disagree on the same "
@@ -90,14 +91,14 @@ def _judge(seen: dict, count: int, limits: Limits) -> str:
 
 def _inconsistency(answer: dict, names: list[str], count: int) -> str:
     """What is wrong with one signature's outputs, or ''."""
-    if not {"probabilities", "class_id", "label"} <= set(answer):
+    if not set(OUTPUTS) <= set(answer):
         return f"outputs {sorted(answer)}, expected probabilities, class_id and label"
-    rows = answer["probabilities"]
+    rows = answer[PROBABILITIES_OUTPUT]
     if len(rows) != count or any(len(row) != len(names) for row in rows):
         return f"{len(rows)} answers for {count} photos, or not one probability per class ({len(names)} classes)"
     if not all(math.isfinite(p) for row in rows for p in row) or any(abs(sum(row) - 1) > 1e-3 for row in rows):
         return "probabilities are not finite or do not sum to one"
     best = [max(range(len(row)), key=row.__getitem__) for row in rows]
-    if answer["class_id"] != best or answer["label"] != [names[i] for i in best]:
+    if answer[CLASS_ID_OUTPUT] != best or answer[LABEL_OUTPUT] != [names[i] for i in best]:
         return "class_id is not the most probable class, or label is not its class name"
     return ""

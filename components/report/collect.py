@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any, Optional
 
+from components.artifacts import (ALREADY_SERVED_PROPERTY, BLESSED_PROPERTY, DUPLICATES_FILE, HISTORY_FILE,
+                                  NOT_PUSHED_REASON_PROPERTY, PUSHED_DESTINATION_PROPERTY, PUSHED_PROPERTY,
+                                  PUSHED_VERSION_PROPERTY, REJECTED_FILE, SUMMARY_FILE)
 from components.edge import layout as edge_layout
 from components.report import evaluation_io, examples_io
 from components.report.mlmd_run import RunReader, Step
@@ -13,9 +15,8 @@ from components.report.record import (ComponentRun, DataSummary, EdgeModelFigure
                                       PushResult, RunRecord, TrainingSummary)
 from components.validation.label_drift import LabelDrift
 
-HISTORY_FILE = "training_history.json"
 MAX_REJECTED_FILES = 200
-_TIME_KEYS = ("wall_seconds", "training_seconds", "train_seconds", "seconds")
+_TIME_KEY = "wall_seconds"  # The Trainer's whole run_fn, as progress.write_history records it.
 _DRIFT_KEY = "comparison"  # LabelDriftCheck's output.
 
 
@@ -48,24 +49,20 @@ def _live_state(state: str, in_progress: bool) -> str:
 
 
 def data_summary(examples) -> DataSummary:
-    """Counts from ingest_summary.json (or the artifact's copy of it) and the rejects manifest."""
+    """Counts from the ingest summary file and the rejects and duplicates manifests beside the splits."""
     if examples is None:
         return DataSummary()
-    summary = examples_io.read_json(os.path.join(examples.uri, examples_io.SUMMARY_FILE))
-    if not isinstance(summary, dict):
-        summary = _json_or_none(_string_property(examples, "ingest_summary")) or {}
+    summary = examples_io.read_json(os.path.join(examples.uri, SUMMARY_FILE)) or {}
     return DataSummary(
         examples_uri=examples.uri,
         seen=summary.get("seen"),
-        written=summary.get("written") if isinstance(summary.get("written"), dict) else {},
+        written=summary.get("written", {}),
         rejected=summary.get("rejected"),
-        rejected_by_reason=summary.get("rejected_by_reason") or {},
+        rejected_by_reason=summary.get("rejected_by_reason", {}),
         ignored=summary.get("ignored"),
-        duplicates=summary.get("duplicates") if isinstance(summary.get("duplicates"), dict) else {},
-        rejected_files=examples_io.read_jsonl(os.path.join(examples.uri, examples_io.REJECTED_FILE),
-                                              MAX_REJECTED_FILES),
-        duplicate_groups=examples_io.read_jsonl(os.path.join(examples.uri, examples_io.DUPLICATES_FILE),
-                                                MAX_REJECTED_FILES),
+        duplicates=summary.get("duplicates", {}),
+        rejected_files=examples_io.read_jsonl(os.path.join(examples.uri, REJECTED_FILE), MAX_REJECTED_FILES),
+        duplicate_groups=examples_io.read_jsonl(os.path.join(examples.uri, DUPLICATES_FILE), MAX_REJECTED_FILES),
     )
 
 
@@ -89,35 +86,24 @@ def training_summary(reader: RunReader, steps: list[Step]) -> TrainingSummary:
     run_ids = {s.execution.id for s in steps if s.state == "ran"}
     summary = TrainingSummary(model_uri=model.uri, cached=producer is None or producer.id not in run_ids)
     model_run = _last_output(reader, steps, "ModelRun")
-    history = examples_io.read_json(os.path.join(model_run.uri, HISTORY_FILE)) if model_run else None
+    history = (examples_io.read_json(os.path.join(model_run.uri, HISTORY_FILE)) if model_run else None) or {}
     summary.run_uri = model_run.uri if model_run else ""
     summary.epochs = parse_epochs(history)
     summary.details = history_details(history)
-    summary.seconds = _history_seconds(history)
+    summary.seconds = history.get(_TIME_KEY)
     if summary.seconds is None and producer is not None:
         summary.seconds = (producer.last_update_time_since_epoch - producer.create_time_since_epoch) / 1000.0
     return summary
 
 
-def parse_epochs(history: Any) -> list[dict[str, float]]:
-    """Per-epoch numeric metrics from {"epochs": [{...}]}, a list of dicts, or Keras' {"metric": [values]}."""
-    if isinstance(history, dict) and isinstance(history.get("epochs"), list):
-        history = history["epochs"]
-    elif isinstance(history, dict) and isinstance(history.get("history"), dict):
-        history = history["history"]
-    if isinstance(history, dict):
-        columns = {k: v for k, v in history.items() if isinstance(v, list)}
-        length = min((len(v) for v in columns.values()), default=0)
-        history = [{k: v[i] for k, v in columns.items()} for i in range(length)]
-    if not isinstance(history, list):
-        return []
-    return [{k: float(v) for k, v in e.items() if isinstance(v, (int, float))} for e in history if isinstance(e, dict)]
+def parse_epochs(history: dict[str, Any]) -> list[dict[str, float]]:
+    """The numeric metrics of each epoch of the Trainer's history ({"epochs": [{...}, ...], ...}; {} if none)."""
+    return [{k: float(v) for k, v in epoch.items() if isinstance(v, (int, float))}
+            for epoch in history.get("epochs", [])]
 
 
-def history_details(history: Any) -> dict[str, Any]:
+def history_details(history: dict[str, Any]) -> dict[str, Any]:
     """The history's top-level scalars (model name, parameter count, throughput...), for display."""
-    if not isinstance(history, dict):
-        return {}
     return {k: v for k, v in history.items() if isinstance(v, (str, int, float)) and not isinstance(v, bool)}
 
 
@@ -130,7 +116,7 @@ def gate_result(reader: RunReader, steps: list[Step], classes: list[str]) -> Gat
     by_name = evaluation_io.load_model_metrics(evaluation.uri, classes)
     candidate, baseline = evaluation_io.candidate_and_baseline(by_name)
     min_accuracy, max_drop = evaluation_io.gate_thresholds(evaluator.property("eval_config"))
-    blessed = _int_property(blessing, "blessed") == 1
+    blessed = _int_property(blessing, BLESSED_PROPERTY) == 1
     reasons = (evaluation_io.pass_reasons(candidate, baseline, min_accuracy, max_drop) if blessed
                else evaluation_io.failure_reasons(evaluation.uri, candidate, baseline))
     baselines = evaluator.inputs.get("baseline_model", [])
@@ -140,7 +126,7 @@ def gate_result(reader: RunReader, steps: list[Step], classes: list[str]) -> Gat
 
 
 def edge_summary(edge_model) -> EdgeSummary:
-    """The TFLite models' figures and push decisions, from the EdgeExport artifact's edge_metrics.json."""
+    """The TFLite models' figures and push decisions, from the EdgeExport artifact's metrics file."""
     metrics = edge_layout.read_metrics(edge_model.uri) if edge_model is not None else None
     if not isinstance(metrics, dict):
         return EdgeSummary()
@@ -158,11 +144,11 @@ def edge_summary(edge_model) -> EdgeSummary:
 def push_result(pushed_model) -> PushResult:
     if pushed_model is None:
         return PushResult()
-    if _int_property(pushed_model, "pushed") != 1:
-        return PushResult(not_pushed_reason=_string_property(pushed_model, "not_pushed_reason"))
-    return PushResult(pushed=True, destination=_string_property(pushed_model, "pushed_destination"),
-                      version=_string_property(pushed_model, "pushed_version"),
-                      already_served=_int_property(pushed_model, "already_served") == 1)
+    if _int_property(pushed_model, PUSHED_PROPERTY) != 1:
+        return PushResult(not_pushed_reason=_string_property(pushed_model, NOT_PUSHED_REASON_PROPERTY))
+    return PushResult(pushed=True, destination=_string_property(pushed_model, PUSHED_DESTINATION_PROPERTY),
+                      version=_string_property(pushed_model, PUSHED_VERSION_PROPERTY),
+                      already_served=_int_property(pushed_model, ALREADY_SERVED_PROPERTY) == 1)
 
 
 def _candidate_model(reader: RunReader, steps: list[Step]):
@@ -182,12 +168,6 @@ def _last_output(reader: RunReader, steps: list[Step], type_name: str):
     return None
 
 
-def _history_seconds(history: Any) -> Optional[float]:
-    if not isinstance(history, dict):
-        return None
-    return next((float(history[k]) for k in _TIME_KEYS if isinstance(history.get(k), (int, float))), None)
-
-
 def _int_property(artifact, name: str) -> Optional[int]:
     value = artifact.custom_properties.get(name)
     return value.int_value if value is not None else None
@@ -196,10 +176,3 @@ def _int_property(artifact, name: str) -> Optional[int]:
 def _string_property(artifact, name: str) -> str:
     value = artifact.custom_properties.get(name)
     return value.string_value if value is not None else ""
-
-
-def _json_or_none(text: str) -> Any:
-    try:
-        return json.loads(text) if text else None
-    except ValueError:
-        return None

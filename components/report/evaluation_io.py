@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Optional
 
+from components.artifacts import ACCURACY_METRIC, ACCURACY_METRIC_CLASS, CONFUSION_MATRIX_PLOT, EXAMPLE_COUNT_METRIC
 from components.report.record import ModelMetrics
-
-ACCURACY = "sparse_categorical_accuracy"
-EXAMPLE_COUNT = "example_count"
-CONFUSION_MATRIX = "multi_class_confusion_matrix_plot"
+from components.report.text import class_name
 CANDIDATE_NAMES = ("", "candidate")  # TFMA names the candidate 'candidate' only when a baseline is evaluated too.
 BASELINE_NAME = "baseline"
 
@@ -21,7 +19,7 @@ def load_model_metrics(evaluation_uri: str, classes: list[str]) -> dict[str, Mod
     for slice_metrics in tfma.load_metrics(evaluation_uri):
         label = _label_of_slice(slice_metrics.slice_key)
         for kv in slice_metrics.metric_keys_and_values:
-            if kv.key.is_diff or kv.key.name not in (ACCURACY, EXAMPLE_COUNT):
+            if kv.key.is_diff or kv.key.name not in (ACCURACY_METRIC, EXAMPLE_COUNT_METRIC):
                 continue
             metrics = result.setdefault(kv.key.model_name, ModelMetrics())
             _store(metrics, label, kv.key.name, kv.value.double_value.value)
@@ -29,7 +27,7 @@ def load_model_metrics(evaluation_uri: str, classes: list[str]) -> dict[str, Mod
         if plot.slice_key.single_slice_keys:
             continue
         for kv in plot.plot_keys_and_values:
-            if kv.key.name == CONFUSION_MATRIX and kv.value.HasField("multi_class_confusion_matrix_at_thresholds"):
+            if kv.key.name == CONFUSION_MATRIX_PLOT and kv.value.HasField("multi_class_confusion_matrix_at_thresholds"):
                 metrics = result.setdefault(kv.key.model_name, ModelMetrics())
                 metrics.confusion = _confusion(kv.value.multi_class_confusion_matrix_at_thresholds, len(classes))
     for metrics in result.values():
@@ -54,7 +52,7 @@ def gate_thresholds(eval_config_json: str) -> tuple[Optional[float], Optional[fl
         for metric in spec.metrics:
             thresholds = [t.threshold for t in metric.per_slice_thresholds] + (
                 [metric.threshold] if metric.HasField("threshold") else [])
-            if metric.class_name == "SparseCategoricalAccuracy" and thresholds:
+            if metric.class_name == ACCURACY_METRIC_CLASS and thresholds:
                 return _threshold_values(thresholds[0])
     return None, None
 
@@ -124,8 +122,8 @@ def _label_of_slice(slice_key) -> Optional[str]:
 def _store(metrics: ModelMetrics, label: Optional[str], name: str, value: float) -> None:
     """Overall figures go on the ModelMetrics, label-slice figures under per_class[label]."""
     if label is not None:
-        metrics.per_class.setdefault(label, {})["accuracy" if name == ACCURACY else "count"] = value
-    elif name == ACCURACY:
+        metrics.per_class.setdefault(label, {})["accuracy" if name == ACCURACY_METRIC else "count"] = value
+    elif name == ACCURACY_METRIC:
         metrics.accuracy = value
     else:
         metrics.example_count = value
@@ -149,7 +147,7 @@ def _add_precision_recall(metrics: ModelMetrics, classes: list[str]) -> None:
     """Per-class precision and recall under argmax, from the confusion matrix (TFMA's own are at p > 0.5)."""
     grid = metrics.confusion
     for i, row in enumerate(grid):
-        name = classes[i] if i < len(classes) else f"class {i}"
+        name = class_name(classes, i)
         predicted = sum(r[i] for r in grid)
         figures = metrics.per_class.setdefault(name, {})
         figures["precision"] = row[i] / predicted if predicted else float("nan")

@@ -4,17 +4,13 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import Any, Iterator
 
 from tfx.dsl.io import fileio
 
-from components import paths
-
-SUMMARY_FILE = "ingest_summary.json"
-REJECTED_FILE = "rejected.jsonl"
-DUPLICATES_FILE = "duplicates.jsonl"
-EVAL_SPLIT_DIR = "Split-eval"
+from components import artifacts, paths
+from components.artifacts import CLASS_FEATURE, LABEL_FEATURE
+from components.report.text import class_name
 
 
 def read_json(path: str) -> Any:
@@ -29,7 +25,7 @@ def read_json(path: str) -> Any:
 
 
 def read_jsonl(path: str, limit: int) -> list[dict[str, Any]]:
-    """Up to `limit` JSON objects, one per line; lines that are not objects are kept as {"line": text}."""
+    """Up to `limit` of the file's JSON objects, one a line (none when it is missing)."""
     if not fileio.exists(path):
         return []
     rows = []
@@ -38,7 +34,7 @@ def read_jsonl(path: str, limit: int) -> list[dict[str, Any]]:
             if len(rows) >= limit:
                 break
             if line.strip():
-                rows.append(_json_object(line))
+                rows.append(json.loads(line))
     return rows
 
 
@@ -46,7 +42,7 @@ def eval_records(examples_uri: str, features: dict[str, Any]) -> Iterator[dict[s
     """Parsed eval examples (only `features`) as numpy values, in file order."""
     import tensorflow as tf
 
-    files = sorted(fileio.glob(os.path.join(paths.literal(examples_uri), EVAL_SPLIT_DIR, "*")))
+    files = sorted(fileio.glob(artifacts.split_files(paths.literal(examples_uri), artifacts.EVAL_SPLIT)[0]))
     if not files:
         return
     dataset = tf.data.TFRecordDataset(files, compression_type="GZIP")
@@ -58,19 +54,11 @@ def eval_records(examples_uri: str, features: dict[str, Any]) -> Iterator[dict[s
 
 
 def class_names(examples_uri: str) -> list[str]:
-    """Class names in class-id order, from the `class`/`label` pairs of the eval records."""
+    """Class names in class-id order, from the class index and label pairs of the eval records."""
     import tensorflow as tf
 
-    features = {"class": tf.io.FixedLenFeature([], tf.int64), "label": tf.io.FixedLenFeature([], tf.string)}
+    features = {CLASS_FEATURE: tf.io.FixedLenFeature([], tf.int64), LABEL_FEATURE: tf.io.FixedLenFeature([], tf.string)}
     names: dict[int, str] = {}
     for record in eval_records(examples_uri, features):
-        names.setdefault(int(record["class"]), record["label"].decode())
-    return [names.get(i, f"class {i}") for i in range(max(names) + 1)] if names else []
-
-
-def _json_object(line: str) -> dict[str, Any]:
-    try:
-        value = json.loads(line)
-    except ValueError:
-        return {"line": line.strip()}
-    return value if isinstance(value, dict) else {"line": line.strip()}
+        names.setdefault(int(record[CLASS_FEATURE]), record[LABEL_FEATURE].decode())
+    return [class_name(names, i) for i in range(max(names) + 1)] if names else []

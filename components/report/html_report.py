@@ -8,9 +8,9 @@ import os
 from typing import Optional
 
 from components.report import svg
-from components.report.predictions import Prediction, sample_predictions
+from components.report.predictions import GridPhoto, sample_predictions
 from components.report.record import ModelMetrics, RunRecord
-from components.report.summary import count, edge_name, fmt, megabytes
+from components.report.text import class_name, count, edge_name, fmt, in_class_order, megabytes, whole_number
 from components.validation.label_drift import describe
 
 REPORT_FILE = "run_report.html"
@@ -36,7 +36,7 @@ def write_report(record: RunRecord, out_dir: str) -> str:
     return path
 
 
-def render(record: RunRecord, predictions: list[Prediction] | str) -> str:
+def render(record: RunRecord, predictions: list[GridPhoto] | str) -> str:
     """The page; `predictions` is the photo grid's content, or why it could not be made."""
     title = f"Run report: {record.pipeline_name}"
     body = [f"<h1>{_e(title)}</h1>", f'<p class="muted">run {_e(record.run_id or "none recorded")}</p>']
@@ -48,7 +48,7 @@ def render(record: RunRecord, predictions: list[Prediction] | str) -> str:
             f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>")
 
 
-def _predictions_or_error(record: RunRecord) -> list[Prediction] | str:
+def _predictions_or_error(record: RunRecord) -> list[GridPhoto] | str:
     if not record.training.run_uri or not record.data.examples_uri:
         return "no model and eval examples in this run"
     return (sample_predictions(record.training.run_uri, record.data.examples_uri, record.classes, GRID_SIZE)
@@ -83,8 +83,8 @@ def _edge_section(record: RunRecord) -> str:
     pushed = {True: "pushed with the version" if record.push.pushed else "accepted", False: "not pushed", None: "-"}
     rows = [(_e(edge_name(m.name)), fmt(m.accuracy), _e(megabytes(m.size_bytes)), fmt(m.latency_ms, 1),
              _e(pushed[m.accepted]), _e(m.reason)) for m in edge.models]
-    return (f"<h2>Edge models (TFLite)</h2><p>{_count(edge.eval_photos)} eval photos, one at a time; int8 "
-            f"calibrated on {_count(edge.calibration_photos)} train photos and pushed only when at most "
+    return (f"<h2>Edge models (TFLite)</h2><p>{whole_number(edge.eval_photos)} eval photos, one at a time; int8 "
+            f"calibrated on {whole_number(edge.calibration_photos)} train photos and pushed only when at most "
             f"{fmt(edge.max_int8_drop)} below the SavedModel. Files: <code>&lt;version&gt;/tflite/</code>.</p>"
             + _table(["model", "eval accuracy", "size", "ms per photo (1 thread)", "push", "why not"], rows))
 
@@ -95,7 +95,7 @@ def _per_class_section(record: RunRecord) -> str:
         return ""
     baseline = gate.baseline or ModelMetrics()
     rows = []
-    for name in _class_order(record, gate.candidate.per_class):
+    for name in in_class_order(gate.candidate.per_class, record.classes):
         figures = gate.candidate.per_class.get(name, {})
         rows.append((_e(name), fmt(figures.get("count"), 0), _bar(figures.get("accuracy")),
                      fmt(figures.get("precision")), fmt(figures.get("recall")),
@@ -108,7 +108,7 @@ def _confusion_section(record: RunRecord) -> str:
     grid = record.gate.candidate.confusion
     if not grid:
         return ""
-    names = [record.classes[i] if i < len(record.classes) else f"class {i}" for i in range(len(grid))]
+    names = [class_name(record.classes, i) for i in range(len(grid))]
     peak = max(max(row) for row in grid) or 1.0
     header = "<tr><th>actual \\ predicted</th>" + "".join(f"<th>{_e(n)}</th>" for n in names) + "</tr>"
     rows = "".join(
@@ -117,7 +117,7 @@ def _confusion_section(record: RunRecord) -> str:
     return f"<h2>Confusion matrix (candidate)</h2><table>{header}{rows}</table>"
 
 
-def _photo_section(predictions: list[Prediction] | str) -> str:
+def _photo_section(predictions: list[GridPhoto] | str) -> str:
     if isinstance(predictions, str) or not predictions:
         return f'<h2>Eval photos</h2><p class="muted">{_e(predictions or "no eval photos")}</p>'
     wrong = sum(not p.correct for p in predictions)
@@ -146,13 +146,13 @@ def _data_section(record: RunRecord) -> str:
     data = record.data
     if not data.examples_uri:
         return "<h2>Data</h2><p>no examples in this run</p>"
-    classes = _class_order(record, {c for counts in data.written.values() for c in counts})
+    classes = in_class_order({c for counts in data.written.values() for c in counts}, record.classes)
     rows = [(_e(c), *[str(data.written[s].get(c, 0)) for s in data.written]) for c in classes]
-    counts = (f"<p>seen {_count(data.seen)}, written {_count(data.written_total)}, rejected {_count(data.rejected)}"
-              f", ignored {_count(data.ignored)}</p>")
+    counts = (f"<p>seen {whole_number(data.seen)}, written {whole_number(data.written_total)}, "
+              f"rejected {whole_number(data.rejected)}, ignored {whole_number(data.ignored)}</p>")
     rejected = _table(["file", "reason", "detail"],
-                      [(_e(_first(r, "path", "file", "source", "line")), _e(_first(r, "reason")),
-                        _e(_first(r, "detail"))) for r in data.rejected_files]) if data.rejected_files else ""
+                      [(_e(r["path"]), _e(r["reason"]), _e(r.get("detail", ""))) for r in data.rejected_files]
+                      ) if data.rejected_files else ""
     return (f"<h2>Data</h2>{counts}{_table(['class', *data.written.keys()], rows)}"
             f"<h3>Rejected and ignored files ({len(data.rejected_files)} listed)</h3>{rejected}"
             f"{_duplicates(data.duplicate_groups)}")
@@ -168,7 +168,7 @@ def _drift_section(record: RunRecord) -> str:
     verdict = "past the threshold: the run stopped before training" if drift.drifted else "within the threshold"
     rows = [(_e(label), f"{drift.share(label, 'before'):.1%} ({drift.before.get(label, 0)})",
              f"{drift.share(label, 'after'):.1%} ({drift.after.get(label, 0)})", f"{drift.change(label):+.1%}")
-            for label in _class_order(record, drift.labels)]
+            for label in in_class_order(drift.labels, record.classes)]
     return (f"<h2>Label drift</h2><p>L-infinity distance {fmt(drift.distance)} against "
             f"validation.max_label_drift {drift.max_label_drift:g}: {verdict}. Baseline: the statistics of the "
             f"examples the latest blessed model was trained on (<code>{_e(drift.baseline_uri)}</code>).</p>"
@@ -192,7 +192,7 @@ def _components_section(record: RunRecord) -> str:
     return "<h2>Components</h2>" + _table(["component", "state", "seconds"], rows)
 
 
-def _photo(p: Prediction) -> str:
+def _photo(p: GridPhoto) -> str:
     src = "data:image/jpeg;base64," + base64.b64encode(p.jpeg).decode()
     caption = (f"{_e(p.predicted_label)} ({p.probability:.0%})" if p.correct
                else f"{_e(p.predicted_label)} ({p.probability:.0%}), true: {_e(p.true_label)}")
@@ -217,19 +217,6 @@ def _table(header: list[str], rows: list[tuple]) -> str:
     head = "".join(f"<th>{_e(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
-
-
-def _class_order(record: RunRecord, names) -> list[str]:
-    order = {name: i for i, name in enumerate(record.classes)}
-    return sorted(names, key=lambda n: (order.get(n, len(order)), n))
-
-
-def _first(row: dict, *keys: str) -> str:
-    return next((str(row[k]) for k in keys if k in row), "")
-
-
-def _count(value) -> str:
-    return "?" if value is None else str(int(value))
 
 
 def _e(text) -> str:

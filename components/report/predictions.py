@@ -7,13 +7,17 @@ import dataclasses
 import math
 import os
 
+from components.artifacts import EVAL_PREDICTIONS_FILE, IMAGE_FEATURE, LABEL_FEATURE, SOURCE_FEATURE
 from components.report import examples_io
+from components.report.text import class_name
 
 THUMBNAIL_QUALITY = 80  # Re-encoded for the report: a third of the size of the quality-95 records.
 
 
 @dataclasses.dataclass
-class Prediction:
+class GridPhoto:
+    """One photo of the report's grid: its thumbnail, its class and the class the candidate model gave it."""
+
     jpeg: bytes
     true_label: str
     predicted_label: str
@@ -24,23 +28,20 @@ class Prediction:
         return self.true_label == self.predicted_label
 
 
-def sample_predictions(run_uri: str, examples_uri: str, classes: list[str], count: int = 36) -> list[Prediction]:
+def sample_predictions(run_uri: str, examples_uri: str, classes: list[str], count: int = 36) -> list[GridPhoto]:
     """Up to `count` eval photos, spread evenly over the classes, with the top class the Trainer's final model
     gave each (its eval predictions file): the report loads no model."""
-    from components.training.progress import EVAL_PREDICTIONS_FILE
-
     predicted = examples_io.read_json(os.path.join(run_uri, EVAL_PREDICTIONS_FILE)) if run_uri else None
-    if not isinstance(predicted, dict):
+    if predicted is None:
         return []
     predictions = []
     for record in _balanced_sample(examples_uri, count):
-        source = record["source"].decode("utf-8", "surrogateescape")
+        source = record[SOURCE_FEATURE].decode("utf-8", "surrogateescape")
         if source not in predicted:
             continue
         best, probability = predicted[source]
-        label = classes[best] if best < len(classes) else f"class {best}"
-        predictions.append(Prediction(jpeg=_thumbnail(record["image"]), true_label=record["label"].decode(),
-                                      predicted_label=label, probability=float(probability)))
+        predictions.append(GridPhoto(jpeg=_thumbnail(record[IMAGE_FEATURE]), true_label=record[LABEL_FEATURE].decode(),
+                                     predicted_label=class_name(classes, best), probability=float(probability)))
     return predictions
 
 
@@ -48,10 +49,10 @@ def _balanced_sample(examples_uri: str, count: int) -> list[dict]:
     """The first records of each class, round-robin, so every class shows up in the grid."""
     import tensorflow as tf
 
-    features = {name: tf.io.FixedLenFeature([], tf.string) for name in ("image", "label", "source")}
+    features = {name: tf.io.FixedLenFeature([], tf.string) for name in (IMAGE_FEATURE, LABEL_FEATURE, SOURCE_FEATURE)}
     by_label: dict[bytes, list[dict]] = {}
     for record in examples_io.eval_records(examples_uri, features):
-        by_label.setdefault(record["label"], []).append(record)
+        by_label.setdefault(record[LABEL_FEATURE], []).append(record)
     if not by_label:
         return []
     per_class = math.ceil(count / len(by_label))

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import math
-from typing import Optional
-
+from components.artifacts import LABELS_FILE
 from components.errors import printable
 from components.report.record import RunRecord
+from components.report.text import count, edge_name, fmt, in_class_order, megabytes, whole_number
 from components.validation.label_drift import describe
 
 _NICE_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
-EDGE_NAMES = {"saved_model": "SavedModel", "float16": "float16 TFLite", "int8": "int8 TFLite"}
 
 
 def format_summary(record: RunRecord) -> str:
@@ -19,18 +17,6 @@ def format_summary(record: RunRecord) -> str:
     sections = [_components(record), _data(record), _drift(record), _training(record), _evaluation(record),
                 _decision(record), _edge(record), _push(record)]
     return "\n".join(line for section in sections for line in section)
-
-
-def fmt(value: Optional[float], digits: int = 3) -> str:
-    """A number for people: fixed digits, '-' when unknown or NaN."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    return f"{value:.{digits}f}"
-
-
-def count(n: int, noun: str) -> str:
-    """'1 epoch', '10 epochs'."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _components(record: RunRecord) -> list[str]:
@@ -44,9 +30,9 @@ def _data(record: RunRecord) -> list[str]:
         return ["  photos:     no examples in this run"]
     reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(data.rejected_by_reason.items()))
     splits = ", ".join(f"{split} {sum(counts.values())}" for split, counts in data.written.items())
-    line = f"  photos:     seen {_count(data.seen)}, written {_count(data.written_total)}"
+    line = f"  photos:     seen {whole_number(data.seen)}, written {whole_number(data.written_total)}"
     line += f" ({splits})" if splits else ""
-    line += f", rejected {_count(data.rejected)}" + (f" ({reasons})" if reasons else "")
+    line += f", rejected {whole_number(data.rejected)}" + (f" ({reasons})" if reasons else "")
     line += f", ignored {data.ignored}" if data.ignored else ""
     copies, conflicting = data.duplicates.get("extra_copies"), data.duplicates.get("groups_with_conflicting_labels")
     line += f", {copies} byte-identical {'copy' if copies == 1 else 'copies'}" if copies else ""
@@ -75,10 +61,10 @@ def _evaluation(record: RunRecord) -> list[str]:
     gate = record.gate
     if not gate.evaluated:
         return ["  evaluation: not evaluated"]
-    per_class = ", ".join(f"{name} {fmt(figures.get('accuracy'))}"
-                          for name, figures in _in_class_order(gate.candidate.per_class, record.classes))
+    per_class = ", ".join(f"{name} {fmt(gate.candidate.per_class[name].get('accuracy'))}"
+                          for name in in_class_order(gate.candidate.per_class, record.classes))
     baseline = fmt(gate.baseline_accuracy) if gate.baseline else "none (no earlier blessed model)"
-    return [f"  eval accuracy: {fmt(gate.accuracy)} on {_count(gate.candidate.example_count)} photos"
+    return [f"  eval accuracy: {fmt(gate.accuracy)} on {whole_number(gate.candidate.example_count)} photos"
             + (f"; per class: {per_class}" if per_class else ""),
             f"  baseline accuracy: {baseline}"]
 
@@ -106,18 +92,10 @@ def _edge(record: RunRecord) -> list[str]:
     sizes = ", ".join(f"{edge_name(m.name)} {megabytes(m.size_bytes)}" for m in measured)
     latency = ", ".join(f"{edge_name(m.name)} {fmt(m.latency_ms, 1)} ms" for m in measured)
     accepted = ", ".join(edge_name(name) for name in edge.accepted)
-    return [f"  tflite:     eval accuracy on {_count(edge.eval_photos)} photos: {accuracy}",
+    return [f"  tflite:     eval accuracy on {whole_number(edge.eval_photos)} photos: {accuracy}",
             f"              size: {sizes}; one photo on 1 CPU thread: {latency}",
-            f"              next to the version: {accepted + ' and labels.txt' if accepted else 'nothing'}",
+            f"              next to the version: {accepted + ' and ' + LABELS_FILE if accepted else 'nothing'}",
             *(f"              {edge_name(m.name)} not pushed: {m.reason}" for m in edge.models if m.accepted is False)]
-
-
-def edge_name(name: str) -> str:
-    return EDGE_NAMES.get(name, name)
-
-
-def megabytes(size: Optional[int]) -> str:
-    return "-" if size is None else f"{size / 1e6:.1f} MB"
 
 
 def _push(record: RunRecord) -> list[str]:
@@ -127,12 +105,3 @@ def _push(record: RunRecord) -> list[str]:
     cached = any(c.node_id.endswith("Pusher") and c.state == "cached" for c in record.components)
     already = ", already in service: nothing new pushed" if cached or push.already_served else ""
     return [f"  pushed:     {printable(push.destination)} (version {push.version}{already})"]
-
-
-def _in_class_order(per_class: dict, classes: list[str]) -> list[tuple[str, dict]]:
-    order = {name: i for i, name in enumerate(classes)}
-    return sorted(per_class.items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
-
-
-def _count(value: Optional[float]) -> str:
-    return "?" if value is None else str(int(value))

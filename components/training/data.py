@@ -13,12 +13,13 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from components import artifacts
+from components.artifacts import CLASS_FEATURE, IMAGE_FEATURE, SOURCE_FEATURE
 from components.errors import UserError
 
 AUTOTUNE = tf.data.AUTOTUNE
-SUMMARY_FILE = "ingest_summary.json"  # Written by ingestion at the top of the Examples artifact.
 CACHE_BUDGET_BYTES = 2**30  # Decoded training images are cached in memory up to this size.
-_FEATURES = {"image": tf.io.FixedLenFeature([], tf.string), "class": tf.io.FixedLenFeature([], tf.int64)}
+_FEATURES = {IMAGE_FEATURE: tf.io.FixedLenFeature([], tf.string), CLASS_FEATURE: tf.io.FixedLenFeature([], tf.int64)}
 
 
 def decode_record_image(jpeg: tf.Tensor, image_size: int) -> tf.Tensor:
@@ -77,12 +78,12 @@ def eval_dataset(patterns: list[str], image_size: int, batch_size: int | None) -
 
 def read_labels(patterns: list[str]) -> np.ndarray:
     """The class index of every record, in file order (eval_dataset's order), without decoding images."""
-    return np.fromiter(_read_feature(patterns, "class", tf.int64), np.int64)
+    return np.fromiter(_read_feature(patterns, CLASS_FEATURE, tf.int64), np.int64)
 
 
 def read_sources(patterns: list[str]) -> list[str]:
     """The source path of every record, in file order."""
-    return [source.decode("utf-8", "surrogateescape") for source in _read_feature(patterns, "source", tf.string)]
+    return [source.decode("utf-8", "surrogateescape") for source in _read_feature(patterns, SOURCE_FEATURE, tf.string)]
 
 
 def _read_feature(patterns: list[str], name: str, dtype: tf.dtypes.DType):
@@ -99,7 +100,7 @@ def _decode_pixels(jpeg: tf.Tensor, image_size: int) -> tf.Tensor:
 
 def _parse_pixels(serialized: tf.Tensor, image_size: int) -> tuple[tf.Tensor, tf.Tensor]:
     example = tf.io.parse_single_example(serialized, _FEATURES)
-    return _decode_pixels(example["image"], image_size), example["class"]
+    return _decode_pixels(example[IMAGE_FEATURE], image_size), example[CLASS_FEATURE]
 
 
 def list_files(patterns: list[str]) -> list[str]:
@@ -119,12 +120,12 @@ def count_records(patterns: list[str]) -> int:
 
 
 def _summary_count(patterns: list[str]) -> int | None:
-    """`<examples>/Split-<name>/*` patterns -> sum of `written[name]` in `<examples>/ingest_summary.json`."""
+    """Split folder patterns (`artifacts.split_files`) -> sum of `written[name]` in the ingest summary beside them."""
     total = 0
     for pattern in patterns:
         split_dir = os.path.dirname(pattern)
-        split = os.path.basename(split_dir).removeprefix("Split-")
-        path = os.path.join(os.path.dirname(split_dir), SUMMARY_FILE)
+        split = artifacts.split_name_of(split_dir)
+        path = os.path.join(os.path.dirname(split_dir), artifacts.SUMMARY_FILE)
         if not tf.io.gfile.exists(path):
             return None
         with tf.io.gfile.GFile(path) as summary_file:

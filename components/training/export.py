@@ -8,7 +8,8 @@
 - `serving_examples` (EXAMPLES_SIGNATURE): `examples`, serialized tf.Examples as ingestion writes them ->
   outputs; what TFMA evaluates (the Evaluator's ModelSpec.signature_name) and what BulkInferrer-style jobs feed.
 - `class_names`: no input -> every class name, in class-index order.
-Outputs: `probabilities` float32 [N, classes], `class_id` int64 [N], `label` string [N].
+Outputs: `probabilities` float32 [N, classes], `class_id` int64 [N], `label` string [N]. Every name here is
+defined in `components.artifacts`, which the Evaluator, the pusher's serving check and `predict` import too.
 
 `assets.extra/tf_serving_warmup_requests` holds PredictionLog records of real eval photos for `serving_default`:
 TF Serving replays them at load time, so the first client request is not the one that pays for initialisation.
@@ -20,15 +21,12 @@ import os
 
 import tensorflow as tf
 
+from components.artifacts import (CLASS_ID_OUTPUT, CLASS_NAMES_OUTPUT, CLASS_NAMES_SIGNATURE, EXAMPLES_INPUT,
+                                  EXAMPLES_SIGNATURE, IMAGE_FEATURE, LABEL_OUTPUT, PHOTO_INPUT, PHOTO_SIGNATURE,
+                                  PROBABILITIES_OUTPUT)
 from components.training.data import decode_record_image, list_files
 from components.training.photo_input import DEFAULT_MAX_PIXELS, photo_to_input
 
-PHOTO_SIGNATURE = "serving_default"
-EXAMPLES_SIGNATURE = "serving_examples"
-CLASS_NAMES_SIGNATURE = "class_names"
-PHOTO_INPUT = "image_bytes"
-EXAMPLES_INPUT = "examples"
-SIGNATURES = (PHOTO_SIGNATURE, EXAMPLES_SIGNATURE, CLASS_NAMES_SIGNATURE)
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 WARMUP_PHOTOS = 32  # TF Serving reads at most 1,000; a few dozen cover its lazy initialisation.
 
@@ -46,7 +44,8 @@ def signatures(model: tf.keras.Model, classes: list[str], image_size: int,
     def outputs(images: tf.Tensor) -> dict:
         probabilities = tf.cast(model(images, training=False), tf.float32)
         class_id = tf.argmax(probabilities, axis=-1)
-        return {"probabilities": probabilities, "class_id": class_id, "label": tf.gather(names, class_id)}
+        return {PROBABILITIES_OUTPUT: probabilities, CLASS_ID_OUTPUT: class_id,
+                LABEL_OUTPUT: tf.gather(names, class_id)}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=PHOTO_INPUT)])
     def serve_photos(image_bytes):
@@ -55,13 +54,13 @@ def signatures(model: tf.keras.Model, classes: list[str], image_size: int,
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=EXAMPLES_INPUT)])
     def serve_examples(examples):
-        jpegs = tf.io.parse_example(examples, {"image": tf.io.FixedLenFeature([], tf.string)})["image"]
+        jpegs = tf.io.parse_example(examples, {IMAGE_FEATURE: tf.io.FixedLenFeature([], tf.string)})[IMAGE_FEATURE]
         return outputs(tf.map_fn(lambda jpeg: decode_record_image(jpeg, image_size), jpegs,
                                  fn_output_signature=image_spec))
 
     @tf.function(input_signature=[])
     def class_names():
-        return {"class_names": names}
+        return {CLASS_NAMES_OUTPUT: names}
 
     return {PHOTO_SIGNATURE: serve_photos, EXAMPLES_SIGNATURE: serve_examples, CLASS_NAMES_SIGNATURE: class_names}
 
@@ -81,9 +80,9 @@ def export(model: tf.keras.Model, classes: list[str], image_size: int, directory
 
 def record_photos(patterns: list[str], count: int) -> list[bytes]:
     """The `image` (JPEG) of the first `count` ingested records matching the patterns."""
-    feature = {"image": tf.io.FixedLenFeature([], tf.string)}
+    feature = {IMAGE_FEATURE: tf.io.FixedLenFeature([], tf.string)}
     records = tf.data.TFRecordDataset(list_files(patterns), compression_type="GZIP").take(count)
-    return [tf.io.parse_single_example(record, feature)["image"].numpy() for record in records]
+    return [tf.io.parse_single_example(record, feature)[IMAGE_FEATURE].numpy() for record in records]
 
 
 def write_warmup_requests(directory: str, photos: list[bytes]) -> str:

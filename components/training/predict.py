@@ -15,7 +15,8 @@ from typing import Iterable, Iterator
 import tensorflow as tf
 
 from components.errors import UserError
-from components.training.export import CLASS_NAMES_SIGNATURE, PHOTO_INPUT, PHOTO_SIGNATURE
+from components.artifacts import (CLASS_NAMES_OUTPUT, CLASS_NAMES_SIGNATURE, PHOTO_INPUT, PHOTO_SIGNATURE,
+                                  PROBABILITIES_OUTPUT)
 from components.training.photo_input import DEFAULT_MAX_PIXELS, REFUSAL_MARK, readable_error
 
 _TF_FORMATS = {"JPEG", "PNG", "GIF", "BMP"}  # What the photo signature decodes.
@@ -67,7 +68,7 @@ class Predictor:
                             "was it exported by this version of the pipeline?")
         self._loaded = loaded  # Keeps the signatures' variables alive.
         self._predict = signature
-        names = loaded.signatures[CLASS_NAMES_SIGNATURE]()["class_names"].numpy()
+        names = loaded.signatures[CLASS_NAMES_SIGNATURE]()[CLASS_NAMES_OUTPUT].numpy()
         self.classes = [name.decode() for name in names]
 
     def predict(self, paths: Iterable[str], batch_size: int = 64) -> Iterator[Prediction]:
@@ -102,7 +103,7 @@ class Predictor:
             if len(photos) == 1:
                 return {paths[0]: Prediction(paths[0], error=_photo_error(error.message))}
             return {p: a for path, photo in zip(paths, photos) for p, a in self._answer([path], [photo]).items()}
-        probabilities = outputs["probabilities"].numpy()
+        probabilities = outputs[PROBABILITIES_OUTPUT].numpy()
         return {path: Prediction(path, self.classes[int(row.argmax())], float(row.max()),
                                  dict(zip(self.classes, map(float, row))))
                 for path, row in zip(paths, probabilities)}

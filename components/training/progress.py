@@ -9,9 +9,9 @@ import time
 
 import tensorflow as tf
 
+from components.artifacts import EVAL_PREDICTIONS_FILE, HISTORY_FILE
+
 log = logging.getLogger(__name__)
-HISTORY_FILE = "training_history.json"
-EVAL_PREDICTIONS_FILE = "eval_predictions.json"  # The report's photo grid reads these, not the model.
 
 
 class EpochProgress(tf.keras.callbacks.Callback):
@@ -58,7 +58,8 @@ def write_history(directory: str, summary: dict, epochs: list[dict]) -> str:
 
 
 def write_eval_predictions(directory: str, sources: list[str], probabilities) -> str:
-    """The final model's top class and its probability for every eval photo, keyed by its source path."""
+    """The final model's top class and its probability for every eval photo, keyed by its source path: the report's
+    photo grid reads these, not the model."""
     path = os.path.join(directory, EVAL_PREDICTIONS_FILE)
     rows = {source: [int(p.argmax()), float(p.max())] for source, p in zip(sources, probabilities)}
     tf.io.gfile.makedirs(directory)

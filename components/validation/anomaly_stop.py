@@ -6,9 +6,8 @@ from tensorflow_metadata.proto.v0 import anomalies_pb2
 from tfx import v1 as tfx
 from tfx.types import artifact_utils
 
+from components.artifacts import ANOMALIES_FILE, split_dir
 from components.errors import RunStopped
-
-ANOMALIES_FILE = "SchemaDiff.pb"  # What ExampleValidator writes in each Split-<name>/ folder.
 
 
 class AnomaliesFound(RunStopped):
@@ -19,7 +18,7 @@ def load_anomalies(uri: str, split_names: list) -> dict:
     """The Anomalies proto of each split of an ExampleAnomalies artifact."""
     result = {}
     for split_name in split_names:
-        path = os.path.join(uri, f"Split-{split_name}", ANOMALIES_FILE)
+        path = os.path.join(split_dir(uri, split_name), ANOMALIES_FILE)
         with tfx.dsl.io.fileio.open(path, "rb") as handle:
             result[split_name] = anomalies_pb2.Anomalies.FromString(handle.read())
     return result

@@ -22,10 +22,9 @@ from tensorflow_metadata.proto.v0 import statistics_pb2
 from tfx import v1 as tfx
 from tfx.types import artifact_utils, standard_artifacts
 
+from components.artifacts import LABEL_FEATURE, STATISTICS_FILE, split_dir
 from components.errors import RunStopped
 
-LABEL_FEATURE = "label"
-STATISTICS_FILE = "FeatureStats.pb"  # What StatisticsGen writes in each Split-<name>/ folder.
 ACCEPT_FLAG = "--accept-drift"
 ACCEPT_SETTING = "--set validation.max_label_drift=1"
 NO_BLESSED_MODEL = "no blessed model yet"
@@ -84,7 +83,7 @@ def label_counts(statistics_uri: str, split_names: list[str]) -> dict[str, int]:
     """Photos per label over every split of an ExampleStatistics artifact."""
     counts: dict[str, int] = {}
     for split_name in split_names:
-        path = os.path.join(statistics_uri, f"Split-{split_name}", STATISTICS_FILE)
+        path = os.path.join(split_dir(statistics_uri, split_name), STATISTICS_FILE)
         with tfx.dsl.io.fileio.open(path, "rb") as handle:
             stats = statistics_pb2.DatasetFeatureStatisticsList.FromString(handle.read())
         for label, n in histogram(stats, LABEL_FEATURE).items():

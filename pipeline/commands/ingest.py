@@ -6,6 +6,8 @@ import argparse
 import dataclasses
 import time
 
+from components.artifacts import DUPLICATES_FILE, EVAL_SPLIT, REJECTED_FILE, SPLIT_PREFIX, SUMMARY_FILE, TRAIN_SPLIT
+
 SUMMARY = "Turn <data-root>/<class>/<photo> folders into train/eval TFRecords (the ingestion Beam job alone)."
 
 # Flag -> dotted config field, so a bad value is reported under the field's name.
@@ -20,7 +22,8 @@ OVERRIDES = {
 def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-root", help="folder of <class>/<photo> files, local or gs:// (default: data.data_root)")
     parser.add_argument("--output-dir", required=True,
-                        help="new folder for Split-train/, Split-eval/, rejected.jsonl, ingest_summary.json")
+                        help=f"new folder for {SPLIT_PREFIX}{TRAIN_SPLIT}/, {SPLIT_PREFIX}{EVAL_SPLIT}/, "
+                             f"{REJECTED_FILE}, {SUMMARY_FILE}")
     parser.add_argument("--image-size", help="side of the square records in pixels (default: data.image_size)")
     parser.add_argument("--eval-fraction", help="share of photos in the eval split (default: data.eval_fraction)")
     parser.add_argument("--max-rejected-fraction",
@@ -61,14 +64,14 @@ def format_summary(summary: dict, output_dir: str, seconds: float) -> str:
     for split_name, per_class in summary["written"].items():
         counts = ", ".join(f"{label} {n}" for label, n in per_class.items())
         lines.append(f"  {split_name:<5} {sum(per_class.values()):>6} records  ({counts})  "
-                     f"-> {output_dir}/Split-{split_name}/")
+                     f"-> {output_dir}/{SPLIT_PREFIX}{split_name}/")
     for reason, n in summary["rejected_by_reason"].items():
         lines.append(f"  rejected: {reason}: {n}")
-    lines.append(f"  rejected and ignored paths: {output_dir}/rejected.jsonl")
+    lines.append(f"  rejected and ignored paths: {output_dir}/{REJECTED_FILE}")
     duplicates = summary["duplicates"]
     if duplicates["groups"]:
         lines.append(f"  byte-identical photos: {duplicates['groups']} group(s), {duplicates['extra_copies']} extra "
                      f"cop(ies), {duplicates['groups_with_conflicting_labels']} under two or more labels: "
-                     f"{output_dir}/duplicates.jsonl")
-    lines.append(f"  summary: {output_dir}/ingest_summary.json")
+                     f"{output_dir}/{DUPLICATES_FILE}")
+    lines.append(f"  summary: {output_dir}/{SUMMARY_FILE}")
     return "\n".join(lines)

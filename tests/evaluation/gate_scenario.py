@@ -14,6 +14,9 @@ import os
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
+from components import artifacts  # noqa: E402
+from components.ingestion import image  # noqa: E402
+
 CLASSES = ["daisy", "dandelion", "roses", "sunflowers", "tulips"]
 PER_CLASS = 4  # 20 eval examples: each wrong class costs exactly 0.2 accuracy.
 PHOTO_SIZE = 24
@@ -32,10 +35,10 @@ HISTORY = {"epochs": [{"epoch": 1, "loss": 1.2, "accuracy": 0.55, "val_loss": 1.
                       {"epoch": 2, "loss": 0.7, "accuracy": 0.8, "val_loss": 0.8, "val_accuracy": 0.75}],
            "wall_seconds": 12.5, "model": "test"}
 INGEST_SUMMARY = {"seen": 43, "written": {"train": {c: 4 for c in CLASSES}, "eval": {c: PER_CLASS for c in CLASSES}},
-                  "rejected": 2, "rejected_by_reason": {"not_an_image": 1, "too_small": 1}, "ignored": 1,
+                  "rejected": 2, "rejected_by_reason": {image.NOT_AN_IMAGE: 1, image.EMPTY_FILE: 1}, "ignored": 1,
                   "duplicates": {"groups": 1, "extra_copies": 1, "groups_with_conflicting_labels": 1}}
-REJECTED = [{"path": "roses/broken.jpg", "reason": "not_an_image"},
-            {"path": "tulips/tiny.jpg", "reason": "too_small"}]
+REJECTED = [{"path": "roses/broken.jpg", "reason": image.NOT_AN_IMAGE, "detail": "Pillow cannot identify 9 bytes"},
+            {"path": "tulips/empty.jpg", "reason": image.EMPTY_FILE, "detail": ""}]
 DUPLICATES = [{"content_key": "5e1f", "paths": ["daisy/twin.jpg", "roses/twin.jpg"], "labels": ["daisy", "roses"]}]
 
 
@@ -78,39 +81,35 @@ def write_examples(examples_dir: str) -> str:
     """An Examples artifact folder: GZIP TFRecords per split in the ingestion format, summary and rejects."""
     import tensorflow as tf
 
-    for split in ("train", "eval"):
-        split_dir = os.path.join(examples_dir, f"Split-{split}")
+    for split in artifacts.SPLITS:
+        split_dir = artifacts.split_dir(examples_dir, split)
         os.makedirs(split_dir, exist_ok=True)
-        path = os.path.join(split_dir, "data_tfrecord-00000-of-00001.gz")
+        path = os.path.join(split_dir, f"{artifacts.RECORD_PREFIX}-00000-of-00001.gz")
         with tf.io.TFRecordWriter(path, options="GZIP") as writer:
             for class_id, name in enumerate(CLASSES):
                 for i in range(PER_CLASS):
-                    writer.write(make_example(class_id, name, i).SerializeToString())
-    with open(os.path.join(examples_dir, "ingest_summary.json"), "w") as f:
+                    writer.write(make_example(class_id, name, i))
+    with open(os.path.join(examples_dir, artifacts.SUMMARY_FILE), "w") as f:
         json.dump(INGEST_SUMMARY, f)
-    for name, rows in (("rejected.jsonl", REJECTED), ("duplicates.jsonl", DUPLICATES)):
+    for name, rows in ((artifacts.REJECTED_FILE, REJECTED), (artifacts.DUPLICATES_FILE, DUPLICATES)):
         with open(os.path.join(examples_dir, name), "w") as f:
             f.writelines(json.dumps(row) + "\n" for row in rows)
     return examples_dir
 
 
-def make_example(class_id: int, name: str, index: int):
-    """One record in the ingestion format; the photo is a small solid-colour JPEG, one hue per class."""
+def make_example(class_id: int, name: str, index: int) -> bytes:
+    """One serialized record, built by ingestion's own record builder; the photo is a small solid-colour JPEG,
+    one hue per class."""
     import numpy as np
     import tensorflow as tf
+
+    from components.ingestion import records
 
     pixels = np.zeros((PHOTO_SIZE, PHOTO_SIZE, 3), np.uint8)
     pixels[..., class_id % 3] = 60 + 40 * class_id
     pixels[: 4 + index, :, :] = 255
-    jpeg = tf.io.encode_jpeg(pixels).numpy()
-    feature = {
-        "image": tf.train.Feature(bytes_list=tf.train.BytesList(value=[jpeg])),
-        "class": tf.train.Feature(int64_list=tf.train.Int64List(value=[class_id])),
-        "label": tf.train.Feature(bytes_list=tf.train.BytesList(value=[name.encode()])),
-        "size": tf.train.Feature(int64_list=tf.train.Int64List(value=[PHOTO_SIZE, PHOTO_SIZE])),
-        "source": tf.train.Feature(bytes_list=tf.train.BytesList(value=[f"{name}/{index}.jpg".encode()])),
-    }
-    return tf.train.Example(features=tf.train.Features(feature=feature))
+    return records.photo_record(jpeg=tf.io.encode_jpeg(pixels).numpy(), class_id=class_id, label=name,
+                                image_size=PHOTO_SIZE, source=f"{name}/{index}.jpg".encode())
 
 
 def export_model(model_dir: str, wrong: tuple[int, ...], examples_dir: str) -> str:
@@ -139,17 +138,18 @@ def export_model(model_dir: str, wrong: tuple[int, ...], examples_dir: str) -> s
                                  tf.keras.layers.Dense(n, use_bias=False, activation="softmax")])
     model.layers[-1].set_weights([table])
     export.export(model, CLASSES, PHOTO_SIZE, os.path.join(model_dir, "Format-Serving"),
-                  warmup_records=[os.path.join(examples_dir, "Split-eval", "*")])
+                  warmup_records=artifacts.split_files(examples_dir, artifacts.EVAL_SPLIT))
     os.makedirs(os.path.join(model_dir, "run"), exist_ok=True)
-    with open(os.path.join(model_dir, "run", "training_history.json"), "w") as f:
+    with open(os.path.join(model_dir, "run", artifacts.HISTORY_FILE), "w") as f:
         json.dump(HISTORY, f)
     from components.training import data, progress
 
-    eval_files = [os.path.join(examples_dir, "Split-eval", "*")]
+    eval_files = artifacts.split_files(examples_dir, artifacts.EVAL_SPLIT)
     records = [r.numpy() for r in tf.data.TFRecordDataset(data.list_files(eval_files), compression_type="GZIP")]
-    served = tf.saved_model.load(os.path.join(model_dir, "Format-Serving")).signatures[export.EXAMPLES_SIGNATURE]
+    served = tf.saved_model.load(os.path.join(model_dir, "Format-Serving")).signatures[artifacts.EXAMPLES_SIGNATURE]
+    answers = served(**{artifacts.EXAMPLES_INPUT: tf.constant(records)})
     progress.write_eval_predictions(os.path.join(model_dir, "run"), data.read_sources(eval_files),
-                                    served(**{export.EXAMPLES_INPUT: tf.constant(records)})["probabilities"].numpy())
+                                    answers[artifacts.PROBABILITIES_OUTPUT].numpy())
     return model_dir
 
 
@@ -168,7 +168,7 @@ def run_pipeline(outcome: dict, examples_dir: str, model_dir: str) -> None:
     baseline = BaselineResolver(candidate=model.outputs["result"]).with_id("baseline_resolver")
     evaluator = tfx.components.Evaluator(
         examples=examples.outputs["result"], model=model.outputs["result"], baseline_model=baseline.outputs["model"],
-        example_splits=["eval"], eval_config=make_eval_config(CLASSES, MIN_ACCURACY, MAX_ACCURACY_DROP))
+        example_splits=[artifacts.EVAL_SPLIT], eval_config=make_eval_config(CLASSES, MIN_ACCURACY, MAX_ACCURACY_DROP))
     pusher = AtomicPusher(model=model.outputs["result"], model_blessing=evaluator.outputs["blessing"],
                           push_destination=tfx.proto.PushDestination(
                               filesystem=tfx.proto.PushDestination.Filesystem(base_directory=outcome["serving_dir"])))

@@ -10,6 +10,7 @@ import apache_beam as beam
 import pytest
 import tensorflow as tf
 
+from components import artifacts
 from components.errors import UserError
 from components.ingestion import IngestSettings, beam_job, image, read_ingest_summary, run_ingest, sources
 
@@ -73,7 +74,7 @@ def salted_run(tmp_path_factory, make_photo_folder, make_photo, photo_image, ima
 
 
 def read_records(out, split_name):
-    files = sorted(str(p) for p in (out / f"Split-{split_name}").glob("*.gz"))
+    files = sorted(str(p) for p in (out / f"{artifacts.SPLIT_PREFIX}{split_name}").glob("*.gz"))
     dataset = tf.data.TFRecordDataset(files, compression_type="GZIP")
     return files, [tf.io.parse_single_example(r, CODELAB_SPEC) for r in dataset]
 
@@ -93,7 +94,7 @@ def test_counts_add_up(salted_run):
 def test_byte_identical_photos_are_reported_with_their_labels(salted_run):
     root, out, summary, _ = salted_run
     assert summary["duplicates"] == {"groups": 2, "extra_copies": 2, "groups_with_conflicting_labels": 1}
-    groups = sorted((json.loads(line) for line in (out / "duplicates.jsonl").read_text().splitlines()),
+    groups = sorted((json.loads(line) for line in (out / artifacts.DUPLICATES_FILE).read_text().splitlines()),
                     key=lambda group: group["paths"])
     assert [(group["paths"], group["labels"]) for group in groups] == [
         ([str(root / "daisy" / "duplicate.jpg"), str(root / "daisy" / "photo_000.jpg")], ["daisy"]),
@@ -102,7 +103,7 @@ def test_byte_identical_photos_are_reported_with_their_labels(salted_run):
 
 def test_every_bad_or_ignored_path_is_in_the_manifest(salted_run):
     root, out, _, expected = salted_run
-    lines = [json.loads(line) for line in (out / "rejected.jsonl").read_text().splitlines()]
+    lines = [json.loads(line) for line in (out / artifacts.REJECTED_FILE).read_text().splitlines()]
     assert {(entry["path"], entry["reason"]) for entry in lines} == {
         (str(root / relative), reason) for relative, reason in expected.items()}
 
@@ -166,7 +167,7 @@ def test_non_utf8_file_names_are_written_rejected_and_ignored_by_their_own_bytes
     assert (summary["seen"], summary["rejected"], summary["ignored"]) == (6, 1, 1)
     written = [r["source"].numpy() for name in ("train", "eval") for r in read_records(tmp_path / "out", name)[1]]
     assert raw_name in written
-    manifest = [json.loads(line) for line in (tmp_path / "out" / "rejected.jsonl").read_text().splitlines()]
+    manifest = [json.loads(line) for line in (tmp_path / "out" / artifacts.REJECTED_FILE).read_text().splitlines()]
     assert {os.fsencode(entry["path"]): entry["reason"] for entry in manifest} == {
         broken: image.NOT_AN_IMAGE, ignored: sources.IGNORED_EXTENSION}
 
@@ -181,7 +182,7 @@ def test_glob_characters_in_the_data_root_and_output_dir_are_plain_names(tmp_pat
     summary = run_ingest(data_root=str(root), output_dir=str(out), settings=SETTINGS)
     assert (summary["seen"], summary["ignored"]) == (4, 1)
     assert sum(len(read_records(out, name)[1]) for name in ("train", "eval")) == 4
-    assert [json.loads(line)["path"] for line in (out / "rejected.jsonl").read_text().splitlines()] == [
+    assert [json.loads(line)["path"] for line in (out / artifacts.REJECTED_FILE).read_text().splitlines()] == [
         str(root / "roses" / "notes.txt")]
     with pytest.raises(UserError, match="already holds ingest output"):
         run_ingest(data_root=str(root), output_dir=str(out), settings=SETTINGS)

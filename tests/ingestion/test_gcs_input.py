@@ -4,6 +4,7 @@ import gzip
 import json
 import struct
 
+from components import artifacts
 from components.ingestion import IngestSettings, run_ingest
 
 BUCKET = "flowers-test"  # The bucket of the gcs_emulator fixture (tests/conftest.py).
@@ -37,7 +38,7 @@ def test_ingest_from_and_to_gs(gcs_emulator, tmp_path, make_photo_folder):
     assert sum(summary["written"]["train"].values()) + sum(summary["written"]["eval"].values()) == 6
     assert summary["rejected_by_reason"] == {"empty file": 1, "file too large": 1} and summary["ignored"] == 1
     manifest = {json.loads(line)["path"]
-                for line in gcs_emulator.blob("out/rejected.jsonl").download_as_text().splitlines()}
+                for line in gcs_emulator.blob(f"out/{artifacts.REJECTED_FILE}").download_as_text().splitlines()}
     assert manifest == {f"gs://{BUCKET}/flowers/roses/broken.jpg", f"gs://{BUCKET}/flowers/roses/oversized.jpg",
                         f"gs://{BUCKET}/flowers/tfrecords-jpeg-192x192/flowers00.tfrec"}
     shards = {blob.name: count_tfrecords(blob.download_as_bytes())

@@ -3,6 +3,7 @@
 import json
 import shutil
 
+from components import artifacts
 from pipeline import cli
 
 
@@ -12,10 +13,10 @@ def test_ingest_writes_outputs_and_prints_counts(photo_folder, tmp_path, capsys)
                        "--eval-fraction", "0.5", "--set", "data.classes=daisy,roses"])
     printed = capsys.readouterr().out
     assert status == 0
-    summary = json.loads((out / "ingest_summary.json").read_text())
+    summary = json.loads((out / artifacts.SUMMARY_FILE).read_text())
     assert summary["seen"] == 8 and summary["rejected"] == 0
     assert f"{out}/Split-train/" in printed and "8 photos seen, 8 written" in printed
-    assert list((out / "Split-eval").glob("data_tfrecord-*.gz"))
+    assert list((out / f"{artifacts.SPLIT_PREFIX}eval").glob(f"{artifacts.RECORD_PREFIX}-*.gz"))
 
 
 def test_byte_identical_photos_are_pointed_out(tmp_path, make_photo_folder, capsys):

@@ -15,6 +15,7 @@ def export_tiny(directory: str, seed: int, photos: list[bytes], broken_photo_sig
     (model -> tf.function) replaces serving_default, as a bug in the export would."""
     import tensorflow as tf
 
+    from components.artifacts import PHOTO_SIGNATURE
     from components.training import export
 
     tf.keras.utils.set_random_seed(seed)
@@ -23,7 +24,7 @@ def export_tiny(directory: str, seed: int, photos: list[bytes], broken_photo_sig
                                  tf.keras.layers.Dense(len(CLASSES), activation="softmax")])
     signatures = export.signatures(model, CLASSES, SIZE)
     if broken_photo_signature:
-        signatures[export.PHOTO_SIGNATURE] = broken_photo_signature(model)
+        signatures[PHOTO_SIGNATURE] = broken_photo_signature(model)
     model.save(directory, save_format="tf", include_optimizer=False, signatures=signatures)
     export.write_warmup_requests(directory, photos)
     return directory

@@ -11,7 +11,8 @@ from tfx.types import standard_artifacts
 from tfx.utils import proto_utils
 
 from components.edge import EdgeModel
-from components.push.component import NOT_PUSHED_REASON, AtomicExecutor
+from components.artifacts import NOT_PUSHED_REASON_PROPERTY
+from components.push.component import AtomicExecutor
 from components.report.collect import push_result
 from components.report.record import PushResult, RunRecord
 from components.report.summary import _push as summary_push_line
@@ -104,7 +105,7 @@ def _refused(tmp_path, warmup_photos, broken) -> str:
     pushed = _push(tmp_path, _model(tmp_path, "broken", exported), blessed=1, run="1")
     assert pushed.get_int_custom_property("pushed") == 0
     assert not (tmp_path / "serving").exists() or os.listdir(tmp_path / "serving") == []
-    reason = pushed.get_string_custom_property(NOT_PUSHED_REASON)
+    reason = pushed.get_string_custom_property(NOT_PUSHED_REASON_PROPERTY)
     assert push_result(pushed.mlmd_artifact) == PushResult(not_pushed_reason=reason)
     record = RunRecord(pipeline_name="p", pipeline_root="r", push=push_result(pushed.mlmd_artifact))
     assert summary_push_line(record) == [f"  pushed:     not pushed: {reason}"]

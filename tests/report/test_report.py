@@ -7,6 +7,8 @@ import os
 import pytest
 
 import gate_scenario
+from components import artifacts
+from components.ingestion import image
 from components.report import collect_run, format_summary, write_report
 from components.report.html_report import render
 from components.report.predictions import sample_predictions
@@ -31,7 +33,7 @@ def test_record_reads_the_latest_run_from_metadata(record, scenario):
 
 def test_record_has_ingest_counts_rejects_training_history_and_per_class_figures(record):
     assert (record.data.seen, record.data.rejected, record.data.written_total) == (43, 2, 40)
-    assert [r["reason"] for r in record.data.rejected_files] == ["not_an_image", "too_small"]
+    assert [r["reason"] for r in record.data.rejected_files] == [image.NOT_AN_IMAGE, image.EMPTY_FILE]
     assert [g["labels"] for g in record.data.duplicate_groups] == [["daisy", "roses"]]
     assert record.training.seconds == 12.5 and record.training.final_metrics["val_accuracy"] == 0.75
     baseline = record.gate.baseline
@@ -116,7 +118,7 @@ def test_photo_grid_comes_from_the_trainers_predictions_without_loading_the_mode
 
     run_dir = tmp_path / "run"
     shutil.copytree(record.training.run_uri, run_dir)
-    (run_dir / "eval_predictions.json").write_text(json.dumps(
+    (run_dir / artifacts.EVAL_PREDICTIONS_FILE).write_text(json.dumps(
         {f"{name}/{i}.jpg": [(c + 1) % 5, 0.9] for c, name in enumerate(gate_scenario.CLASSES) for i in range(4)}))
     moved = dataclasses.replace(record, training=dataclasses.replace(record.training, run_uri=str(run_dir),
                                                                      model_uri=str(tmp_path / "no-model")))

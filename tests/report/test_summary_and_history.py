@@ -1,5 +1,6 @@
-"""Pure parts of the report: the summary of runs that stopped early, and tolerant training-history parsing."""
+"""Pure parts of the report: the summary of runs that stopped early, and reading the Trainer's history."""
 
+from components.ingestion import image
 from components.report import format_summary
 from components.report.collect import history_details, parse_epochs
 from components.report.record import ComponentRun, DataSummary, EdgeModelFigures, EdgeSummary, RunRecord
@@ -9,14 +10,14 @@ def _stopped_record() -> RunRecord:
     return RunRecord(pipeline_name="flowers", pipeline_root="/r", run_id="run-1",
                      components=[ComponentRun("FileBasedExampleGen", "ran"), ComponentRun("Trainer", "failed")],
                      data=DataSummary(examples_uri="/r/e", seen=10, written={"train": {"a": 6}, "eval": {"a": 2}},
-                                      rejected=2, rejected_by_reason={"not_an_image": 2},
+                                      rejected=2, rejected_by_reason={image.NOT_AN_IMAGE: 2},
                                       duplicates={"groups": 1, "extra_copies": 2, "groups_with_conflicting_labels": 1}))
 
 
 def test_summary_of_a_run_that_stopped_before_the_evaluator():
     text = format_summary(_stopped_record())
     assert "Trainer failed" in text
-    assert ("seen 10, written 8 (train 6, eval 2), rejected 2 (not_an_image 2), 2 byte-identical copies "
+    assert (f"seen 10, written 8 (train 6, eval 2), rejected 2 ({image.NOT_AN_IMAGE} 2), 2 byte-identical copies "
             "(1 under two or more labels)") in text
     assert "not trained in this run" in text
     assert "decision:   not evaluated (failed: Trainer)" in text
@@ -50,11 +51,8 @@ def test_history_in_the_trainer_format():
     assert history_details(history) == {"model": "squeezenet", "params": 120613, "wall_seconds": 9.5, "replicas": 1}
 
 
-def test_history_as_keras_columns_or_garbage():
-    assert parse_epochs({"history": {"loss": [2.0, 1.0], "accuracy": [0.5, 0.7]}}) == [
-        {"loss": 2.0, "accuracy": 0.5}, {"loss": 1.0, "accuracy": 0.7}]
-    assert parse_epochs({"loss": [3.0]}) == [{"loss": 3.0}]
-    assert parse_epochs(None) == [] and parse_epochs("oops") == [] and history_details([1]) == {}
+def test_a_missing_history_reads_as_none_recorded():
+    assert parse_epochs({}) == [] and history_details({}) == {}
 
 
 def test_a_killed_run_reads_interrupted_not_running():

@@ -12,10 +12,12 @@ import pytest
 from PIL import Image
 from training_fixtures import CLASSES, PER_CLASS, colour_photo, fn_args, to_example, training_settings, write_split
 
+from components import artifacts
+
 
 @pytest.fixture(scope="session")
 def dataset(tmp_path_factory):
-    """Photos of random sizes and formats on disk, and their records under <examples>/Split-{train,eval}."""
+    """Photos of random sizes and formats on disk, and their records under the examples' train and eval splits."""
     root = tmp_path_factory.mktemp("training_data")
     rng = np.random.default_rng(7)
     sizes = random.Random(7)
@@ -42,5 +44,5 @@ def trained(dataset, tmp_path_factory):
 
     args = fn_args(dataset["examples"], str(tmp_path_factory.mktemp("trained")), training_settings(epochs=8))
     run_fn(args)
-    with open(os.path.join(args.model_run_dir, "training_history.json")) as history:
+    with open(os.path.join(args.model_run_dir, artifacts.HISTORY_FILE)) as history:
         return {"fn_args": args, "history": json.load(history)}

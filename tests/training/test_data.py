@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 import pytest
 import tensorflow as tf
 from training_fixtures import IMAGE_SIZE
 
+from components import artifacts
 from components.errors import UserError
 from components.training import data
 
 
 def _patterns(dataset, split):
-    return [os.path.join(dataset["examples"], f"Split-{split}", "*")]
+    return artifacts.split_files(dataset["examples"], split)
 
 
 @pytest.mark.parametrize("cache", [False, True])
@@ -65,13 +65,13 @@ def test_records_are_counted_by_reading_them(dataset):
 
 
 def test_records_are_counted_from_the_ingest_summary(tmp_path):
-    split_dir = tmp_path / "Split-train"
+    split_dir = tmp_path / f"{artifacts.SPLIT_PREFIX}train"
     split_dir.mkdir()
-    (tmp_path / data.SUMMARY_FILE).write_text(json.dumps(
+    (tmp_path / artifacts.SUMMARY_FILE).write_text(json.dumps(
         {"seen": 9, "written": {"train": {"a": 4, "b": 3}, "eval": {"a": 2}}}))
     assert data.count_records([str(split_dir / "*")]) == 7  # no record file is read
 
 
 def test_no_records_fails_clearly(tmp_path):
     with pytest.raises(UserError, match="no TFRecord files match"):
-        data.train_dataset([str(tmp_path / "Split-train" / "*")], IMAGE_SIZE, 4, 4)
+        data.train_dataset(artifacts.split_files(str(tmp_path), "train"), IMAGE_SIZE, 4, 4)

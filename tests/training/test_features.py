@@ -12,7 +12,8 @@ import pytest
 import tensorflow as tf
 from training_fixtures import CLASSES, IMAGE_SIZE, fn_args, training_settings
 
-from components.training import data, export, features, models, progress, recipe
+from components import artifacts
+from components.training import data, features, models, recipe
 from components.training.models import parts
 
 from pipeline_config import BUNDLED_WEIGHTS
@@ -31,7 +32,7 @@ def model():
 
 
 def test_cached_features_give_the_full_models_predictions(model, dataset):
-    files = [os.path.join(dataset["examples"], f"Split-{split}", "*") for split in ("train", "eval")]
+    files = [artifacts.split_files(dataset["examples"], split)[0] for split in artifacts.SPLITS]
     cached = features.compute(parts.of(model).frozen, [files[0]], [files[1]], IMAGE_SIZE, global_batch=8)
     images = {split: np.concatenate([x for x, _ in data.eval_dataset([f], IMAGE_SIZE, 64).as_numpy_iterator()])
               for split, f in zip(("train", "eval"), files)}
@@ -75,14 +76,14 @@ def test_run_fn_trains_on_cached_features_and_exports_the_full_model(dataset, tm
     args = fn_args(dataset["examples"], str(tmp_path), settings)
     with caplog.at_level(logging.INFO):
         run_fn(args)
-    history = json.load(open(os.path.join(args.model_run_dir, progress.HISTORY_FILE)))
+    history = json.load(open(os.path.join(args.model_run_dir, artifacts.HISTORY_FILE)))
     assert history["feature_cache"] and history["fine_tune_layers"] == 11
     assert [e["epoch"] for e in history["epochs"]] == [1, 2, 3]
     assert "feature cache: 48 train photos x 2 views and 18 eval photos" in caplog.text
     # The exported model (backbone plus trained head) answers as the Trainer's last validation did.
-    served = tf.saved_model.load(args.serving_model_dir).signatures[export.EXAMPLES_SIGNATURE]
-    outputs = served(**{export.EXAMPLES_INPUT: tf.constant(dataset["records"]["eval"])})
-    saved = json.load(open(os.path.join(args.model_run_dir, progress.EVAL_PREDICTIONS_FILE)))
+    served = tf.saved_model.load(args.serving_model_dir).signatures[artifacts.EXAMPLES_SIGNATURE]
+    outputs = served(**{artifacts.EXAMPLES_INPUT: tf.constant(dataset["records"]["eval"])})
+    saved = json.load(open(os.path.join(args.model_run_dir, artifacts.EVAL_PREDICTIONS_FILE)))
     sources = data.read_sources(args.eval_files)
     by_record = [saved[source] for source in sources]
     order = {source: i for i, source in enumerate(sources)}
@@ -102,7 +103,7 @@ def test_a_cache_that_does_not_fit_falls_back_to_end_to_end_training(dataset, tm
                                                                           feature_cache_max_bytes=1000))
     with caplog.at_level(logging.WARNING):
         run_fn(args)
-    history = json.load(open(os.path.join(args.model_run_dir, progress.HISTORY_FILE)))
+    history = json.load(open(os.path.join(args.model_run_dir, artifacts.HISTORY_FILE)))
     assert not history["feature_cache"] and len(history["epochs"]) == 1
     assert "feature cache off: 48 train photos x 2 views and 18 eval photos" in caplog.text
     assert "training.feature_cache_max_bytes" in caplog.text

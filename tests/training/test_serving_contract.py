@@ -15,7 +15,7 @@ import tensorflow as tf
 from training_fixtures import CLASSES
 
 from components.push.atomic import push_atomically
-from components.training.export import EXAMPLES_SIGNATURE, PHOTO_INPUT, PHOTO_SIGNATURE
+from components.artifacts import CLASS_NAMES_SIGNATURE, EXAMPLES_SIGNATURE, PHOTO_INPUT, PHOTO_SIGNATURE
 
 _CLIENT = """
 import json, sys
@@ -60,7 +60,7 @@ def test_a_pushed_version_answers_photo_bytes_in_plain_tensorflow(trained, datas
     probabilities = np.array([row["probabilities"] for row in rows])
     # Raw photos differ from their records only by ingestion's JPEG re-encoding.
     assert np.abs(probabilities - expected["probabilities"].numpy()).mean() < 0.05
-    assert set(model.signatures) == {PHOTO_SIGNATURE, EXAMPLES_SIGNATURE, "class_names"}
+    assert set(model.signatures) == {PHOTO_SIGNATURE, EXAMPLES_SIGNATURE, CLASS_NAMES_SIGNATURE}
 
 
 def test_every_export_carries_warmup_requests_of_eval_photos_that_the_model_answers(trained, dataset):

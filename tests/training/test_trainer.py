@@ -9,7 +9,7 @@ import tensorflow as tf
 from training_fixtures import CLASSES, IMAGE_SIZE, fn_args, training_settings
 
 from components.training import TRAINER_RUN_FN, trainer_custom_config
-from components.training.export import EXAMPLES_SIGNATURE, PHOTO_SIGNATURE
+from components.artifacts import CLASS_NAMES_SIGNATURE, EXAMPLES_SIGNATURE, PHOTO_SIGNATURE
 
 
 def test_run_fn_name_points_at_the_installed_function():
@@ -58,7 +58,7 @@ def test_examples_signature_answers_examples_with_class_names(trained, dataset):
     np.testing.assert_allclose(outputs["probabilities"].numpy().sum(axis=1), 1.0, rtol=1e-5)
     labels = [label.decode() for label in outputs["label"].numpy()]
     assert labels == [CLASSES[i] for i in outputs["class_id"].numpy()]
-    names = model.signatures["class_names"]()["class_names"].numpy()
+    names = model.signatures[CLASS_NAMES_SIGNATURE]()["class_names"].numpy()
     assert [n.decode() for n in names] == CLASSES
 
 

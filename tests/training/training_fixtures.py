@@ -1,5 +1,6 @@
-"""Helpers for the training tests: coloured synthetic photos, ingested into GZIP TFRecords in the record format
-ingestion writes (by the ingestion formula, reimplemented here with Pillow), and Trainer FnArgs for them."""
+"""Helpers for the training tests: coloured synthetic photos, ingested into GZIP TFRecords by ingestion's own record
+builder (the resize and crop reimplemented here with Pillow, as the oracle the serving tests compare with), and
+Trainer FnArgs for them."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ import os
 import numpy as np
 import tensorflow as tf
 from PIL import Image
+
+from components import artifacts
+from components.ingestion import records
 
 CLASSES = ["red", "green", "blue"]
 IMAGE_SIZE = 32
@@ -36,23 +40,17 @@ def ingest_like(photo: Image.Image, size: int) -> Image.Image:
 def to_example(photo: Image.Image, class_index: int, source: str, size: int = IMAGE_SIZE) -> bytes:
     buffer = io.BytesIO()
     ingest_like(photo, size).save(buffer, format="JPEG", quality=95, subsampling=0)
-    feature = {
-        "image": tf.train.Feature(bytes_list=tf.train.BytesList(value=[buffer.getvalue()])),
-        "class": tf.train.Feature(int64_list=tf.train.Int64List(value=[class_index])),
-        "label": tf.train.Feature(bytes_list=tf.train.BytesList(value=[CLASSES[class_index].encode()])),
-        "size": tf.train.Feature(int64_list=tf.train.Int64List(value=[size, size])),
-        "source": tf.train.Feature(bytes_list=tf.train.BytesList(value=[source.encode()])),
-    }
-    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+    return records.photo_record(jpeg=buffer.getvalue(), class_id=class_index, label=CLASSES[class_index],
+                                image_size=size, source=source.encode())
 
 
-def write_split(examples_dir: str, split: str, records: list[bytes], shards: int = 2) -> None:
-    split_dir = os.path.join(examples_dir, f"Split-{split}")
+def write_split(examples_dir: str, split: str, split_records: list[bytes], shards: int = 2) -> None:
+    split_dir = artifacts.split_dir(examples_dir, split)
     os.makedirs(split_dir, exist_ok=True)
     for shard in range(shards):
-        path = os.path.join(split_dir, f"data_tfrecord-{shard:05d}-of-{shards:05d}.gz")
+        path = os.path.join(split_dir, f"{artifacts.RECORD_PREFIX}-{shard:05d}-of-{shards:05d}.gz")
         with tf.io.TFRecordWriter(path, options="GZIP") as writer:
-            for record in records[shard::shards]:
+            for record in split_records[shard::shards]:
                 writer.write(record)
 
 
@@ -62,8 +60,8 @@ def fn_args(examples: str, out: str, training: dict, **overrides):
 
     from components.training import trainer_custom_config
 
-    return FnArgs(train_files=[os.path.join(examples, "Split-train", "*")],
-                  eval_files=[os.path.join(examples, "Split-eval", "*")],
+    return FnArgs(train_files=artifacts.split_files(examples, artifacts.TRAIN_SPLIT),
+                  eval_files=artifacts.split_files(examples, artifacts.EVAL_SPLIT),
                   serving_model_dir=os.path.join(out, "Format-Serving"), model_run_dir=os.path.join(out, "run"),
                   custom_config=trainer_custom_config(training, CLASSES, IMAGE_SIZE), **overrides)
 

@@ -1,13 +1,16 @@
 """The anomaly stop on real TFDV anomalies: readable message naming split and feature; silent when clean."""
 
+import pathlib
+
 import pytest
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
 
 import schemas
+from components import artifacts
 from components.errors import UserError
-from components.ingestion.records import make_example
-from components.validation import AnomaliesFound, check_anomalies, describe_anomalies
+from components.ingestion.records import photo_record
+from components.validation.anomaly_stop import AnomaliesFound, check_anomalies, describe_anomalies
 
 CLASSES = ["daisy", "roses"]
 
@@ -17,17 +20,18 @@ def statistics_of(tmp_path, labels):
     path = str(tmp_path / f"records-{'-'.join(labels)}.tfrecord")
     with tf.io.TFRecordWriter(path) as writer:
         for label in labels:
-            writer.write(make_example({"image": b"\xff\xd8", "class": CLASSES.index(label) if label in CLASSES else 7,
-                                       "label": label.encode(), "size": [32, 32], "source": b"/p.jpg"}))
+            writer.write(photo_record(jpeg=b"\xff\xd8", class_id=CLASSES.index(label) if label in CLASSES else 7,
+                                      label=label, image_size=32, source=b"/p.jpg"))
     return tfdv.generate_statistics_from_tfrecord(path)
 
 
 def write_artifact(tmp_path, anomalies_by_split):
-    """Lay anomalies out as ExampleValidator does: <uri>/Split-<name>/SchemaDiff.pb."""
+    """Lay anomalies out as ExampleValidator does: one anomalies file in each split's folder."""
     uri = tmp_path / "anomalies"
     for split_name, anomalies in anomalies_by_split.items():
-        (uri / f"Split-{split_name}").mkdir(parents=True)
-        (uri / f"Split-{split_name}" / "SchemaDiff.pb").write_bytes(anomalies.SerializeToString())
+        split_dir = pathlib.Path(artifacts.split_dir(str(uri), split_name))
+        split_dir.mkdir(parents=True)
+        (split_dir / artifacts.ANOMALIES_FILE).write_bytes(anomalies.SerializeToString())
     return str(uri)
 
 

@@ -6,6 +6,7 @@ import os
 import pytest
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
+from components import artifacts
 from components.validation import LabelDrift, LabelDriftFound, check_label_drift
 from components.validation.label_drift import describe, histogram, label_counts
 from pipeline_config import ValidationConfig
@@ -87,7 +88,7 @@ def test_histogram_reads_the_rank_histogram_or_else_the_top_values():
 
 def test_label_counts_add_up_every_split(tmp_path):
     for split, counts in (("train", {"daisy": 8, "roses": 6}), ("eval", {"daisy": 2, "roses": 1})):
-        os.makedirs(tmp_path / f"Split-{split}")
-        (tmp_path / f"Split-{split}" / "FeatureStats.pb").write_bytes(
-            _statistics(buckets=counts).SerializeToString())
+        os.makedirs(artifacts.split_dir(str(tmp_path), split))
+        with open(os.path.join(artifacts.split_dir(str(tmp_path), split), artifacts.STATISTICS_FILE), "wb") as f:
+            f.write(_statistics(buckets=counts).SerializeToString())
     assert label_counts(str(tmp_path), ["train", "eval"]) == {"daisy": 10, "roses": 7}

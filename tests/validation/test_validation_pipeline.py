@@ -10,6 +10,7 @@ import pytest
 from tfx import v1 as tfx
 
 import schemas
+from components import artifacts
 from components.ingestion import IngestSettings, make_example_gen, read_ingest_summary
 from components.validation import AnomaliesFound, AnomalyStop
 
@@ -53,7 +54,7 @@ def test_pipeline_passes_then_stops_on_anomalies(tmp_path, make_photo_folder):
     assert summary["seen"] == 9 and summary["rejected_by_reason"] == {"not an image": 1}
     assert sorted(os.listdir(uri)) == ["Split-eval", "Split-train", "duplicates.jsonl", "ingest_summary.json",
                                       "rejected.jsonl"]
-    assert json.loads(open(os.path.join(uri, "rejected.jsonl")).readline())["path"].endswith("broken.jpg")
+    assert json.loads(open(os.path.join(uri, artifacts.REJECTED_FILE)).readline())["path"].endswith("broken.jpg")
 
     wrong_size = schemas.schema_file(CLASSES, SIZE * 2, str(root))  # Cached ingestion, new schema.
     with pytest.raises(AnomaliesFound, match=r"feature 'size': Out-of-range values"):

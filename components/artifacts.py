@@ -1,0 +1,83 @@
+"""The artifact contract: every name one component writes and another reads, defined once.
+
+A writer and its readers import the same constant, so renaming a file, a metric or a signature cannot leave a
+reader quietly finding nothing. Standard library only: Beam workers, the report and the tests all import it.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Examples artifact (ingestion -> training, validation, evaluation, edge export, report).
+TRAIN_SPLIT = "train"
+EVAL_SPLIT = "eval"
+SPLITS = (TRAIN_SPLIT, EVAL_SPLIT)
+SPLIT_PREFIX = "Split-"  # TFX's folder for one split of an artifact (artifact_utils.get_split_uri).
+RECORD_PREFIX = "data_tfrecord"  # The file names TFX's own ExampleGen writes in a split's folder.
+SUMMARY_FILE = "ingest_summary.json"  # Counts per split and class, rejections by reason, duplicates.
+REJECTED_FILE = "rejected.jsonl"  # {"path", "reason", "detail"} per rejected photo, {"path", "reason"} per ignored.
+DUPLICATES_FILE = "duplicates.jsonl"  # One {"content_key", "paths", "labels"} object per byte-identical group.
+SUMMARY_PROPERTY = "ingest_summary"  # The summary's JSON, also kept on the artifact in ML Metadata.
+
+# tf.Example features of an ingested record.
+IMAGE_FEATURE = "image"  # JPEG bytes, image_size x image_size.
+CLASS_FEATURE = "class"  # int64 class index, in the order of data.classes.
+LABEL_FEATURE = "label"  # The class name, as bytes.
+SIZE_FEATURE = "size"  # [height, width].
+SOURCE_FEATURE = "source"  # The photo's path (a non-UTF-8 byte kept as is).
+
+# ModelRun artifact (Trainer -> report).
+HISTORY_FILE = "training_history.json"  # {"epochs": [{metric: value}, ...], "wall_seconds": ..., other scalars}
+EVAL_PREDICTIONS_FILE = "eval_predictions.json"  # {source: [class index, probability]}: the report's photo grid.
+
+# Serving SavedModel (Trainer -> Evaluator, pusher's serving check, `predict`, clients).
+PHOTO_SIGNATURE = "serving_default"
+EXAMPLES_SIGNATURE = "serving_examples"
+CLASS_NAMES_SIGNATURE = "class_names"
+PHOTO_INPUT = "image_bytes"  # Ends in `_bytes`: TF Serving's REST API then decodes {"b64": ...} values into it.
+EXAMPLES_INPUT = "examples"
+PROBABILITIES_OUTPUT = "probabilities"
+CLASS_ID_OUTPUT = "class_id"
+LABEL_OUTPUT = "label"
+CLASS_NAMES_OUTPUT = "class_names"
+OUTPUTS = (PROBABILITIES_OUTPUT, CLASS_ID_OUTPUT, LABEL_OUTPUT)  # Of the photo and examples signatures.
+
+# ModelEvaluation artifact (the EvalConfig's metric classes -> TFMA's metric and plot keys -> report).
+ACCURACY_METRIC_CLASS = "SparseCategoricalAccuracy"  # The gated metric, keyed ACCURACY_METRIC in the results.
+EXAMPLE_COUNT_METRIC_CLASS = "ExampleCount"
+CONFUSION_MATRIX_PLOT_CLASS = "MultiClassConfusionMatrixPlot"
+ACCURACY_METRIC = "sparse_categorical_accuracy"
+EXAMPLE_COUNT_METRIC = "example_count"
+CONFUSION_MATRIX_PLOT = "multi_class_confusion_matrix_plot"
+
+# ML Metadata custom properties the report and the resolvers read.
+BLESSED_PROPERTY = "blessed"  # ModelBlessing, set by the Evaluator: 1 when the gate passed.
+CURRENT_MODEL_ID_PROPERTY = "current_model_id"  # ModelBlessing: the id of the Model it judged.
+PUSHED_PROPERTY = "pushed"  # PushedModel, set by TFX's pusher base class: 1 when pushed.
+PUSHED_DESTINATION_PROPERTY = "pushed_destination"
+PUSHED_VERSION_PROPERTY = "pushed_version"
+NOT_PUSHED_REASON_PROPERTY = "not_pushed_reason"  # PushedModel: why a blessed model was not pushed.
+ALREADY_SERVED_PROPERTY = "already_served"  # PushedModel: 1 when the model was served already; nothing was copied.
+
+# Files TFX components write in each split's folder, read by the validation stops.
+STATISTICS_FILE = "FeatureStats.pb"  # StatisticsGen.
+ANOMALIES_FILE = "SchemaDiff.pb"  # ExampleValidator.
+
+# EdgeModel artifact (edge export -> pusher, report).
+EDGE_METRICS_FILE = "edge_metrics.json"
+LABELS_FILE = "labels.txt"  # The class names, one a line, next to the TFLite models.
+
+
+def split_dir(uri: str, split_name: str) -> str:
+    """The folder of one split of an artifact at `uri` (local or gs://), as TFX's artifact_utils names it."""
+    return os.path.join(uri, f"{SPLIT_PREFIX}{split_name}")
+
+
+def split_files(uri: str, split_name: str) -> list[str]:
+    """The file pattern of one split, in the list form the Trainer's FnArgs and tf.data readers take."""
+    return [os.path.join(split_dir(uri, split_name), "*")]
+
+
+def split_name_of(split_folder: str) -> str:
+    """The split's name from its folder's path (`.../Split-eval` -> `eval`)."""
+    return os.path.basename(split_folder).removeprefix(SPLIT_PREFIX)
