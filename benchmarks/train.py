@@ -22,9 +22,7 @@ import shutil
 import sys
 import time
 
-from benchmarks import SHARED_PHOTOS, SHARED_WEIGHTS
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+from benchmarks import SHARED_PHOTOS, SHARED_WEIGHTS  # Through pipeline_config, which sets TF_USE_LEGACY_KERAS.
 
 
 def main(argv: list[str] | None = None) -> int:
