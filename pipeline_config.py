@@ -176,10 +176,8 @@ class VertexConfig:
 
     def validate(self) -> None:
         _check(self.dataflow_max_workers >= 1, "vertex.dataflow_max_workers", "must be at least 1")
-        _check(not self.schema_uri or self.schema_uri.startswith("gs://"), "vertex.schema_uri",
-               "must be a gs:// path (Vertex containers cannot read local files)")
-        _check(not self.endpoint_display_name or self.model_display_name, "vertex.endpoint_display_name",
-               "needs vertex.model_display_name (a model must be uploaded before it is deployed)")
+        # What a Vertex run needs of these fields (gs:// paths, a model before an endpoint) is checked when the
+        # pipeline is compiled: pipeline/vertex/runner.py, check_deployable.
 
 
 @dataclasses.dataclass(frozen=True)

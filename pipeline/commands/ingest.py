@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     config = pipeline_config.load_config(overrides)  # ConfigError names the field before anything runs.
     from components.errors import printable
     from components.ingestion import IngestSettings, run_ingest
-    from pipeline.local_runner import local_beam_args
+    from pipeline.beam_args import local_beam_args
 
     data = config.data
     print(f"Ingesting {printable(data.data_root)} -> {printable(args.output_dir)} "
