@@ -15,7 +15,11 @@ import typing
 from pathlib import Path
 from typing import Any, Mapping
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # The TFX 1.16 stack is Keras 2.
+from components.errors import UserError
+
+# Keras 2 (tf_keras) for the whole TFX 1.16 stack, set before TensorFlow loads wherever a process can start:
+# pipeline/ (the CLI), components/ (Beam workers, the Trainer, Vertex containers), pipeline_config.py (scripts).
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 PROJECT_DIR = Path(__file__).resolve().parent
 CODELAB_CLASSES = ("daisy", "dandelion", "roses", "sunflowers", "tulips")
@@ -25,8 +29,8 @@ ENV_PREFIX = "FLOWERS_"
 MAX_SEED = 2**32 - 1  # NumPy's and TensorFlow's seeds are unsigned 32-bit.
 
 
-class ConfigError(ValueError):
-    """A setting is unknown or has an invalid value; the message names the dotted field."""
+class ConfigError(UserError):
+    """A setting is unknown or has an invalid value; the message names the dotted field (exit status 2)."""
 
 
 @dataclasses.dataclass(frozen=True)
