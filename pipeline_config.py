@@ -15,10 +15,13 @@ import typing
 from pathlib import Path
 from typing import Any, Mapping
 
+from components.errors import UserError
 from components.ingestion.settings import CODELAB_CLASSES  # noqa: F401 (the default data.classes, for callers)
 from components.ingestion.settings import IngestSettings, InvalidSetting
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # The TFX 1.16 stack is Keras 2.
+# Keras 2 (tf_keras) for the whole TFX 1.16 stack, set before TensorFlow loads wherever a process can start:
+# pipeline/ (the CLI), components/ (Beam workers, the Trainer, Vertex containers), pipeline_config.py (scripts).
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 PROJECT_DIR = Path(__file__).resolve().parent
 BUNDLED_SAMPLE = PROJECT_DIR / "data" / "sample_flowers"
@@ -27,8 +30,8 @@ ENV_PREFIX = "FLOWERS_"
 MAX_SEED = 2**32 - 1  # NumPy's and TensorFlow's seeds are unsigned 32-bit.
 
 
-class ConfigError(ValueError):
-    """A setting is unknown or has an invalid value; the message names the dotted field."""
+class ConfigError(UserError):
+    """A setting is unknown or has an invalid value; the message names the dotted field (exit status 2)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,10 +164,8 @@ class VertexConfig:
 
     def validate(self) -> None:
         _check(self.dataflow_max_workers >= 1, "vertex.dataflow_max_workers", "must be at least 1")
-        _check(not self.schema_uri or self.schema_uri.startswith("gs://"), "vertex.schema_uri",
-               "must be a gs:// path (Vertex containers cannot read local files)")
-        _check(not self.endpoint_display_name or self.model_display_name, "vertex.endpoint_display_name",
-               "needs vertex.model_display_name (a model must be uploaded before it is deployed)")
+        # What a Vertex run needs of these fields (gs:// paths, a model before an endpoint) is checked when the
+        # pipeline is compiled: pipeline/vertex/runner.py, check_deployable.
 
 
 @dataclasses.dataclass(frozen=True)

@@ -22,10 +22,8 @@ import shutil
 import sys
 import time
 
-from benchmarks import SHARED_PHOTOS, SHARED_WEIGHTS
+from benchmarks import SHARED_PHOTOS, SHARED_WEIGHTS  # Through pipeline_config, which sets TF_USE_LEGACY_KERAS.
 from components.artifacts import HISTORY_FILE, SPLITS, split_files
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 
 def main(argv: list[str] | None = None) -> int:

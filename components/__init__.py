@@ -2,4 +2,6 @@
 
 import os
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # Before TensorFlow loads, also in Beam and Trainer workers.
+# Keras 2 (tf_keras) for the whole TFX 1.16 stack, set before TensorFlow loads wherever a process can start:
+# pipeline/ (the CLI), components/ (Beam workers, the Trainer, Vertex containers), pipeline_config.py (scripts).
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")

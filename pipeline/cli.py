@@ -6,20 +6,21 @@ import argparse
 import importlib
 import logging
 import os
-import pkgutil
 import sys
 import warnings
 
-import pipeline.commands
 from components.errors import UserError, printable
 from pipeline_config import ConfigError
+
+# The subcommands, in the order `--help` lists them: each is a module of pipeline.commands.
+COMMANDS = ("run", "ingest", "predict", "report", "models", "compile", "submit", "schedule")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="flowers-pipeline", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="show INFO logs of TFX, Beam and TF")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in _command_names():
+    for name in COMMANDS:
         module = _command_module(name)
         module.add_parser(subparsers.add_parser(name, help=module.SUMMARY, description=module.SUMMARY))
     return parser
@@ -40,13 +41,11 @@ def main(argv: list[str] | None = None) -> int:
             handler.addFilter(_drop_known_noise)
     try:
         return _command_module(args.command).run(args)
-    except ConfigError as error:
-        print(f"flowers-pipeline {args.command}: invalid setting: {printable(str(error), keep_newlines=True)}",
-              file=sys.stderr)
-        return 2
-    except UserError as error:
-        print(f"flowers-pipeline {args.command}: {printable(str(error), keep_newlines=True)}", file=sys.stderr)
-        return 1
+    except UserError as error:  # An invalid setting (ConfigError) is refused before anything runs: status 2.
+        invalid = isinstance(error, ConfigError)
+        print(f"flowers-pipeline {args.command}: {'invalid setting: ' if invalid else ''}"
+              f"{printable(str(error), keep_newlines=True)}", file=sys.stderr)
+        return 2 if invalid else 1
 
 
 def _quiet_library_noise() -> None:
@@ -69,12 +68,6 @@ KNOWN_NOISE = (
 def _drop_known_noise(record: logging.LogRecord) -> bool:
     message = record.getMessage()
     return not any(noise in message for noise in KNOWN_NOISE)
-
-
-def _command_names() -> list[str]:
-    """Every module of pipeline.commands with a SUMMARY is a subcommand: adding one is adding a file."""
-    names = [m.name for m in pkgutil.iter_modules(pipeline.commands.__path__)]
-    return [n for n in names if hasattr(_command_module(n), "SUMMARY")]
 
 
 def _command_module(name: str):

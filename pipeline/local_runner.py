@@ -17,18 +17,10 @@ from typing import Callable, Iterator, TextIO
 from absl import logging as absl_logging
 
 from components.errors import UserError
+from pipeline.beam_args import local_beam_args
 from pipeline_config import PipelineConfig
 
 ROOT_LINKS = os.path.join("~", ".cache", "flowers-pipeline", "roots")
-
-
-def local_beam_args(config: PipelineConfig) -> list[str]:
-    """DirectRunner flags; in-process by default, since worker start-up outweighs the gain on small inputs."""
-    beam = config.beam
-    args = [f"--direct_running_mode={beam.direct_running_mode}", *beam.extra_args]
-    if beam.direct_running_mode != "in_memory":  # Workers only exist in the threading/processing modes.
-        args.insert(1, f"--direct_num_workers={beam.direct_num_workers}")
-    return args
 
 
 def new_run_id() -> str:
@@ -54,12 +46,14 @@ def run_local(config: PipelineConfig, out: TextIO | None = None, run_id: str | N
     from tfx.dsl.compiler import compiler, constants
     from tfx.orchestration.portable import runtime_parameter_utils
 
+    import schemas
     from pipeline.pipeline import create_pipeline
 
     os.makedirs(config.pipeline_root, exist_ok=True)
     config = dataclasses.replace(config, pipeline_root=glob_free_root(config.pipeline_root))
     dag = create_pipeline(
         config,
+        schema_file=schemas.schema_file(config.data.classes, config.data.image_size, config.pipeline_root),
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             config.metadata_path),
         beam_pipeline_args=local_beam_args(config),
@@ -70,7 +64,6 @@ def run_local(config: PipelineConfig, out: TextIO | None = None, run_id: str | N
     with ComponentProgress(lambda line: print(line, file=out or sys.stdout, flush=True)), cli_arguments_hidden():
         tfx.orchestration.LocalDagRunner().run_with_ir(ir)
     return run_id
-
 
 
 def glob_free_root(pipeline_root: str) -> str:

@@ -13,7 +13,6 @@ import json
 
 from tfx import v1 as tfx
 
-import schemas
 from components.edge import EdgeExport
 from components.evaluation import BaselineResolver, LatestBlessedModelResolver, make_eval_config
 from components.ingestion import IngestSettings, make_example_gen
@@ -24,24 +23,23 @@ from components.validation.label_drift import NO_BLESSED_MODEL
 from pipeline_config import PipelineConfig
 
 
-def create_pipeline(config: PipelineConfig, *, schema_file: str | None = None,
-                    metadata_connection_config=None, beam_pipeline_args: list[str] | None = None,
-                    trainer=None, pusher=None, baseline_resolver=None,
-                    drift_baseline_unavailable: str = "") -> tfx.dsl.Pipeline:
+def create_pipeline(config: PipelineConfig, *, schema_file: str, metadata_connection_config=None,
+                    beam_pipeline_args: list[str] | None = None, make_trainer=None, make_pusher=None,
+                    make_baseline_resolver=None, drift_baseline_unavailable: str = "") -> tfx.dsl.Pipeline:
     """Turn the config into the component graph; runners only choose where it executes.
 
-    `trainer`, `pusher` and `baseline_resolver` let a runner swap in the cloud variants (Vertex custom job,
-    Model Registry push, the resolver strategy Vertex compiles) built from the same arguments; `schema_file`
-    is where the curated schema lives for the executors. `drift_baseline_unavailable` says why a runner cannot
-    look up the drift check's baseline (its lineage resolver does not compile there); empty = look it up.
+    It writes no file: the runner passes `schema_file`, the curated schema or the copy it derived for other
+    classes or image sizes. `make_trainer`, `make_pusher` and `make_baseline_resolver` let a runner swap in the
+    cloud variants (Vertex custom job, Model Registry push, the stock resolver Vertex compiles), called with the
+    local ones' arguments. `drift_baseline_unavailable` says why a runner cannot look up the drift check's
+    baseline (its lineage resolver does not compile there); empty = look it up.
     """
     data = config.data
     example_gen = make_example_gen(data_root=data.data_root,
                                    settings=IngestSettings.from_dict(dataclasses.asdict(data)))
     examples = example_gen.outputs["examples"]
     statistics_gen = tfx.components.StatisticsGen(examples=examples)
-    schema_gen = tfx.components.ImportSchemaGen(
-        schema_file=schema_file or schemas.schema_file(data.classes, data.image_size, config.pipeline_root))
+    schema_gen = tfx.components.ImportSchemaGen(schema_file=schema_file)
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
     anomaly_stop = AnomalyStop(anomalies=example_validator.outputs["anomalies"])
@@ -65,11 +63,11 @@ def create_pipeline(config: PipelineConfig, *, schema_file: str | None = None,
                                             data.image_size, data.max_image_pixels),
         base_model=warm_start.outputs["model"] if warm_start else None,
     )
-    trainer_component = trainer(**trainer_args) if trainer else tfx.components.Trainer(**trainer_args)
+    trainer_component = (make_trainer or tfx.components.Trainer)(**trainer_args)
     trainer_component.add_upstream_node(anomaly_stop)  # Never train on data the validator flagged,
     trainer_component.add_upstream_node(drift_stop)  # nor on a label mix unlike the model in service's.
 
-    baseline = (baseline_resolver or BaselineResolver)(
+    baseline = (make_baseline_resolver or BaselineResolver)(
         candidate=trainer_component.outputs["model"]).with_id("baseline_resolver")
     evaluator = tfx.components.Evaluator(
         examples=examples,
@@ -85,7 +83,7 @@ def create_pipeline(config: PipelineConfig, *, schema_file: str | None = None,
                      edge_model=edge_export.outputs["edge_model"],
                      push_destination=tfx.proto.PushDestination(
                          filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_dir)))
-    pusher_component = pusher(**push_args) if pusher else AtomicPusher(**push_args)
+    pusher_component = (make_pusher or AtomicPusher)(**push_args)
 
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline_name,

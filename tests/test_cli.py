@@ -66,3 +66,15 @@ def test_predict_refuses_a_batch_size_below_one_in_one_line(tmp_path, capsys, ba
     error = capsys.readouterr().err
     assert f"--batch-size: must be a whole number of at least 1, not '{batch_size}'" in error
     assert "Traceback" not in error
+
+
+@pytest.mark.parametrize("command", ["run", "ingest", "report", "models", "compile", "submit", "schedule"])
+def test_every_command_that_builds_a_config_takes_the_same_settings(command):
+    from pipeline.commands.config_args import config_from_args
+
+    required = ["--output-dir", "out"] if command == "ingest" else []
+    args = cli.build_parser().parse_args([command, *required, "--image-size", "64", "--accept-drift",
+                                          "--set", "beam.extra_args=--a=1", "--beam-arg=--b=2,3"])
+    config = config_from_args(args, check_model=False)
+    assert config.data.image_size == 64 and config.validation.max_label_drift == 1
+    assert config.beam.extra_args == ("--a=1", "--b=2,3")  # --beam-arg adds to the list, commas and all.

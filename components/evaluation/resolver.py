@@ -45,15 +45,12 @@ class LatestBlessedNotCandidateStrategy(resolver.ResolverStrategy):
         return {MODEL_KEY: model, BLESSING_KEY: blessing, CANDIDATE_KEY: input_dict.get(CANDIDATE_KEY, [])}
 
 
-def BaselineResolver(candidate: types.BaseChannel, *, for_vertex: bool = False) -> tfx.dsl.Resolver:  # noqa: N802
+def BaselineResolver(candidate: types.BaseChannel) -> tfx.dsl.Resolver:  # noqa: N802
     """A Resolver node whose `outputs['model']` is the baseline for the Evaluator (empty on the first run).
 
-    `for_vertex=True` returns LatestBlessedModelResolver instead: KubeflowV2DagRunner only compiles the stock
-    strategies. It cannot exclude the candidate, so on Vertex the first identical rerun evaluates the candidate
-    against itself once (the AtomicPusher then sees the same model already served and adds no version).
+    KubeflowV2DagRunner compiles only the stock strategies, so the Vertex runner passes LatestBlessedModelResolver
+    in its place (pipeline/vertex/runner.py).
     """
-    if for_vertex:
-        return LatestBlessedModelResolver(candidate.type)
     return tfx.dsl.Resolver(strategy_class=LatestBlessedNotCandidateStrategy,
                             model=tfx.dsl.Channel(type=candidate.type),
                             model_blessing=tfx.dsl.Channel(type=standard_artifacts.ModelBlessing),

@@ -6,11 +6,7 @@ so the same function runs locally and in Vertex containers without reading `pipe
 
 from __future__ import annotations
 
-import os
 from typing import Any
-
-# Keras 2 (tf_keras) for the whole TFX 1.16 stack, whoever imports TensorFlow first (Vertex containers too).
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 TRAINER_RUN_FN = "components.training.trainer.run_fn"
 

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import argparse
 
+from pipeline.commands import cloud_args
+from pipeline.commands.config_args import config_from_args
+
 SUMMARY = "compile the pipeline for Vertex AI Pipelines into a pipeline JSON (offline)"
 
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
-    from pipeline.vertex.cli import add_compile_arguments
-
-    add_compile_arguments(parser)
+    cloud_args.add_compile_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipeline.vertex import cli, jobs
+    from pipeline.vertex import jobs
 
-    config = cli.config_from_args(args)
-    template = cli.compiled_template(args, config)
+    config = config_from_args(args)
+    template = cloud_args.compiled_template(args, config)
     summary = jobs.spec_summary(template)
     print(f"wrote {template}: {len(summary['tasks'])} steps, accelerator {config.vertex.accelerator}, "
           f"Beam on {config.beam.runner}, images {', '.join(summary['images'])}")

@@ -1,48 +1,114 @@
-"""The config flags shared by every command that builds the pipeline (run, compile, submit, schedule)."""
+"""The central place to define config flags: every command that builds a config takes them the same way.
+
+A setting comes from, later ones winning: the defaults in pipeline_config.py, `FLOWERS_<SECTION>_<FIELD>`
+environment variables, the shortcut flags below (`--epochs 3` is `training.epochs=3`), then `--set FIELD=VALUE`.
+A repeatable shortcut (`--beam-arg`) adds its items to the field's list instead of replacing it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+from typing import Any, Iterable, Optional
 
 import pipeline_config
 
-# Flag -> dotted config field: shortcuts for the most used `--set` overrides.
-SHORTCUTS = {
-    "data_root": "data.data_root",
-    "pipeline_root": "pipeline_root",
-    "serving_dir": "serving_dir",
-    "model": "training.model",
-    "weights": "training.weights",
-    "epochs": "training.epochs",
-    "min_accuracy": "gate.min_accuracy",
-    "max_accuracy_drop": "gate.max_accuracy_drop",
-}
+
+@dataclasses.dataclass(frozen=True)
+class Shortcut:
+    """A flag that sets one dotted config field, so a bad value is reported under the field's name."""
+
+    flag: str
+    field: str
+    help: str
+    const: Optional[str] = None  # A switch: given, it sets the field to this value.
+    repeatable: bool = False  # Each use adds one item to the field's list.
+    choices: Optional[tuple[str, ...]] = None
+
+    @property
+    def dest(self) -> str:
+        return self.flag.lstrip("-").replace("-", "_")
+
+    def add_to(self, group) -> None:
+        if self.const is not None:
+            group.add_argument(self.flag, action="store_const", const=self.const,
+                               help=f"{self.help} ({self.field}={self.const})")
+        elif self.repeatable:
+            group.add_argument(self.flag, action="append", metavar="ARG",
+                               help=f"{self.help} (adds to {self.field}; repeatable)")
+        else:
+            group.add_argument(self.flag, choices=self.choices, help=f"{self.help} ({self.field})")
+
+    def given(self, args: argparse.Namespace) -> Any:
+        """The flag's value, or None when the command has no such flag or it was not given."""
+        return getattr(args, self.dest, None)
+
+
+SHORTCUTS = (
+    Shortcut("--data-root", "data.data_root", "folder of <class>/<photo> files, local or gs://"),
+    Shortcut("--image-size", "data.image_size", "side of the square records in pixels"),
+    Shortcut("--eval-fraction", "data.eval_fraction", "share of photos in the eval split"),
+    Shortcut("--max-rejected-fraction", "data.max_rejected_fraction",
+             "fail ingestion when more photos than this are rejected"),
+    Shortcut("--pipeline-root", "pipeline_root", "where artifacts and ML Metadata live"),
+    Shortcut("--serving-dir", "serving_dir", "where blessed models are pushed"),
+    Shortcut("--model", "training.model", "registered model name, as `flowers-pipeline models` lists them"),
+    Shortcut("--weights", "training.weights", "backbone weights: imagenet, none or a .h5 file"),
+    Shortcut("--epochs", "training.epochs", "training epochs"),
+    Shortcut("--min-accuracy", "gate.min_accuracy", "gate: lowest eval accuracy that can be blessed"),
+    Shortcut("--max-accuracy-drop", "gate.max_accuracy_drop",
+             "gate: largest accuracy drop allowed against the baseline"),
+    Shortcut("--accept-drift", "validation.max_label_drift",
+             "train on this run's label mix however far it moved", const="1"),
+    Shortcut("--beam-arg", "beam.extra_args", "Beam pipeline option, written with '=', e.g. "
+             "--beam-arg=--direct_running_mode=multi_processing", repeatable=True),
+)
+# Where the pipeline runs on Google Cloud: only the commands that compile or send it (cloud_args.py) add these.
+VERTEX_SHORTCUTS = (
+    Shortcut("--project", "vertex.project", "Google Cloud project"),
+    Shortcut("--region", "vertex.region", "Vertex AI and Dataflow region"),
+    Shortcut("--image", "vertex.image", "pipeline image URI (Dockerfile), used by every step"),
+    Shortcut("--trainer-image", "vertex.trainer_image", "Trainer image URI; required for TPUs (Dockerfile.tpu)"),
+    Shortcut("--accelerator", "vertex.accelerator", "Trainer hardware: cpu, tpu-v2-8, tpu-v3-8, tpu-v5e-{1,4,8} "
+             "or gpu-<type>-<count>, e.g. gpu-nvidia-tesla-t4-1"),
+    Shortcut("--beam-runner", "beam.runner", "where the Beam steps run", choices=("direct", "dataflow")),
+    Shortcut("--service-account", "vertex.service_account", "service account the runs, jobs and workers act as"),
+)
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("settings (defaults < FLOWERS_* environment variables < flags)")
-    group.add_argument("--data-root", help="folder of <class>/<photo> files, local or gs://")
-    group.add_argument("--pipeline-root", help="where artifacts and ML Metadata live")
-    group.add_argument("--serving-dir", help="where blessed models are pushed")
-    group.add_argument("--model", help="registered model name (see `flowers-pipeline models`)")
-    group.add_argument("--weights", help="backbone weights: imagenet, none or a .h5 file")
-    group.add_argument("--epochs", help="training epochs")
-    group.add_argument("--min-accuracy", help="gate: lowest eval accuracy that can be blessed")
-    group.add_argument("--max-accuracy-drop", help="gate: largest accuracy drop allowed against the baseline")
+    group = parser.add_argument_group(
+        "settings (defaults < FLOWERS_* environment variables < these flags < --set)")
+    add_shortcuts(group, SHORTCUTS)
     group.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                        help="any config field by its dotted name, e.g. training.batch_size=32 (repeatable)")
 
 
-def config_from_args(args: argparse.Namespace, *, weights_read_here: bool = False) -> pipeline_config.PipelineConfig:
+def add_shortcuts(group, shortcuts: Iterable[Shortcut]) -> None:
+    for shortcut in shortcuts:
+        shortcut.add_to(group)
+
+
+def given_shortcuts(args: argparse.Namespace) -> list[Shortcut]:
+    return [s for s in (*SHORTCUTS, *VERTEX_SHORTCUTS) if s.given(args) is not None]
+
+
+def config_from_args(args: argparse.Namespace, *, check_model: bool = True,
+                     weights_read_here: bool = False) -> pipeline_config.PipelineConfig:
     """Defaults, environment, then these flags; raises ConfigError naming the field before anything runs.
 
-    `weights_read_here`: the Trainer runs on this machine (`run`), so a weights file must be readable here.
+    `check_model`: the command builds the DAG, so the model must be a registered one. `weights_read_here`: the
+    Trainer runs on this machine (`run`), so a weights file must be readable here.
     """
-    overrides = {field: getattr(args, flag) for flag, field in SHORTCUTS.items()
-                 if getattr(args, flag, None) is not None}
+    given = given_shortcuts(args)
+    overrides = {s.field: s.given(args) for s in given if not s.repeatable}
     overrides.update(pipeline_config.parse_assignments(args.set))
     config = pipeline_config.load_config(overrides)
-    check_model_choice(config.training, weights_read_here)
+    additions = {s.field: (*_value(config, s.field), *s.given(args)) for s in given if s.repeatable}
+    if additions:
+        config = config.with_overrides(additions)
+    if check_model:
+        check_model_choice(config.training, weights_read_here)
     return config
 
 
@@ -72,3 +138,8 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
     return value
+
+
+def _value(config: pipeline_config.PipelineConfig, dotted: str) -> Any:
+    section, _, name = dotted.rpartition(".")
+    return getattr(getattr(config, section) if section else config, name)

@@ -7,43 +7,23 @@ import dataclasses
 import time
 
 from components.artifacts import DUPLICATES_FILE, EVAL_SPLIT, REJECTED_FILE, SPLIT_PREFIX, SUMMARY_FILE, TRAIN_SPLIT
+from pipeline.commands.config_args import add_config_arguments, config_from_args
 
-SUMMARY = "Turn <data-root>/<class>/<photo> folders into train/eval TFRecords (the ingestion Beam job alone)."
-
-# Flag -> dotted config field, so a bad value is reported under the field's name.
-OVERRIDES = {
-    "data_root": "data.data_root",
-    "image_size": "data.image_size",
-    "eval_fraction": "data.eval_fraction",
-    "max_rejected_fraction": "data.max_rejected_fraction",
-}
+SUMMARY = "turn <data-root>/<class>/<photo> folders into train/eval TFRecords (the ingestion Beam job alone)"
 
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-root", help="folder of <class>/<photo> files, local or gs:// (default: data.data_root)")
     parser.add_argument("--output-dir", required=True,
                         help=f"new folder for {SPLIT_PREFIX}{TRAIN_SPLIT}/, {SPLIT_PREFIX}{EVAL_SPLIT}/, "
                              f"{REJECTED_FILE}, {SUMMARY_FILE}")
-    parser.add_argument("--image-size", help="side of the square records in pixels (default: data.image_size)")
-    parser.add_argument("--eval-fraction", help="share of photos in the eval split (default: data.eval_fraction)")
-    parser.add_argument("--max-rejected-fraction",
-                        help="fail when more photos than this are rejected (default: data.max_rejected_fraction)")
-    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                        help="any config field by its dotted name, e.g. data.classes=daisy,roses (repeatable)")
-    parser.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
-                        help="Beam pipeline option, repeatable; write it with '=': "
-                             "--beam-arg=--direct_running_mode=multi_processing")
+    add_config_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    import pipeline_config
-
-    overrides = {field: getattr(args, flag) for flag, field in OVERRIDES.items() if getattr(args, flag) is not None}
-    overrides.update(pipeline_config.parse_assignments(args.set))
-    config = pipeline_config.load_config(overrides)  # ConfigError names the field before anything runs.
+    config = config_from_args(args, check_model=False)  # Nothing is trained: only the data settings matter.
     from components.errors import printable
     from components.ingestion import IngestSettings, run_ingest
-    from pipeline.local_runner import local_beam_args
+    from pipeline.beam_args import local_beam_args
 
     data = config.data
     print(f"Ingesting {printable(data.data_root)} -> {printable(args.output_dir)} "
@@ -51,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     start = time.monotonic()
     summary = run_ingest(data_root=data.data_root, output_dir=args.output_dir,
                          settings=IngestSettings.from_dict(dataclasses.asdict(data)),
-                         beam_args=local_beam_args(config) + list(args.beam_arg))
+                         beam_args=local_beam_args(config))
     print(format_summary(summary, printable(args.output_dir), time.monotonic() - start))
     return 0
 

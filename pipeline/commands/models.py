@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import argparse
 
+from pipeline.commands.config_args import add_config_arguments, config_from_args
+
 SUMMARY = "list the registered models with their parameter counts at the configured image size"
 
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                        help="config override, e.g. data.image_size=224 or training.weights=none (repeatable)")
+    add_config_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     """Builds each model without loading weights (the weights file only decides MobileNetV2's width)."""
-    import pipeline_config
+    config = config_from_args(args, check_model=False)  # Every registered model is listed, whatever is chosen.
     from components.training import models
     from components.training.models.mobilenet_v2 import resolve_alpha
 
-    config = pipeline_config.load_config(pipeline_config.parse_assignments(args.set))
     training, size, classes = config.training, config.data.image_size, len(config.data.classes)
     print(f"{'model':<14} {'parameters':>12} {'trainable':>11}  ({size}x{size}x3, {classes} classes)")
     for name in models.names():

@@ -6,20 +6,18 @@ import argparse
 import os
 
 from components.errors import UserError
+from pipeline.commands.config_args import add_config_arguments, config_from_args
 
-SUMMARY = "Write the HTML report of the latest run (from ML Metadata) and print its path."
+SUMMARY = "write the HTML report of the latest run (from ML Metadata) and print its path"
 
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--pipeline-root", help="where artifacts and ML Metadata live (default: the config's)")
     parser.add_argument("--out", help="folder for run_report.html (default: the pipeline root)")
+    add_config_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    import pipeline_config
-
-    overrides = {"pipeline_root": args.pipeline_root} if args.pipeline_root else {}
-    config = pipeline_config.load_config(overrides)
+    config = config_from_args(args, check_model=False)  # Reads a finished run: nothing is built.
     if not os.path.exists(config.metadata_path):
         raise UserError(f"no ML Metadata at {config.metadata_path}: run `flowers-pipeline run` first, "
                         "or pass --pipeline-root")

@@ -14,19 +14,14 @@ import traceback
 from components.errors import UserError, printable
 from pipeline.commands.config_args import add_config_arguments, config_from_args
 
-SUMMARY = "Run the whole pipeline locally (LocalDagRunner, SQLite ML Metadata, Beam DirectRunner)."
-ACCEPT_DRIFT = "validation.max_label_drift=1"
+SUMMARY = "run the whole pipeline locally (LocalDagRunner, SQLite ML Metadata, Beam DirectRunner)"
 
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser)
-    parser.add_argument("--accept-drift", action="store_true",
-                        help=f"train on this run's label mix however far it moved (--set {ACCEPT_DRIFT})")
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.accept_drift:
-        args.set = [ACCEPT_DRIFT, *args.set]
     config = config_from_args(args, weights_read_here=True)  # Fails here, naming the field, before anything runs.
     from components.report import collect_run, format_summary, write_report
     from pipeline.local_runner import check_local_run, new_run_id, run_local

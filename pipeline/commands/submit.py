@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import argparse
 
+from pipeline.commands import cloud_args
+
 SUMMARY = "compile (or take --template) and start one run on Vertex AI Pipelines"
 
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
-    from pipeline.vertex.cli import add_cloud_arguments
-
-    add_cloud_arguments(parser)
+    cloud_args.add_cloud_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipeline.vertex import cli, jobs
+    from pipeline.vertex import jobs
 
-    request = cli.run_request_from_args(args)
+    request = cloud_args.run_request_from_args(args)
     if args.dry_run:
-        cli.print_json(jobs.describe_run(request))
+        cloud_args.print_json(jobs.describe_run(request))
         return 0
     name = jobs.submit(request, jobs.default_credentials())
     print(f"submitted {name}")

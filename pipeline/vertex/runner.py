@@ -9,16 +9,15 @@ project, installed at CONTAINER_PROJECT_DIR) or refused before anything is writt
 from __future__ import annotations
 
 import dataclasses
-import functools
 import os
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
 from components.errors import UserError
+from pipeline.beam_args import vertex_beam_args
 from pipeline.vertex.accelerators import Accelerator, parse_accelerator
-from pipeline.vertex.beam_args import beam_pipeline_args
-from pipeline_config import PROJECT_DIR, PipelineConfig
+from pipeline_config import PROJECT_DIR, ConfigError, PipelineConfig
 
 CONTAINER_PROJECT_DIR = "/pipeline"  # Where the Dockerfile puts this project inside the images.
 SERVING_TF_VERSION = "2.15"  # Newest prebuilt Vertex TensorFlow serving image known to this SDK.
@@ -52,24 +51,24 @@ def compile_pipeline(config: PipelineConfig, output_file: str) -> dict[str, Any]
 
 def build_pipeline(target: VertexTarget):
     """create_pipeline() with the cloud Trainer, Pusher and baseline resolver swapped in."""
-    from components.evaluation import BaselineResolver
     from pipeline.pipeline import create_pipeline
 
     return create_pipeline(
         target.config,
         schema_file=target.schema_file,
-        beam_pipeline_args=beam_pipeline_args(target.config),
-        trainer=trainer_factory(target.config, target.accelerator),
-        pusher=pusher_factory(target.config),
-        baseline_resolver=functools.partial(BaselineResolver, for_vertex=True),
+        beam_pipeline_args=vertex_beam_args(target.config),
+        make_trainer=trainer_factory(target.config, target.accelerator),
+        make_pusher=pusher_factory(target.config),
+        make_baseline_resolver=stock_baseline_resolver,
         drift_baseline_unavailable=DRIFT_BASELINE_UNAVAILABLE,
     )
 
 
 def prepare_target(config: PipelineConfig, work_dir: str | None = None) -> VertexTarget:
-    """Refuse what cannot run on Vertex; map bundled files to their container paths; pick the accelerator."""
+    """Refuse what cannot run on Vertex; map bundled files to their container paths; pick the accelerator;
+    place the schema (a derived copy is written under `work_dir`, to be uploaded)."""
     accelerator = parse_accelerator(config.vertex.accelerator)
-    _check_required(config, accelerator)
+    check_deployable(config, accelerator)
     config = config.with_overrides({
         "data.data_root": container_path("data.data_root", config.data.data_root),
         "training.weights": _weights_path(config.training.weights),
@@ -138,9 +137,28 @@ def pusher_factory(config: PipelineConfig) -> Callable[..., Any] | None:
     return make_pusher
 
 
-def _check_required(config: PipelineConfig, accelerator: Accelerator) -> None:
+def stock_baseline_resolver(candidate):
+    """The gate's baseline on Vertex: KubeflowV2DagRunner compiles only the stock strategies, so this one cannot
+    exclude the candidate, and the first identical rerun evaluates the candidate against itself once (the
+    AtomicPusher then sees the same model already served and adds no version)."""
+    from components.evaluation import LatestBlessedModelResolver
+
+    return LatestBlessedModelResolver(candidate.type)
+
+
+def check_deployable(config: PipelineConfig, accelerator: Accelerator) -> None:
+    """Every rule a config must meet to run on Vertex, beyond the local paths that `container_path` maps or refuses.
+
+    Each step runs in a container that reads only Cloud Storage, so the roots and the schema must be gs:// (the
+    Model Registry can stand in for the serving dir), and the images must exist. Contradictory settings are a
+    ConfigError naming the field, like an invalid value.
+    """
     vertex = config.vertex
-    _require(vertex.project, "no Google Cloud project: pass --project or --set vertex.project=P")
+    _require_setting(not vertex.schema_uri or vertex.schema_uri.startswith("gs://"), "vertex.schema_uri",
+                     "must be a gs:// path (Vertex containers cannot read local files)")
+    _require_setting(not vertex.endpoint_display_name or vertex.model_display_name, "vertex.endpoint_display_name",
+                     "needs vertex.model_display_name (a model must be uploaded before it is deployed)")
+    require_project(config)
     _require(vertex.image, "no pipeline image: build the Dockerfile, push it and pass --image URI")
     tpu_reason = " (TPUs read only from Cloud Storage)" if accelerator.is_tpu else ""
     _require(config.pipeline_root.startswith("gs://"),
@@ -151,6 +169,11 @@ def _check_required(config: PipelineConfig, accelerator: Accelerator) -> None:
     _require(vertex.model_display_name or config.serving_dir.startswith("gs://"),
              f"serving_dir={config.serving_dir!r} is local; pass --serving-dir gs://BUCKET/serving "
              f"(or register the models with vertex.model_display_name)")
+
+
+def require_project(config: PipelineConfig) -> None:
+    """The one rule that also holds for sending an already compiled pipeline and for managing schedules."""
+    _require(config.vertex.project, "no Google Cloud project: pass --project or --set vertex.project=P")
 
 
 def _accelerator_settings(config: PipelineConfig, accelerator: Accelerator) -> dict[str, str]:
@@ -187,3 +210,8 @@ def _schema_file(config: PipelineConfig, work_dir: str) -> str:
 def _require(condition: Any, message: str) -> None:
     if not condition:
         raise UserError(message)
+
+
+def _require_setting(condition: Any, field: str, message: str) -> None:
+    if not condition:
+        raise ConfigError(f"{field}: {message}")

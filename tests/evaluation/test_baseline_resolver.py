@@ -8,6 +8,7 @@ from tfx.types import standard_artifacts
 
 from components.evaluation import BaselineResolver
 from components.evaluation.resolver import latest_blessed_other_than
+from pipeline.vertex.runner import stock_baseline_resolver
 
 
 def _artifact(cls, artifact_id: int, **custom):
@@ -35,10 +36,10 @@ def test_no_baseline_when_only_the_candidate_was_blessed():
     assert latest_blessed_other_than(models, [_blessing(1, 1, 10)], excluded_ids={1}) == ([], [])
 
 
-def _compile_for_vertex(tmp_path, for_vertex: bool) -> dict:
+def _compile_for_vertex(tmp_path, make_baseline_resolver) -> dict:
     model = tfx.dsl.Importer(source_uri="gs://bucket/model",
                              artifact_type=standard_artifacts.Model).with_id("model_importer")
-    baseline = BaselineResolver(candidate=model.outputs["result"], for_vertex=for_vertex).with_id("baseline")
+    baseline = make_baseline_resolver(candidate=model.outputs["result"]).with_id("baseline")
     dag = tfx.dsl.Pipeline(pipeline_name="vertex-check", pipeline_root="gs://bucket/root",
                            components=[model, baseline])
     runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
@@ -49,11 +50,11 @@ def _compile_for_vertex(tmp_path, for_vertex: bool) -> dict:
 
 
 def test_vertex_variant_compiles_with_kubeflow_v2(tmp_path):
-    tasks = _compile_for_vertex(tmp_path, for_vertex=True)["pipelineSpec"]["root"]["dag"]["tasks"]
+    tasks = _compile_for_vertex(tmp_path, stock_baseline_resolver)["pipelineSpec"]["root"]["dag"]["tasks"]
     assert {"baseline-model-blessing-resolver", "baseline-model-resolver"} <= set(tasks)
 
 
 def test_candidate_aware_variant_is_rejected_by_kubeflow_v2(tmp_path):
-    """Documents why `for_vertex` exists: KubeflowV2 only compiles the stock strategies."""
+    """Documents why the Vertex runner swaps in the stock resolver: KubeflowV2 only compiles the stock strategies."""
     with pytest.raises(TypeError, match="resolver policy"):
-        _compile_for_vertex(tmp_path, for_vertex=False)
+        _compile_for_vertex(tmp_path, BaselineResolver)

@@ -1,11 +1,12 @@
 """The shape of the one DAG: what runs after what, and what the config switches on."""
 
+import schemas
 from pipeline.pipeline import create_pipeline
 from pipeline_config import load_config
 
 
 def nodes(config):
-    return {node.id: node for node in create_pipeline(config).components}
+    return {node.id: node for node in create_pipeline(config, schema_file=schemas.CURATED_FILE).components}
 
 
 def test_training_waits_for_the_data_stops_and_push_for_the_gate():

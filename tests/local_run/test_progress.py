@@ -3,7 +3,8 @@
 import pytest
 from absl import logging as absl_logging
 
-from pipeline.local_runner import ComponentProgress, local_beam_args
+from pipeline.beam_args import local_beam_args
+from pipeline.local_runner import ComponentProgress
 from pipeline_config import load_config
 
 

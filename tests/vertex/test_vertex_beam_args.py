@@ -2,7 +2,7 @@
 
 from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions, StandardOptions, WorkerOptions
 
-from pipeline.vertex.beam_args import beam_pipeline_args
+from pipeline.beam_args import vertex_beam_args
 from pipeline_config import load_config
 
 
@@ -13,7 +13,7 @@ def _config(**overrides):
 
 
 def test_dataflow_args_as_beam_reads_them():
-    args = beam_pipeline_args(_config(**{"beam.runner": "dataflow", "vertex.dataflow_max_workers": "25",
+    args = vertex_beam_args(_config(**{"beam.runner": "dataflow", "vertex.dataflow_max_workers": "25",
                                          "vertex.dataflow_machine_type": "n2-standard-8",
                                          "vertex.service_account": "runner@flowers-prod.iam.gserviceaccount.com"}))
     options = PipelineOptions(args)
@@ -29,11 +29,11 @@ def test_dataflow_args_as_beam_reads_them():
 
 
 def test_extra_args_come_last_so_they_can_override():
-    args = beam_pipeline_args(_config(**{"beam.runner": "dataflow", "beam.extra_args": "--disk_size_gb=50"}))
+    args = vertex_beam_args(_config(**{"beam.runner": "dataflow", "beam.extra_args": "--disk_size_gb=50"}))
     assert args[-1] == "--disk_size_gb=50"
 
 
 def test_direct_runner_keeps_the_local_flags():
-    args = beam_pipeline_args(_config(**{"beam.direct_running_mode": "multi_threading"}))
+    args = vertex_beam_args(_config(**{"beam.direct_running_mode": "multi_threading"}))
     assert "--direct_running_mode=multi_threading" in args
     assert not any(a.startswith("--runner") for a in args)

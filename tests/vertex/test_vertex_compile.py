@@ -16,6 +16,7 @@ DAG_TASKS = {"FileBasedExampleGen", "StatisticsGen", "ImportSchemaGen", "Example
              "baseline_resolver-model-blessing-resolver"}
 BEAM_STEPS = ("FileBasedExampleGen", "StatisticsGen", "Evaluator")
 
+
 def _compile_args(output, *extra):
     return ["compile", "--target", "vertex", "--project", PROJECT, "--region", REGION, "--pipeline-root", ROOT,
             "--serving-dir", "gs://flowers-bucket/serving", "--image", IMAGE, "--output", str(output), *extra]

@@ -1,7 +1,7 @@
-"""Flags shared by `compile`, `submit` and `schedule`, and how they become a config and a compiled pipeline.
+"""The flags of `compile`, `submit` and `schedule`, and how they become a compiled pipeline and a run request.
 
-The Vertex flags are shortcuts for config fields, applied like `--set` (explicit `--set` wins), so the
-environment variables and overrides of `run` work the same here.
+The Vertex flags are config shortcuts like the others (config_args.VERTEX_SHORTCUTS; explicit `--set` wins), so
+the environment variables and overrides of `run` work the same here.
 """
 
 from __future__ import annotations
@@ -15,16 +15,6 @@ import pipeline_config
 from components.errors import UserError
 from pipeline.commands import config_args
 
-# Flag -> dotted config field.
-VERTEX_SHORTCUTS = {
-    "project": "vertex.project",
-    "region": "vertex.region",
-    "image": "vertex.image",
-    "trainer_image": "vertex.trainer_image",
-    "accelerator": "vertex.accelerator",
-    "beam_runner": "beam.runner",
-    "service_account": "vertex.service_account",
-}
 # Settings a submission still uses when it sends an already compiled --template.
 _SUBMISSION_FIELDS = {"vertex.project", "vertex.region", "vertex.service_account"}
 
@@ -33,14 +23,7 @@ def add_compile_arguments(parser: argparse.ArgumentParser) -> None:
     config_args.add_config_arguments(parser)
     group = parser.add_argument_group("Vertex AI")
     group.add_argument("--target", choices=["vertex"], default="vertex", help="where the pipeline runs")
-    group.add_argument("--project", help="Google Cloud project")
-    group.add_argument("--region", help="Vertex AI and Dataflow region (default us-central1)")
-    group.add_argument("--image", help="pipeline image URI (Dockerfile), used by every step")
-    group.add_argument("--trainer-image", help="Trainer image URI; required for TPUs (Dockerfile.tpu)")
-    group.add_argument("--accelerator", help="Trainer hardware: cpu, tpu-v2-8, tpu-v3-8, tpu-v5e-{1,4,8} or "
-                                             "gpu-<type>-<count>, e.g. gpu-nvidia-tesla-t4-1")
-    group.add_argument("--beam-runner", choices=["direct", "dataflow"], help="where the Beam steps run")
-    group.add_argument("--service-account", help="service account the runs, jobs and workers act as")
+    config_args.add_shortcuts(group, config_args.VERTEX_SHORTCUTS)
     group.add_argument("--output", metavar="FILE", help="compiled pipeline JSON (default <pipeline_name>.json)")
 
 
@@ -53,16 +36,8 @@ def add_cloud_arguments(parser: argparse.ArgumentParser) -> None:
                        help="runtime parameter declared by the compiled pipeline (repeatable)")
     group.add_argument("--label", action="append", default=[], metavar="KEY=VALUE", help="run label (repeatable)")
     group.add_argument("--no-cache", action="store_true", help="re-run every step instead of reusing results")
-    add_dry_run_argument(group)
-
-
-def add_dry_run_argument(parser) -> None:
-    parser.add_argument("--dry-run", action="store_true",
-                        help="print the request as JSON and send nothing (no credentials needed)")
-
-
-def config_from_args(args: argparse.Namespace) -> pipeline_config.PipelineConfig:
-    return config_args.config_from_args(_with_vertex_sets(args))
+    group.add_argument("--dry-run", action="store_true",
+                       help="print the request as JSON and send nothing (no credentials needed)")
 
 
 def compiled_template(args: argparse.Namespace, config: pipeline_config.PipelineConfig) -> str:
@@ -80,8 +55,9 @@ def compiled_template(args: argparse.Namespace, config: pipeline_config.Pipeline
 def run_request_from_args(args: argparse.Namespace):
     """Config, compile (or --template), then the validated RunRequest the command sends or prints."""
     from pipeline.vertex import jobs
+    from pipeline.vertex.runner import require_project
 
-    config = config_from_args(args)
+    config = config_args.config_from_args(args)
     require_project(config)
     template = compiled_template(args, config)
     return jobs.run_request(
@@ -98,26 +74,12 @@ def print_json(value: Any) -> None:
     print()
 
 
-def _with_vertex_sets(args: argparse.Namespace) -> argparse.Namespace:
-    flags = [f"{field}={getattr(args, flag)}" for flag, field in VERTEX_SHORTCUTS.items()
-             if getattr(args, flag, None) is not None]
-    return argparse.Namespace(**{**vars(args), "set": flags + list(args.set)})
-
-
 def _refuse_compile_settings(args: argparse.Namespace) -> None:
     """A compiled template fixes the DAG: flags that would change it are refused, not silently dropped."""
-    flags = {**config_args.SHORTCUTS, **VERTEX_SHORTCUTS}
-    given = [f"--{flag.replace('_', '-')}" for flag, field in flags.items()
-             if getattr(args, flag, None) is not None and field not in _SUBMISSION_FIELDS]
+    given = [s.flag for s in config_args.given_shortcuts(args) if s.field not in _SUBMISSION_FIELDS]
     given += [f"--set {item}" for item in args.set if item.partition("=")[0].strip() not in _SUBMISSION_FIELDS]
     if args.output:
         given.append("--output")
     if given:
         raise UserError(f"--template sends a compiled pipeline, so {', '.join(given)} would not apply; "
                         f"drop --template to recompile with them")
-
-
-def require_project(config: pipeline_config.PipelineConfig) -> None:
-    if not config.vertex.project:
-        raise UserError("no Google Cloud project: pass --project or --set vertex.project=P")
-
