@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 
 import pipeline_config
+from components.training.settings import MODEL_OPTIONS
 
-# Flag -> dotted config field: shortcuts for the most used `--set` overrides.
+# Flag -> dotted config field: shortcuts for the most used `--set` overrides; `{model}` is the chosen model.
 SHORTCUTS = {
     "data_root": "data.data_root",
     "pipeline_root": "pipeline_root",
     "serving_dir": "serving_dir",
     "model": "training.model",
-    "weights": "training.weights",
+    "weights": MODEL_OPTIONS + ".{model}.weights",
     "epochs": "training.epochs",
     "min_accuracy": "gate.min_accuracy",
     "max_accuracy_drop": "gate.max_accuracy_drop",
@@ -36,29 +37,32 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace, *, weights_read_here: bool = False) -> pipeline_config.PipelineConfig:
     """Defaults, environment, then these flags; raises ConfigError naming the field before anything runs.
 
-    `weights_read_here`: the Trainer runs on this machine (`run`), so a weights file must be readable here.
+    `weights_read_here`: the Trainer runs on this machine (`run`), so the files the model's options name (a
+    weights file) must be readable here.
     """
-    overrides = {field: getattr(args, flag) for flag, field in SHORTCUTS.items()
-                 if getattr(args, flag, None) is not None}
+    from components.training import models  # Only the commands that build the pipeline import TensorFlow.
+
+    given = {field: getattr(args, flag) for flag, field in SHORTCUTS.items() if getattr(args, flag, None) is not None}
+    overrides = {field: value for field, value in given.items() if "{model}" not in field}
     overrides.update(pipeline_config.parse_assignments(args.set))
     config = pipeline_config.load_config(overrides)
-    check_model_choice(config.training, weights_read_here)
+    _as_config_error(models.builder, config.training.model)
+    of_the_model = {field.format(model=config.training.model): value for field, value in given.items()
+                    if "{model}" in field}
+    if of_the_model:
+        config = pipeline_config.load_config({**of_the_model, **overrides})
+    if weights_read_here:
+        _as_config_error(config.training.options().check_files)
     return config
 
 
-def check_model_choice(training: pipeline_config.TrainingConfig, weights_read_here: bool) -> None:
-    """The model is a registered one; a weights file read here is a MobileNetV2 .h5 backbone of a known width.
-
-    Checked before anything runs, not in the Trainer, so a typo fails in a second instead of after ingestion.
-    """
+def _as_config_error(check, *args) -> None:
+    """Run a model check before anything runs, not in the Trainer, so a typo fails in a second instead of after
+    ingestion; its UserError becomes the ConfigError the CLI reports as a usage error."""
     from components.errors import UserError
-    from components.training import models
-    from components.training.models.mobilenet_v2 import resolve_alpha
 
     try:
-        models.builder(training.model)
-        if weights_read_here:
-            resolve_alpha(training.weights, training.alpha)
+        check(*args)
     except UserError as error:
         raise pipeline_config.ConfigError(str(error)) from None
 

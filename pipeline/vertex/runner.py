@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from components.errors import UserError
+from components.training.settings import MODEL_OPTIONS, TrainingSettings
 from pipeline.vertex.accelerators import Accelerator, parse_accelerator
 from pipeline.vertex.beam_args import beam_pipeline_args
 from pipeline_config import PROJECT_DIR, PipelineConfig
@@ -72,7 +73,7 @@ def prepare_target(config: PipelineConfig, work_dir: str | None = None) -> Verte
     _check_required(config, accelerator)
     config = config.with_overrides({
         "data.data_root": container_path("data.data_root", config.data.data_root),
-        "training.weights": _weights_path(config.training.weights),
+        **_model_file_paths(config.training),
         **_accelerator_settings(config, accelerator),
     })
     return VertexTarget(config, accelerator, _schema_file(config, work_dir or tempfile.mkdtemp()))
@@ -164,10 +165,11 @@ def _accelerator_settings(config: PipelineConfig, accelerator: Accelerator) -> d
     return settings
 
 
-def _weights_path(weights: str) -> str:
-    if weights in ("imagenet", "none"):
-        return weights
-    return container_path("training.weights", weights)
+def _model_file_paths(training: TrainingSettings) -> dict[str, str]:
+    """The chosen model's options that name local files (its module says which), as container paths."""
+    options = training.options()
+    fields = {option: f"{MODEL_OPTIONS}.{training.model}.{option}" for option in options.local_files()}
+    return {field: container_path(field, getattr(options, option)) for option, field in fields.items()}
 
 
 def _schema_file(config: PipelineConfig, work_dir: str) -> str:
