@@ -14,9 +14,9 @@ import typing
 from pathlib import Path
 from typing import Any, Mapping
 
-from components.errors import ConfigError
-from components.settings import check_type
-from components.training.settings import MODEL_OPTIONS, TrainingSettings
+from components.errors import ConfigError, UserError
+from components.settings import check as _check, check_type
+from components.training.settings import MODEL_OPTIONS, TrainingSettings, model_option
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # The TFX 1.16 stack is Keras 2.
 
@@ -193,7 +193,7 @@ def model_option_names() -> list[str]:
     """`training.model_options.<model>.<option>` for every registered model (this imports the models)."""
     from components.training import models
 
-    return [f"{MODEL_OPTIONS}.{name}.{option}" for name in models.names() for option in models.option_types(name)]
+    return [model_option(name, option) for name in models.names() for option in models.option_types(name)]
 
 
 def env_var_name(dotted: str) -> str:
@@ -232,12 +232,8 @@ def load_config(overrides: Mapping[str, Any] | None = None,
     return PipelineConfig().with_overrides(merged)
 
 
-def _check(condition: bool, field: str, message: str) -> None:
-    if not condition:
-        raise ConfigError(f"{field}: {message}")
-
-
 def _check_types(section: str, values: Any) -> None:
+    """Each field holds its declared type (`components.settings.check_type`)."""
     for field in dataclasses.fields(values):
         check_type(f"{section}.{field.name}", _field_type(type(values), field.name), getattr(values, field.name))
 
@@ -261,7 +257,6 @@ def _is_model_option(dotted: str) -> bool:
 def _with_model_options(training: TrainingSettings, overrides: Mapping[str, Any]) -> TrainingSettings:
     """`training` with `training.model_options.<model>.<option>` overrides, each parsed to the option's type as
     the model module declares it (so this imports that module)."""
-    from components.errors import UserError
     from components.training import models
 
     for dotted, value in overrides.items():

@@ -14,6 +14,11 @@ MAX_SEED = 2**32 - 1  # NumPy's and TensorFlow's seeds are unsigned 32-bit.
 MODEL_OPTIONS = "training.model_options"
 
 
+def model_option(model: str, option: str) -> str:
+    """The dotted config name of a model's option, as `--set` takes it and as error messages name it."""
+    return f"{MODEL_OPTIONS}.{model}.{option}"
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainingSettings:
     """The model and how it is trained."""
@@ -73,10 +78,12 @@ class TrainingSettings:
             self.options_of(model)  # Options are set only where they differ, so only those import their model.
 
     def options(self):
-        """The chosen model's options: its module's defaults with those set in `model_options`, validated."""
+        """The chosen model's options (its module's `Options`)."""
         return self.options_of(self.model)
 
     def options_of(self, model: str):
+        """`model`'s options: its module's defaults with those set in `model_options`, validated (this imports the
+        model's module, and so TensorFlow)."""
         from components.training import models
 
         return models.options_for(model, self.model_options.get(model, {}))

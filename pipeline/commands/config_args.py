@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 import pipeline_config
-from components.training.settings import MODEL_OPTIONS
+from components.training.settings import model_option
 
 # Flag -> dotted config field: shortcuts for the most used `--set` overrides; `{model}` is the chosen model.
 SHORTCUTS = {
@@ -13,7 +13,7 @@ SHORTCUTS = {
     "pipeline_root": "pipeline_root",
     "serving_dir": "serving_dir",
     "model": "training.model",
-    "weights": MODEL_OPTIONS + ".{model}.weights",
+    "weights": model_option("{model}", "weights"),
     "epochs": "training.epochs",
     "min_accuracy": "gate.min_accuracy",
     "max_accuracy_drop": "gate.max_accuracy_drop",

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from components.errors import UserError
-from components.training.settings import MODEL_OPTIONS, TrainingSettings
+from components.training.settings import TrainingSettings, model_option
 from pipeline.vertex.accelerators import Accelerator, parse_accelerator
 from pipeline.vertex.beam_args import beam_pipeline_args
 from pipeline_config import PROJECT_DIR, PipelineConfig
@@ -168,7 +168,7 @@ def _accelerator_settings(config: PipelineConfig, accelerator: Accelerator) -> d
 def _model_file_paths(training: TrainingSettings) -> dict[str, str]:
     """The chosen model's options that name local files (its module says which), as container paths."""
     options = training.options()
-    fields = {option: f"{MODEL_OPTIONS}.{training.model}.{option}" for option in options.local_files()}
+    fields = {option: model_option(training.model, option) for option in options.local_files()}
     return {field: container_path(field, getattr(options, option)) for option, field in fields.items()}
 
 

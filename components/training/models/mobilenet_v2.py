@@ -11,14 +11,15 @@ import tensorflow as tf
 from components.errors import UserError
 from components.settings import check
 from components.training.models import parts
-from components.training.models.options import Options as NoOptions, dotted
+from components.training.models.options import Options as NoOptions
+from components.training.settings import model_option
 
 # Keras' MobileNetV2 widths and the output channels of their last block (block_16_project).
 _ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
 BUNDLED_WEIGHTS = (Path(__file__).resolve().parents[3] / "data" / "weights" /
                    "mobilenet_v2_0.35_224_no_top_from_teachable_machine.h5")
 _NOT_FILES = ("imagenet", "none")
-_WEIGHTS, _ALPHA, _DROPOUT = (dotted("mobilenet_v2", name) for name in ("weights", "alpha", "dropout"))
+_WEIGHTS, _ALPHA, _DROPOUT = (model_option("mobilenet_v2", name) for name in ("weights", "alpha", "dropout"))
 
 
 @dataclasses.dataclass(frozen=True)

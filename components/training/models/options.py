@@ -12,11 +12,6 @@ from components import settings as typed
 from components.training.settings import MODEL_OPTIONS
 
 
-def dotted(model: str, option: str) -> str:
-    """The option's config name, as `--set` takes it and as error messages name it."""
-    return f"{MODEL_OPTIONS}.{model}.{option}"
-
-
 @dataclasses.dataclass(frozen=True)
 class Options:
     """No options: the options of a model module that declares none."""
@@ -27,7 +22,7 @@ class Options:
         return typed.from_dict(cls, f"{MODEL_OPTIONS}.{model}", values)
 
     def validate(self) -> None:
-        """Checks that need no file; raise `ConfigError` naming the option (`dotted`)."""
+        """Checks that need no file; raise `ConfigError` naming the option (`settings.model_option`)."""
 
     def check_files(self) -> None:
         """Checks that read the local files the options name (before a run on this machine); raise `UserError`."""
