@@ -9,15 +9,16 @@ Invalid values fail at construction with a `ConfigError` naming the dotted field
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import typing
 from pathlib import Path
 from typing import Any, Mapping
 
-from components.errors import UserError
+from components.errors import ConfigError, UserError
 from components.ingestion.settings import CODELAB_CLASSES  # noqa: F401 (the default data.classes, for callers)
 from components.ingestion.settings import IngestSettings, InvalidSetting
+from components.settings import check as _check, check_type
+from components.training.settings import MODEL_OPTIONS, TrainingSettings, model_option
 
 # Keras 2 (tf_keras) for the whole TFX 1.16 stack, set before TensorFlow loads wherever a process can start:
 # pipeline/ (the CLI), components/ (Beam workers, the Trainer, Vertex containers), pipeline_config.py (scripts).
@@ -25,13 +26,7 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 PROJECT_DIR = Path(__file__).resolve().parent
 BUNDLED_SAMPLE = PROJECT_DIR / "data" / "sample_flowers"
-BUNDLED_WEIGHTS = PROJECT_DIR / "data" / "weights" / "mobilenet_v2_0.35_224_no_top_from_teachable_machine.h5"
 ENV_PREFIX = "FLOWERS_"
-MAX_SEED = 2**32 - 1  # NumPy's and TensorFlow's seeds are unsigned 32-bit.
-
-
-class ConfigError(UserError):
-    """A setting is unknown or has an invalid value; the message names the dotted field (exit status 2)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,59 +41,6 @@ class DataConfig(IngestSettings):
             super().validate()
         except InvalidSetting as error:
             raise ConfigError(f"data.{error}") from None
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainingConfig:
-    """The model and how it is trained."""
-
-    model: str = "mobilenet_v2"
-    weights: str = str(BUNDLED_WEIGHTS)  # "imagenet", "none" or a path to a Keras .h5 backbone.
-    alpha: float = 0.0  # MobileNetV2 width; 0 = follow the weights file (1.0 for imagenet/none).
-    epochs: int = 10
-    batch_size: int = 16  # Per replica; the global batch is this times the replica count.
-    learning_rate: float = 5e-3  # Peak rate for the reference batch of 16, scaled with the global batch.
-    # (5e-3: a frozen MobileNetV2 + linear head reached 0.88-0.90 in 4-fold CV on the train split at 3e-3..1e-2,
-    # 0.84 at 1e-3, within 10 epochs.)
-    warmup_epochs: int = 1
-    lr_decay: float = 0.8  # Per-epoch decay after warm-up, as in the codelab.
-    dropout: float = 0.2
-    # The second phase (README "The Trainer's recipe", from train-split cross-validation): MobileNetV2's last
-    # three blocks and Conv_1 (29 layers), 8 epochs at 5e-4 with cosine decay, from 400 train photos up.
-    fine_tune_layers: int = 29  # Top backbone layers trained in a second phase (cut at a block boundary below).
-    fine_tune_epochs: int = 8
-    fine_tune_learning_rate: float = 5e-4  # Peak for the reference batch of 16, then cosine decay.
-    fine_tune_min_records: int = 400  # The second phase runs only when the train split holds this many photos.
-    feature_cache: bool = True  # Run a model's frozen part once per photo view and train on its outputs.
-    feature_cache_max_bytes: int = 2**30  # Host memory for those outputs; beyond it, train end to end.
-    shuffle_buffer: int = 2048
-    steps_per_execution: int = 32  # Steps per host round-trip, used on TPU only (capped at an epoch).
-    accelerator: str = "auto"  # auto | tpu | gpu | cpu
-    tpu: str = ""  # TPU name or grpc:// address; empty = discover from the environment.
-    seed: int = 42
-    warm_start: bool = False  # Start from the last blessed model's weights (measured no gain: make bench-retrain).
-
-    def validate(self) -> None:
-        _check(self.model != "", "training.model", "must name a registered model")
-        _check(self.weights != "", "training.weights", "must be imagenet, none or a file path")
-        _check(self.alpha == 0.0 or 0.0 < self.alpha <= 2.0, "training.alpha", "must be 0 (auto) or in (0, 2]")
-        _check(self.epochs >= 1, "training.epochs", "must be at least 1")
-        _check(self.batch_size >= 1, "training.batch_size", "must be at least 1")
-        _check(0 < self.learning_rate <= 1, "training.learning_rate", "must be in (0, 1]")
-        _check(0 <= self.warmup_epochs <= self.epochs, "training.warmup_epochs",
-               "must be between 0 and epochs (warm-up may span the whole run)")
-        _check(0.0 < self.lr_decay <= 1.0, "training.lr_decay", "must be in (0, 1]")
-        _check(0.0 <= self.dropout < 1.0, "training.dropout", "must be in [0, 1)")
-        _check(self.fine_tune_layers >= 0, "training.fine_tune_layers", "must not be negative")
-        _check(self.fine_tune_epochs >= 0, "training.fine_tune_epochs", "must not be negative")
-        _check(0 < self.fine_tune_learning_rate <= 1, "training.fine_tune_learning_rate", "must be in (0, 1]")
-        _check(self.fine_tune_min_records >= 0, "training.fine_tune_min_records", "must not be negative")
-        _check(self.feature_cache_max_bytes >= 0, "training.feature_cache_max_bytes", "must not be negative")
-        _check(self.shuffle_buffer >= 1, "training.shuffle_buffer", "must be at least 1")
-        _check(self.steps_per_execution >= 1, "training.steps_per_execution", "must be at least 1")
-        _check(self.accelerator in ("auto", "tpu", "gpu", "cpu"), "training.accelerator",
-               "must be one of auto, tpu, gpu, cpu")
-        _check(0 <= self.seed <= MAX_SEED, "training.seed", f"must be between 0 and {MAX_SEED}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -177,7 +119,7 @@ class PipelineConfig:
     serving_dir: str = "runs/serving"
     enable_cache: bool = True
     data: DataConfig = DataConfig()
-    training: TrainingConfig = TrainingConfig()
+    training: TrainingSettings = TrainingSettings()
     validation: ValidationConfig = ValidationConfig()
     gate: GateConfig = GateConfig()
     beam: BeamConfig = BeamConfig()
@@ -198,9 +140,13 @@ class PipelineConfig:
         return os.path.join(self.pipeline_root, "metadata.sqlite")
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> "PipelineConfig":
-        """A copy with `{"section.field": value}` applied; string values are parsed to the field's type."""
+        """A copy with `{"section.field": value}` (and `{"training.model_options.<model>.<option>": value}`)
+        applied; string values are parsed to the field's type."""
         changes: dict[str, dict[str, Any]] = {}
+        model_options = {dotted: value for dotted, value in overrides.items() if _is_model_option(dotted)}
         for dotted, value in overrides.items():
+            if dotted in model_options:
+                continue
             section, name = _split_dotted(dotted)
             target = getattr(self, section) if section else self
             parsed = _parse(dotted, _field_type(type(target), name), value)
@@ -208,16 +154,27 @@ class PipelineConfig:
         top = changes.pop("", {})
         for section, fields in changes.items():
             top[section] = dataclasses.replace(getattr(self, section), **fields)
+        if model_options:
+            top["training"] = _with_model_options(top.get("training", self.training), model_options)
         return dataclasses.replace(self, **top)
 
 
 def field_names() -> list[str]:
-    """Every dotted field name that `--set` and the environment accept."""
+    """Every dotted field name that `--set` and the environment accept, but for the models' own options
+    (`model_option_names`)."""
     default = PipelineConfig()
     names = [f.name for f in dataclasses.fields(default) if f.name not in _sections(default)]
     for section in _sections(default):
-        names += [f"{section}.{f.name}" for f in dataclasses.fields(getattr(default, section))]
+        names += [f"{section}.{f.name}" for f in dataclasses.fields(getattr(default, section))
+                  if f"{section}.{f.name}" != MODEL_OPTIONS]
     return names
+
+
+def model_option_names() -> list[str]:
+    """`training.model_options.<model>.<option>` for every registered model (this imports the models)."""
+    from components.training import models
+
+    return [model_option(name, option) for name in models.names() for option in models.option_types(name)]
 
 
 def env_var_name(dotted: str) -> str:
@@ -227,6 +184,8 @@ def env_var_name(dotted: str) -> str:
 def env_overrides(environ: Mapping[str, str]) -> dict[str, str]:
     """Overrides from `FLOWERS_*` environment variables; an unknown FLOWERS_ variable is an error."""
     known = {env_var_name(name): name for name in field_names()}
+    if any(k.startswith(env_var_name(MODEL_OPTIONS)) for k in environ):  # Only then are the models imported.
+        known.update({env_var_name(name): name for name in model_option_names()})
     unknown = sorted(k for k in environ if k.startswith(ENV_PREFIX) and k not in known)
     if unknown:
         raise ConfigError(f"unknown environment variable(s) {', '.join(unknown)}; "
@@ -254,22 +213,10 @@ def load_config(overrides: Mapping[str, Any] | None = None,
     return PipelineConfig().with_overrides(merged)
 
 
-def _check(condition: bool, field: str, message: str) -> None:
-    if not condition:
-        raise ConfigError(f"{field}: {message}")
-
-
 def _check_types(section: str, values: Any) -> None:
-    """Each field holds its declared type, and every float is finite: inf and nan pass `x > 0` checks."""
+    """Each field holds its declared type (`components.settings.check_type`)."""
     for field in dataclasses.fields(values):
-        kind, value = _field_type(type(values), field.name), getattr(values, field.name)
-        dotted = f"{section}.{field.name}"
-        if kind is float:
-            _check(isinstance(value, (int, float)) and not isinstance(value, bool), dotted, "must be a number")
-            _check(math.isfinite(value), dotted, f"must be a finite number, not {value!r}")
-        elif kind in (int, bool, str):
-            _check(isinstance(value, kind) and (kind is bool or not isinstance(value, bool)), dotted,
-                   f"must be {'an' if kind is int else 'a'} {kind.__name__}, not {value!r}")
+        check_type(f"{section}.{field.name}", _field_type(type(values), field.name), getattr(values, field.name))
 
 
 def _sections(config: PipelineConfig) -> list[str]:
@@ -278,9 +225,31 @@ def _sections(config: PipelineConfig) -> list[str]:
 
 def _split_dotted(dotted: str) -> tuple[str, str]:
     if dotted not in field_names():
-        raise ConfigError(f"unknown setting {dotted!r}; known settings: {', '.join(field_names())}")
+        raise ConfigError(f"unknown setting {dotted!r}; known settings: {', '.join(field_names())} "
+                          f"and {MODEL_OPTIONS}.<model>.<option> (see README)")
     section, _, name = dotted.rpartition(".")
     return section, name
+
+
+def _is_model_option(dotted: str) -> bool:
+    return dotted.startswith(MODEL_OPTIONS + ".")
+
+
+def _with_model_options(training: TrainingSettings, overrides: Mapping[str, Any]) -> TrainingSettings:
+    """`training` with `training.model_options.<model>.<option>` overrides, each parsed to the option's type as
+    the model module declares it (so this imports that module)."""
+    from components.training import models
+
+    for dotted, value in overrides.items():
+        model, _, option = dotted[len(MODEL_OPTIONS) + 1:].rpartition(".")
+        try:
+            kinds = models.option_types(model)
+        except UserError as error:
+            raise ConfigError(f"{dotted}: {error}") from None
+        if option not in kinds:
+            raise ConfigError(f"unknown setting {dotted!r}; the options of {model} are: {', '.join(kinds) or 'none'}")
+        training = training.with_model_option(model, option, _parse(dotted, kinds[option], value))
+    return training
 
 
 def _field_type(cls: type, name: str) -> Any:

@@ -30,8 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     import pipeline_config
 
     config = pipeline_config.load_config(pipeline_config.parse_assignments(args.set))
-    training = dataclasses.replace(config.training, model=args.model,
-                                   weights=args.mobilenet_weights if args.model == "mobilenet_v2" else "none")
+    training = dataclasses.replace(config.training, model=args.model)
+    training = training.with_model_option("mobilenet_v2", "weights", args.mobilenet_weights)
     out = os.path.abspath(args.out)
     records = records_by_fold(ingest(args.data_root, os.path.join(out, "examples"), config.data), args.folds)
     accuracies, correct = [], collections.Counter()

@@ -13,13 +13,13 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 
 from benchmarks import SHARED_PHOTOS
 from benchmarks.e2e import _timed_run, component_seconds
 from components.ingestion.sources import IMAGE_EXTENSIONS
-from pipeline_config import BUNDLED_WEIGHTS, CODELAB_CLASSES, PROJECT_DIR, PipelineConfig
+from components.training.models.mobilenet_v2 import BUNDLED_WEIGHTS
+from pipeline_config import CODELAB_CLASSES, PROJECT_DIR, PipelineConfig
 
 SHARED_MORE = str(PROJECT_DIR.parent / "shared" / "data" / "flower_photos_more")
 PLATEAU = 0.01  # "Trained" = validation accuracy within a point of where the run ends.

@@ -35,8 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     examples = ingest(args.data_root, os.path.join(out, "examples"), config.data)
     results = []
     for name in args.models:
-        training = dataclasses.replace(config.training, model=name, accelerator="cpu" if args.cpu else "auto",
-                                       weights=args.mobilenet_weights if name == "mobilenet_v2" else "none")
+        training = dataclasses.replace(config.training, model=name, accelerator="cpu" if args.cpu else "auto")
+        training = training.with_model_option("mobilenet_v2", "weights", args.mobilenet_weights)
         results.append(bench_model(training, config.data, examples, os.path.join(out, name), args.bare_epochs))
         print(json.dumps(results[-1]), flush=True)
     _print_table(results)
@@ -125,8 +125,8 @@ def bare_keras_epochs(patterns: list[str], training, data_config, history: dict,
     batch, steps = history["global_batch_size"], history["steps_per_epoch"]
     tf.keras.utils.set_random_seed(training.seed)
     with strategy.precision(placement.precision), placement.strategy.scope():
-        model = models.build(training.model, models.ModelSpec(data_config.image_size, len(data_config.classes),
-                                                              training.weights, training.alpha, training.dropout))
+        model = models.build(training.model, models.ModelSpec(data_config.image_size, len(data_config.classes)),
+                             training.options())
         rate = schedule.WarmupDecay(schedule.scaled(training.learning_rate, batch), steps, training.warmup_epochs,
                                     training.lr_decay)
         model.compile(optimizer=tf.keras.optimizers.Adam(rate), loss="sparse_categorical_crossentropy",

@@ -9,6 +9,12 @@ class UserError(RuntimeError):
     """Bad input or settings, reported by the CLI as one clear line instead of a traceback."""
 
 
+class ConfigError(UserError):
+    """A setting is unknown or has an invalid value; the message names the dotted field (`training.epochs`); the
+    CLI exits with status 2. Here rather than in `pipeline_config`, so that components can validate the settings
+    they receive."""
+
+
 class RunStopped(UserError):
     """A check stopped the run on purpose before training (anomalies, label drift): not a failure of the code."""
 

@@ -37,8 +37,10 @@ def _one_line_refusal(capsys, argv, status=2) -> str:
 
 @pytest.mark.parametrize("flags, message", [
     (["--model", "../../x"], "training.model: unknown model '../../x'; known models: mobilenet_v2, squeezenet"),
-    (["--weights", "/etc/passwd"], "training.weights: /etc/passwd is not a Keras MobileNetV2 .h5 weights file"),
-    (["--weights", "/no/such/backbone.h5"], "training.weights: '/no/such/backbone.h5' is not a file"),
+    (["--weights", "/etc/passwd"],
+     "training.model_options.mobilenet_v2.weights: /etc/passwd is not a Keras MobileNetV2 .h5 weights file"),
+    (["--weights", "/no/such/backbone.h5"],
+     "training.model_options.mobilenet_v2.weights: '/no/such/backbone.h5' is not a file"),
     (["--set", "training.seed=-1"], "training.seed: must be between 0 and 4294967295"),
     (["--set", "training.learning_rate=inf"], "training.learning_rate: must be a finite number, not inf"),
 ])

@@ -48,12 +48,12 @@ def test_environment_applies_and_explicit_overrides_win():
     ({"training.fine_tune_learning_rate": "-inf"}, "training.fine_tune_learning_rate"),
     ({"training.seed": "-1"}, "training.seed"),
     ({"training.seed": str(2**32)}, "training.seed"),
-    ({"training.alpha": "nan"}, "training.alpha"),
+    ({"training.model_options.mobilenet_v2.alpha": "nan"}, "training.model_options.mobilenet_v2.alpha"),
     ({"gate.min_accuracy": "nan"}, "gate.min_accuracy"),
     ({"gate.max_accuracy_drop": "inf"}, "gate.max_accuracy_drop"),
     ({"data.eval_fraction": "nan"}, "data.eval_fraction"),
     ({"data.max_rejected_fraction": "nan"}, "data.max_rejected_fraction"),
-    ({"training.dropout": "nan"}, "training.dropout"),
+    ({"training.model_options.mobilenet_v2.dropout": "nan"}, "training.model_options.mobilenet_v2.dropout"),
     ({"training.lr_decay": "nan"}, "training.lr_decay"),
     ({"gate.max_tflite_drop": "-0.1"}, "gate.max_tflite_drop"),
 ])
@@ -68,7 +68,7 @@ def test_unknown_environment_variable_is_an_error():
 
 
 def test_every_field_has_a_unique_environment_variable():
-    names = pipeline_config.field_names()
+    names = pipeline_config.field_names() + pipeline_config.model_option_names()
     assert len({pipeline_config.env_var_name(n) for n in names}) == len(names)
 
 
@@ -91,10 +91,15 @@ def test_every_float_setting_refuses_infinity_and_nan():
     """One check covers every float field, present and future: `x > 0` alone lets inf and nan through."""
     import typing
 
+    from components.training import models
+
     floats = [name for name in pipeline_config.field_names() if "." in name
               and typing.get_type_hints(type(getattr(PipelineConfig(), name.split(".")[0])))[name.split(".")[1]]
               is float]
-    assert {"training.learning_rate", "training.alpha", "gate.min_accuracy", "data.eval_fraction"} <= set(floats)
+    floats += [name for name in pipeline_config.model_option_names()
+               if models.option_types(name.split(".")[2])[name.split(".")[3]] is float]
+    assert {"training.learning_rate", "training.model_options.mobilenet_v2.alpha", "gate.min_accuracy",
+            "data.eval_fraction"} <= set(floats)
     for name in floats:
         for value in ("inf", "-inf", "nan"):
             with pytest.raises(ConfigError, match=rf"{name.replace('.', '[.]')}: must be a finite number"):
@@ -107,3 +112,47 @@ def test_python_values_of_the_wrong_type_are_refused():
         config.with_overrides({"training.epochs": 2.5})
     with pytest.raises(ConfigError, match="training.learning_rate: must be a finite number"):
         config.with_overrides({"training.learning_rate": float("inf")})
+
+
+def test_a_model_option_is_set_by_its_dotted_name_or_environment_variable():
+    environ = {"FLOWERS_TRAINING_MODEL_OPTIONS_MOBILENET_V2_DROPOUT": "0.1"}
+    config = load_config({"training.model_options.mobilenet_v2.alpha": "0.5"}, environ=environ)
+    assert config.training.model_options == {"mobilenet_v2": {"alpha": 0.5, "dropout": 0.1}}
+    assert (config.training.options().alpha, config.training.options().dropout) == (0.5, 0.1)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"training.model_options.mobilenet_v2.width": "1"}, "the options of mobilenet_v2 are: weights, alpha"),
+    ({"training.model_options.squeezenet.weights": "none"}, "the options of squeezenet are: none"),
+    ({"training.model_options.resnet.depth": "50"}, "unknown model 'resnet'"),
+    ({"training.model_options.mobilenet_v2.alpha": "3"}, "training.model_options.mobilenet_v2.alpha: must be 0"),
+    ({"training.model_options.mobilenet_v2.weights": ""}, "training.model_options.mobilenet_v2.weights: must be"),
+])
+def test_bad_model_options_fail_naming_the_option(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(overrides, environ={})
+
+
+def test_default_settings_need_no_tensorflow():
+    """The models (and TensorFlow) are imported only where a model option is set."""
+    import subprocess
+    import sys
+
+    code = "import sys, pipeline_config; pipeline_config.load_config(environ={}); print('tensorflow' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"
+
+
+def test_training_settings_from_json_coerce_struct_floats_and_validate():
+    """What `run_fn` receives: a protobuf Struct (Vertex) carries every number as a float."""
+    from components.training.settings import TrainingSettings
+
+    settings = TrainingSettings.from_dict({"epochs": 3.0, "learning_rate": 1, "model_options": {}, "seed": 7.0})
+    assert (settings.epochs, settings.learning_rate, settings.seed) == (3, 1.0, 7)
+    assert isinstance(settings.epochs, int) and isinstance(settings.learning_rate, float)
+    for values, message in [({"epochs": 2.5}, "training.epochs: must be an int"),
+                            ({"epochs": 0}, "training.epochs: must be at least 1"),
+                            ({"epoch": 3}, "training.epoch: unknown setting"),
+                            ({"model_options": {"mobilenet_v2": {"alpha": "x"}}},
+                             "training.model_options.mobilenet_v2.alpha: must be a number")]:
+        with pytest.raises(ConfigError, match=message):
+            TrainingSettings.from_dict(values)

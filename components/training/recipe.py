@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from components.training.settings import TrainingSettings
+
 
 @dataclasses.dataclass(frozen=True)
 class FineTuning:
@@ -24,7 +26,7 @@ class FineTuning:
                 f"{self.learning_rate:g} ({self.reason})")
 
 
-def fine_tuning(settings, train_records: int) -> FineTuning:
+def fine_tuning(settings: TrainingSettings, train_records: int) -> FineTuning:
     """The second phase for these settings and this much training data."""
     layers, epochs, rate = settings.fine_tune_layers, settings.fine_tune_epochs, settings.fine_tune_learning_rate
     if not layers or not epochs:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 import time
-from types import SimpleNamespace
 
 import numpy as np
 import tensorflow as tf
 
 from components.training import data, divergence, export, features, models, progress, recipe, schedule, strategy
 from components.training.models import parts
+from components.training.settings import TrainingSettings
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ def run_fn(fn_args) -> None:
     """Train the configured model on `fn_args.train_files`, validate on `eval_files`, export for serving."""
     started = time.perf_counter()
     config = fn_args.custom_config
-    settings = SimpleNamespace(**config["training"])
+    settings = TrainingSettings.from_dict(config["training"])
     classes, image_size = config["classes"], config["image_size"]
     tf.keras.utils.set_random_seed(settings.seed)
 
@@ -37,11 +37,10 @@ def run_fn(fn_args) -> None:
     log.info("training %s on %d records (%d steps of %d per epoch), validating on %d; %s",
              settings.model, train_records, run.steps_per_epoch, global_batch, eval_records, fine_tuning.describe())
 
-    spec = models.ModelSpec(image_size, len(classes), settings.weights, settings.alpha, settings.dropout,
-                            fine_tuning.layers)
+    spec = models.ModelSpec(image_size, len(classes), fine_tuning.layers)
     with strategy.precision(placement.precision):
         with placement.strategy.scope():
-            model = models.build(settings.model, spec)
+            model = models.build(settings.model, spec, settings.options())
             if settings.warm_start and fn_args.base_model:
                 warm_start(model, fn_args.base_model)
         cached = run.cache(parts.of(model))
@@ -61,7 +60,7 @@ def run_fn(fn_args) -> None:
 class Run:
     """One training run's settings and progress, shared by its phases."""
 
-    def __init__(self, fn_args, settings, placement: strategy.Placement, global_batch: int,
+    def __init__(self, fn_args, settings: TrainingSettings, placement: strategy.Placement, global_batch: int,
                  records: tuple[int, int], fine_tuning: recipe.FineTuning):
         self.fn_args, self.settings, self.placement = fn_args, settings, placement
         self.global_batch, self.fine_tuning = global_batch, fine_tuning

@@ -12,6 +12,7 @@ import dataclasses
 from typing import Any, Iterable, Optional
 
 import pipeline_config
+from components.training.settings import model_option
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,7 +54,7 @@ SHORTCUTS = (
     Shortcut("--pipeline-root", "pipeline_root", "where artifacts and ML Metadata live"),
     Shortcut("--serving-dir", "serving_dir", "where blessed models are pushed"),
     Shortcut("--model", "training.model", "registered model name, as `flowers-pipeline models` lists them"),
-    Shortcut("--weights", "training.weights", "backbone weights: imagenet, none or a .h5 file"),
+    Shortcut("--weights", model_option("{model}", "weights"), "the chosen model's weights: imagenet, none or a file"),
     Shortcut("--epochs", "training.epochs", "training epochs"),
     Shortcut("--min-accuracy", "gate.min_accuracy", "gate: lowest eval accuracy that can be blessed"),
     Shortcut("--max-accuracy-drop", "gate.max_accuracy_drop",
@@ -98,33 +99,35 @@ def config_from_args(args: argparse.Namespace, *, check_model: bool = True,
     """Defaults, environment, then these flags; raises ConfigError naming the field before anything runs.
 
     `check_model`: the command builds the DAG, so the model must be a registered one. `weights_read_here`: the
-    Trainer runs on this machine (`run`), so a weights file must be readable here.
+    Trainer runs on this machine (`run`), so the files the model's options name (a weights file) must be readable
+    here. A shortcut of a model option (`--weights`) sets that option of the chosen model.
     """
     given = given_shortcuts(args)
-    overrides = {s.field: s.given(args) for s in given if not s.repeatable}
+    overrides = {s.field: s.given(args) for s in given if not s.repeatable and "{model}" not in s.field}
     overrides.update(pipeline_config.parse_assignments(args.set))
     config = pipeline_config.load_config(overrides)
+    if check_model:
+        from components.training import models  # Only the commands that build the pipeline import TensorFlow.
+
+        _as_config_error(models.builder, config.training.model)
+    of_the_model = {s.field.format(model=config.training.model): s.given(args) for s in given if "{model}" in s.field}
+    if of_the_model:
+        config = pipeline_config.load_config({**of_the_model, **overrides})
     additions = {s.field: (*_value(config, s.field), *s.given(args)) for s in given if s.repeatable}
     if additions:
         config = config.with_overrides(additions)
-    if check_model:
-        check_model_choice(config.training, weights_read_here)
+    if weights_read_here:
+        _as_config_error(config.training.options().check_files)
     return config
 
 
-def check_model_choice(training: pipeline_config.TrainingConfig, weights_read_here: bool) -> None:
-    """The model is a registered one; a weights file read here is a MobileNetV2 .h5 backbone of a known width.
-
-    Checked before anything runs, not in the Trainer, so a typo fails in a second instead of after ingestion.
-    """
+def _as_config_error(check, *args) -> None:
+    """Run a model check before anything runs, not in the Trainer, so a typo fails in a second instead of after
+    ingestion; its UserError becomes the ConfigError the CLI reports as a usage error."""
     from components.errors import UserError
-    from components.training import models
-    from components.training.models.mobilenet_v2 import resolve_alpha
 
     try:
-        models.builder(training.model)
-        if weights_read_here:
-            resolve_alpha(training.weights, training.alpha)
+        check(*args)
     except UserError as error:
         raise pipeline_config.ConfigError(str(error)) from None
 

@@ -14,17 +14,16 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Builds each model without loading weights (the weights file only decides MobileNetV2's width)."""
+    """Builds each model with its configured options, but without reading or downloading pretrained weights."""
     config = config_from_args(args, check_model=False)  # Every registered model is listed, whatever is chosen.
     from components.training import models
-    from components.training.models.mobilenet_v2 import resolve_alpha
 
-    training, size, classes = config.training, config.data.image_size, len(config.data.classes)
+    size, classes = config.data.image_size, len(config.data.classes)
     print(f"{'model':<14} {'parameters':>12} {'trainable':>11}  ({size}x{size}x3, {classes} classes)")
     for name in models.names():
-        alpha = resolve_alpha(training.weights, training.alpha) if name == "mobilenet_v2" else 0.0
-        model = models.build(name, models.ModelSpec(size, classes, "none", alpha, training.dropout))
+        options = config.training.options_of(name).without_downloads()
+        model = models.build(name, models.ModelSpec(size, classes), options)
         trainable = sum(w.shape.num_elements() for w in model.trainable_weights)
-        width = f" [alpha {alpha}]" if alpha else ""
-        print(f"{name:<14} {model.count_params():>12,} {trainable:>11,}  {models.description(name)}{width}")
+        details = f" [{options.describe()}]" if options.describe() else ""
+        print(f"{name:<14} {model.count_params():>12,} {trainable:>11,}  {models.description(name)}{details}")
     return 0

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from components.errors import UserError
+from components.training.settings import TrainingSettings, model_option
 from pipeline.beam_args import vertex_beam_args
 from pipeline.vertex.accelerators import Accelerator, parse_accelerator
 from pipeline_config import PROJECT_DIR, ConfigError, PipelineConfig
@@ -71,7 +72,7 @@ def prepare_target(config: PipelineConfig, work_dir: str | None = None) -> Verte
     check_deployable(config, accelerator)
     config = config.with_overrides({
         "data.data_root": container_path("data.data_root", config.data.data_root),
-        "training.weights": _weights_path(config.training.weights),
+        **_model_file_paths(config.training),
         **_accelerator_settings(config, accelerator),
     })
     return VertexTarget(config, accelerator, _schema_file(config, work_dir or tempfile.mkdtemp()))
@@ -187,10 +188,11 @@ def _accelerator_settings(config: PipelineConfig, accelerator: Accelerator) -> d
     return settings
 
 
-def _weights_path(weights: str) -> str:
-    if weights in ("imagenet", "none"):
-        return weights
-    return container_path("training.weights", weights)
+def _model_file_paths(training: TrainingSettings) -> dict[str, str]:
+    """The chosen model's options that name local files (its module says which), as container paths."""
+    options = training.options()
+    fields = {option: model_option(training.model, option) for option in options.local_files()}
+    return {field: container_path(field, getattr(options, option)) for option, field in fields.items()}
 
 
 def _schema_file(config: PipelineConfig, work_dir: str) -> str:

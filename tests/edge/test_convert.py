@@ -13,7 +13,7 @@ SIZE = 32
 
 @pytest.fixture(scope="module")
 def keras_model():
-    return models.build("squeezenet", models.ModelSpec(SIZE, 3, "none", 0.0, 0.0))
+    return models.build("squeezenet", models.ModelSpec(SIZE, 3))
 
 
 @pytest.fixture(scope="module")

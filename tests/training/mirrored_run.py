@@ -4,11 +4,11 @@ learnt as JSON: an end-to-end fit, and the Trainer's cached-feature phases on a 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
 import tempfile
-from types import SimpleNamespace
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 import tensorflow as tf  # noqa: E402
@@ -20,9 +20,11 @@ import numpy as np  # noqa: E402
 from training_fixtures import CLASSES, IMAGE_SIZE, fn_args, training_settings, write_split  # noqa: E402
 
 from components.training import models, recipe, schedule, strategy, trainer  # noqa: E402
-from components.training.models import parts  # noqa: E402
+from components.training.models import mobilenet_v2, parts  # noqa: E402
+from components.training.settings import TrainingSettings  # noqa: E402
 
-SPEC = models.ModelSpec(IMAGE_SIZE, len(CLASSES), alpha=0.35, dropout=0.0, fine_tune_layers=11)
+SPEC = models.ModelSpec(IMAGE_SIZE, len(CLASSES), fine_tune_layers=11)
+OPTIONS = mobilenet_v2.Options(weights="none", alpha=0.35, dropout=0.0)
 
 
 def end_to_end(strategy_: tf.distribute.Strategy) -> dict:
@@ -31,7 +33,7 @@ def end_to_end(strategy_: tf.distribute.Strategy) -> dict:
     images = tf.random.stateless_uniform([32, IMAGE_SIZE, IMAGE_SIZE, 3], seed=[1, 2])
     labels = tf.cast(tf.reduce_mean(images[..., 0], axis=[1, 2]) > 0.5, tf.int64)
     with strategy_.scope():
-        model = models.build("mobilenet_v2", SPEC)
+        model = models.build("mobilenet_v2", SPEC, OPTIONS)
         model.compile(tf.keras.optimizers.Adam(schedule.WarmupDecay(0.01, 4, 1, 0.8)),
                       "sparse_categorical_crossentropy", metrics=["accuracy"])
     history = model.fit(images, labels, batch_size=8, epochs=3, shuffle=False, verbose=0)
@@ -42,16 +44,16 @@ def end_to_end(strategy_: tf.distribute.Strategy) -> dict:
 def cached_phases(strategy_: tf.distribute.Strategy, examples: str, out: str) -> dict:
     """The Trainer's feature cache and both phases on it, under `strategy_`, with one view per photo so that the
     random view choice cannot differ between runs."""
-    settings = SimpleNamespace(**{**training_settings(model="mobilenet_v2", epochs=2, batch_size=4,
-                                                      fine_tune_layers=11, fine_tune_epochs=2,
-                                                      fine_tune_learning_rate=1e-3, fine_tune_min_records=0),
-                                  "seed": 0})
-    args = fn_args(examples, out, vars(settings))
+    settings = TrainingSettings.from_dict(training_settings(model="mobilenet_v2", epochs=2, batch_size=4,
+                                                           fine_tune_layers=11, fine_tune_epochs=2,
+                                                           fine_tune_learning_rate=1e-3, fine_tune_min_records=0,
+                                                           seed=0))
+    args = fn_args(examples, out, dataclasses.asdict(settings))
     replicas = strategy_.num_replicas_in_sync
     placement = strategy.Placement(strategy_, "mirrored" if replicas > 1 else "default", "float32", 1, False)
     tf.keras.utils.set_random_seed(0)
     with strategy_.scope():
-        model = models.build("mobilenet_v2", SPEC)
+        model = models.build("mobilenet_v2", SPEC, OPTIONS)
     run = trainer.Run(args, settings, placement, 8, (24, 6), recipe.fine_tuning(settings, 24))
     cached = run.cache(parts.of(model))
     probabilities = run.on_features(parts.of(model), cached)

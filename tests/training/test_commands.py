@@ -64,7 +64,7 @@ def test_a_folder_without_models_fails_clearly(tmp_path, capsys):
 
 
 def test_models_lists_parameter_counts_at_the_configured_size(capsys):
-    assert main(["models", "--set", "training.weights=none"]) == 0
+    assert main(["models", "--set", "training.model_options.mobilenet_v2.weights=none"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert "192x192x3, 5 classes" in lines[0]
     squeezenet = next(line for line in lines if line.startswith("squeezenet"))

@@ -11,11 +11,14 @@ from components.errors import UserError
 from components.training.divergence import FailOnNonFiniteLoss, TrainingDiverged
 
 
-def test_an_infinite_learning_rate_fails_the_trainer_and_exports_no_model(dataset, tmp_path):
-    """What `training.learning_rate=inf` did before the config refused it: a NaN model that answers one class."""
+def test_an_infinite_learning_rate_fails_the_trainer_and_exports_no_model(dataset, tmp_path, monkeypatch):
+    """What `training.learning_rate=inf` did before the settings refused it (in run_fn too, so the rate is made
+    infinite after them): a NaN model that answers one class."""
+    from components.training import schedule
     from components.training.trainer import run_fn
 
-    args = fn_args(dataset["examples"], str(tmp_path), training_settings(epochs=2, learning_rate=float("inf")))
+    monkeypatch.setattr(schedule, "scaled", lambda rate, global_batch: float("inf"))
+    args = fn_args(dataset["examples"], str(tmp_path), training_settings(epochs=2))
     with pytest.raises(TrainingDiverged, match=r"training diverged: the loss became nan at epoch 1;"):
         run_fn(args)
     assert not os.path.exists(os.path.join(args.serving_model_dir, "saved_model.pb"))

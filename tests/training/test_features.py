@@ -14,18 +14,16 @@ from training_fixtures import CLASSES, IMAGE_SIZE, fn_args, training_settings
 
 from components import artifacts
 from components.training import data, features, models, recipe
-from components.training.models import parts
-
-from pipeline_config import BUNDLED_WEIGHTS
+from components.training.models import mobilenet_v2, parts
 
 # The bundled ImageNet backbone: random weights map every photo to nearly the same features.
-SPEC = models.ModelSpec(IMAGE_SIZE, len(CLASSES), weights=str(BUNDLED_WEIGHTS), fine_tune_layers=11)
+SPEC = models.ModelSpec(IMAGE_SIZE, len(CLASSES), fine_tune_layers=11)
 
 
 @pytest.fixture(scope="module")
 def model():
     tf.keras.utils.set_random_seed(3)
-    built = models.build("mobilenet_v2", SPEC)
+    built = models.build("mobilenet_v2", SPEC, mobilenet_v2.Options(weights=str(mobilenet_v2.BUNDLED_WEIGHTS)))
     head = parts.of(built).head
     head.set_weights([w + np.random.default_rng(0).normal(0, 0.5, w.shape) for w in head.get_weights()])
     return built

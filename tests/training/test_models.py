@@ -9,7 +9,7 @@ import tensorflow as tf
 from components.errors import UserError
 from components.training import models
 from components.training.models import mobilenet_v2, parts
-from pipeline_config import BUNDLED_WEIGHTS
+from components.training.models.mobilenet_v2 import BUNDLED_WEIGHTS
 
 
 def test_registry_lists_the_shipped_models():
@@ -26,14 +26,14 @@ def test_squeezenet_has_the_codelab_parameter_count():
 
 
 def test_mobilenet_v2_follows_the_bundled_weights_file():
-    model = models.build("mobilenet_v2", models.ModelSpec(192, 5, weights=str(BUNDLED_WEIGHTS)))
+    model = _mobilenet(192, 5, weights=str(BUNDLED_WEIGHTS))
     assert model.count_params() == 416_613
     assert sum(w.shape.num_elements() for w in model.trainable_weights) == 1280 * 5 + 5  # the head only
     assert _layer(model, "probabilities").dtype == "float32"
 
 
 def test_mobilenet_v2_loads_the_file_weights():
-    model = models.build("mobilenet_v2", models.ModelSpec(96, 5, weights=str(BUNDLED_WEIGHTS)))
+    model = _mobilenet(96, 5, weights=str(BUNDLED_WEIGHTS))
     import h5py
 
     with h5py.File(BUNDLED_WEIGHTS) as weights:
@@ -47,26 +47,27 @@ def test_mobilenet_v2_alpha_without_weights_file():
 
 
 def test_alpha_mismatch_with_the_weights_file_fails_clearly():
-    with pytest.raises(UserError, match="training.alpha: 1.0 does not match .* alpha 0.35"):
-        models.build("mobilenet_v2", models.ModelSpec(96, 5, weights=str(BUNDLED_WEIGHTS), alpha=1.0))
+    with pytest.raises(UserError, match="training.model_options.mobilenet_v2.alpha: 1.0 does not match .* alpha 0.35"):
+        _mobilenet(96, 5, weights=str(BUNDLED_WEIGHTS), alpha=1.0)
 
 
 def test_missing_weights_file_fails_clearly(tmp_path):
-    with pytest.raises(UserError, match="training.weights: .*nope.h5' is not a file; use imagenet, none"):
-        models.build("mobilenet_v2", models.ModelSpec(96, 5, weights=str(tmp_path / "nope.h5")))
+    message = "training.model_options.mobilenet_v2.weights: .*nope.h5' is not a file; use imagenet, none"
+    with pytest.raises(UserError, match=message):
+        _mobilenet(96, 5, weights=str(tmp_path / "nope.h5"))
 
 
 def test_a_file_that_is_not_keras_weights_fails_clearly(tmp_path):
     bogus = tmp_path / "bogus.h5"
     bogus.write_text("not hdf5")
     with pytest.raises(UserError, match="is not a Keras MobileNetV2 .h5 weights file"):
-        models.build("mobilenet_v2", models.ModelSpec(96, 5, weights=str(bogus)))
+        _mobilenet(96, 5, weights=str(bogus))
 
 
 @pytest.mark.parametrize("name", ["mobilenet_v2", "squeezenet"])
 def test_train_step_compiles_with_xla(name):
     """What a TPU demands: the whole train step lowers to XLA (static shapes, no host-side ops) and runs."""
-    model = models.build(name, models.ModelSpec(32, 3, alpha=0.35))
+    model = _mobilenet(32, 3, alpha=0.35) if name == "mobilenet_v2" else models.build(name, models.ModelSpec(32, 3))
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=True)
     images = tf.random.uniform([4, 32, 32, 3], seed=1)
     labels = tf.constant([0, 1, 2, 0], tf.int64)
@@ -81,7 +82,7 @@ def test_train_step_compiles_with_xla(name):
 def test_mobilenet_v2_parts_cut_at_a_block_boundary_below_the_fine_tuned_layers(layers, cut):
     """The frozen part ends where one tensor carries everything (never inside a residual block), with at least
     `fine_tune_layers` layers above it, and the parts compose to the whole backbone."""
-    model = models.build("mobilenet_v2", models.ModelSpec(32, 3, alpha=0.35, fine_tune_layers=layers))
+    model = _mobilenet(32, 3, alpha=0.35, fine_tune_layers=layers)
     model_parts = parts.of(model)
     assert model_parts.frozen.layers[-1].layers[-1].name == cut
     tuned = [layer.name for layer in model_parts.tuned.layers[1].layers[1:]] if layers else []
@@ -100,6 +101,12 @@ def test_mobilenet_v2_parts_cut_at_a_block_boundary_below_the_fine_tuned_layers(
 
 def test_squeezenet_has_no_parts():
     assert parts.of(models.build("squeezenet", models.ModelSpec(32, 3))) is None
+
+
+def _mobilenet(image_size: int, num_classes: int, fine_tune_layers: int = 0, **options) -> tf.keras.Model:
+    """MobileNetV2 with these options, without weights unless given."""
+    return models.build("mobilenet_v2", models.ModelSpec(image_size, num_classes, fine_tune_layers),
+                        mobilenet_v2.Options(**{"weights": "none", **options}))
 
 
 def _layer(model: tf.keras.Model, name: str) -> tf.keras.layers.Layer:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
 import tensorflow as tf
 from training_fixtures import CLASSES, IMAGE_SIZE, fn_args, training_settings
 
-from components.training import TRAINER_RUN_FN, trainer_custom_config
+from components.training import TRAINER_RUN_FN, progress, trainer_custom_config
 from components.artifacts import CLASS_NAMES_SIGNATURE, EXAMPLES_SIGNATURE, PHOTO_SIGNATURE
 
 
@@ -95,3 +96,51 @@ def test_warm_start_loads_the_base_models_weights(trained, dataset, tmp_path):
     assert len(before) == len(after) > 0
     for old, new in zip(before, after):  # batch-norm statistics move with any training, so trainables only
         np.testing.assert_allclose(old, new, atol=1e-3)
+
+
+THROWAWAY_MODEL = '''"""A throwaway model outside the models package: mean colour, a hidden layer of `units`, probabilities."""
+
+import dataclasses
+
+import tensorflow as tf
+
+from components.settings import check
+from components.training.models.options import Options as NoOptions
+
+
+@dataclasses.dataclass(frozen=True)
+class Options(NoOptions):
+    units: int = 8
+
+    def validate(self):
+        check(self.units >= 1, "training.model_options.tiny_models.pooled.units", "must be at least 1")
+
+
+def build(spec, options):
+    image = tf.keras.Input((spec.image_size, spec.image_size, 3), name="image")
+    hidden = tf.keras.layers.Dense(options.units, activation="relu")(tf.keras.layers.GlobalAveragePooling2D()(image))
+    probabilities = tf.keras.layers.Dense(spec.num_classes, activation="softmax", name="probabilities")(hidden)
+    return tf.keras.Model(image, probabilities, name="pooled")
+'''
+
+
+def test_a_model_added_as_one_file_trains_through_run_fn_with_its_own_options(dataset, tmp_path, monkeypatch):
+    """Adding a model is adding one file: a module on the path, named by its dotted path, with an option of its
+    own (an int that arrives as a float, as from a protobuf Struct)."""
+    from components.training.trainer import run_fn
+
+    package = tmp_path / "tiny_models"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "pooled.py").write_text(THROWAWAY_MODEL)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    settings = training_settings(model="tiny_models.pooled", model_options={"tiny_models.pooled": {"units": 3.0}},
+                                 epochs=1)
+    args = fn_args(dataset["examples"], str(tmp_path / "out"), settings)
+    run_fn(args)
+    history = json.load(open(os.path.join(args.model_run_dir, progress.HISTORY_FILE)))
+    assert history["model"] == "tiny_models.pooled" and len(history["epochs"]) == 1
+    assert history["params"] == (3 * 3 + 3) + (3 * 3 + 3)  # Mean RGB -> 3 units -> 3 classes.
+    outputs = tf.saved_model.load(args.serving_model_dir).signatures[EXAMPLES_SIGNATURE](
+        examples=tf.constant(dataset["records"]["eval"]))
+    assert outputs["probabilities"].shape == (18, 3)

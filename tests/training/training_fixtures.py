@@ -70,11 +70,11 @@ def training_settings(**changes) -> dict:
     """The pipeline's training defaults with small, fast values for tests."""
     import dataclasses
 
-    import pipeline_config
+    from components.training.settings import TrainingSettings
 
-    fast = dict(model="squeezenet", weights="none", epochs=4, batch_size=8, learning_rate=4e-3, warmup_epochs=1,
-                shuffle_buffer=64, accelerator="cpu")
-    return dataclasses.asdict(dataclasses.replace(pipeline_config.TrainingConfig(), **{**fast, **changes}))
+    fast = dict(model="squeezenet", model_options={"mobilenet_v2": {"weights": "none"}}, epochs=4, batch_size=8,
+                learning_rate=4e-3, warmup_epochs=1, shuffle_buffer=64, accelerator="cpu")
+    return dataclasses.asdict(TrainingSettings(**{**fast, **changes}))
 
 
 def zeros_png(width: int, height: int) -> bytes:

@@ -82,7 +82,8 @@ def test_bundled_files_are_read_from_the_image(tpu_job):
     tasks = _tasks(tpu_job)
     assert _parameter(tasks["FileBasedExampleGen"], "input_base") == "/pipeline/data/sample_flowers"
     assert _parameter(tasks["ImportSchemaGen"], "schema_file") == "/pipeline/schemas/schema.pbtxt"
-    assert _trainer_config(tpu_job)["training"]["weights"].startswith("/pipeline/data/weights/")
+    weights = _trainer_config(tpu_job)["training"]["model_options"]["mobilenet_v2"]["weights"]
+    assert weights.startswith("/pipeline/data/weights/")
 
 
 def test_direct_runner_by_default(tpu_job):

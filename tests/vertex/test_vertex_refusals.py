@@ -30,7 +30,8 @@ def test_tpu_target_needs_the_tpu_trainer_image(tmp_path, capsys):
 
 @pytest.mark.parametrize("flags, message", [
     (["--data-root", "/home/me/photos"], "data.data_root='/home/me/photos' is a local path"),
-    (["--weights", "/home/me/backbone.h5"], "training.weights='/home/me/backbone.h5' is a local path"),
+    (["--weights", "/home/me/backbone.h5"],
+     "training.model_options.mobilenet_v2.weights='/home/me/backbone.h5' is a local path"),
     (["--serving-dir", "runs/serving"], "--serving-dir gs://"),
     (["--set", "training.accelerator=gpu", *TPU], "contradicts --accelerator tpu-v3-8"),
     (["--accelerator", "tpu-v4-8"], "tpu-v5e-4"),

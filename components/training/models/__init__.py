@@ -1,7 +1,11 @@
-"""Model registry: every module in this package with a `build(spec)` function is a model, named by its file.
+"""Model registry: every module in this package with a `build(spec, options)` function is a model, named by its
+file; a model kept elsewhere is named by its module's dotted path (`my_models.resnet`).
 
-Adding a model is adding one file. Names are looked up, never imported from a config string, so a setting can
-only choose among the modules shipped here.
+Adding a model is adding one file. Its module holds the whole contract:
+- `build(spec: ModelSpec, options: Options) -> tf.keras.Model`, taking pixels in [0, 1] and giving probabilities;
+- optionally `Options`, a frozen dataclass extending `options.Options`: the model's own settings
+  (`training.model_options.<model>.<option>`) with their defaults and checks;
+- optionally a model built in parts (`parts.compose`), which the Trainer runs on cached features and fine-tunes.
 """
 
 from __future__ import annotations
@@ -9,23 +13,22 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import pkgutil
-from typing import Callable
+import typing
+from typing import Any, Callable, Mapping
 
 from components.errors import UserError
 from components.training import autograph
+from components.training.models.options import Options
 
 autograph.exclude_tf_keras()  # Every path that builds a model trains or serves it.
 
 
 @dataclasses.dataclass(frozen=True)
 class ModelSpec:
-    """What a builder needs; a model ignores the fields that do not apply to it (squeezenet has no backbone)."""
+    """What the Trainer asks of every builder; a model ignores `fine_tune_layers` if it has no backbone to tune."""
 
     image_size: int
     num_classes: int
-    weights: str = "none"  # imagenet | none | path to a Keras .h5 backbone
-    alpha: float = 0.0  # 0 = follow the weights file
-    dropout: float = 0.2
     fine_tune_layers: int = 0  # Top backbone layers trained in the fine-tuning phase.
 
 
@@ -35,21 +38,58 @@ def names() -> list[str]:
 
 
 def builder(name: str) -> Callable:
-    """The `build(spec) -> tf.keras.Model` of a registered model; an unknown name lists the known ones."""
-    known = names()
-    if name not in known:
-        raise UserError(f"training.model: unknown model {name!r}; known models: {', '.join(known)}")
-    return _module(name).build
+    """The `build(spec, options) -> tf.keras.Model` of a model; an unknown name lists the registered ones."""
+    return _model_module(name).build
 
 
-def build(name: str, spec: ModelSpec):
-    return builder(name)(spec)
+def build(name: str, spec: ModelSpec, options: Options | None = None):
+    """The model, with `options` (default: its module's defaults)."""
+    return builder(name)(spec, options_class(name)() if options is None else options)
+
+
+def options_class(name: str) -> type[Options]:
+    """The model's `Options` (the empty `Options` for a model that declares none)."""
+    return getattr(_model_module(name), "Options", Options)
+
+
+def options_for(name: str, values: Mapping[str, Any]) -> Options:
+    """The model's options from plain values: its defaults, then `values`, type-coerced and validated."""
+    return options_class(name).from_dict(name, values)
+
+
+def option_types(name: str) -> dict[str, Any]:
+    """Each option of the model with its type, to parse `--set training.model_options.<name>.<option>=text`."""
+    return typing.get_type_hints(options_class(name))
 
 
 def description(name: str) -> str:
     """The first line of the model module's docstring."""
-    return (_module(name).__doc__ or "").strip().splitlines()[0]
+    return (_model_module(name).__doc__ or "").strip().splitlines()[0]
+
+
+def _model_module(name: str):
+    module = _importable(name)
+    if not hasattr(module, "build"):
+        raise UserError(f"training.model: unknown model {name!r}; known models: {', '.join(names())} "
+                        "(or the dotted path of a module with a build(spec, options) function)")
+    return module
+
+
+def _importable(name: str):
+    """The module `name` stands for, or None where there is none (a module that fails to import raises)."""
+    if not all(part.isidentifier() for part in name.split(".")):
+        return None
+    try:
+        return _module(name)
+    except ModuleNotFoundError as error:
+        if error.name and _module_path(name).startswith(error.name):
+            return None
+        raise
 
 
 def _module(name: str):
-    return importlib.import_module(f"{__name__}.{name}")
+    return importlib.import_module(_module_path(name))
+
+
+def _module_path(name: str) -> str:
+    return name if "." in name else f"{__name__}.{name}"

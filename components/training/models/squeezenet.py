@@ -5,8 +5,11 @@ from __future__ import annotations
 import tensorflow as tf
 
 
-def build(spec) -> tf.keras.Model:
-    """Input: pixels in [0, 1]; output: class probabilities (float32 even under mixed precision)."""
+def build(spec, options) -> tf.keras.Model:  # noqa: ARG001 - it declares no options.
+    """Input: pixels in [0, 1]; output: class probabilities (float32 even under mixed precision).
+
+    Trained from scratch end to end: no options, and no parts to fine-tune (`spec.fine_tune_layers` is ignored).
+    """
     inputs = tf.keras.Input((spec.image_size, spec.image_size, 3), name="image")
     x = _conv(inputs, 32, 3)
     x = _fire(x, 24, 48)
