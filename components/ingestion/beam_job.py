@@ -1,7 +1,7 @@
 """The ingestion Beam graph, shared by the TFX executor and the standalone `flowers-pipeline ingest` job.
 
-listing (driver) -> shards of photos -> WriteShard (each writes its own train and eval file) -> rejected.jsonl,
-duplicates.jsonl (byte-identical photos, grouped by content key), ingest_summary.json (see `summary`).
+listing (driver) -> shards of photos -> WriteShard (each writes its own train and eval file) -> the rejects
+manifest, the duplicate groups (byte-identical photos, grouped by content key) and the summary (see `summary`).
 The checks around it (`checks`) run in the launching process, so a failure reaches the user as one UserError line
 instead of a worker traceback.
 """

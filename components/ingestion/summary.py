@@ -1,6 +1,6 @@
-"""The documents the ingestion job writes beside its splits: rejected.jsonl (a line per rejected or ignored
-path), duplicates.jsonl (byte-identical photos, grouped by content key) and ingest_summary.json (the counts),
-how their lines and counts are made, and how the summary is read back.
+"""The documents the ingestion job writes beside its splits (their names: `components.artifacts`): the rejects
+manifest (a line per rejected or ignored path), the duplicate groups (byte-identical photos, grouped by content
+key) and the summary (the counts); how their lines and counts are made, and how the summary is read back.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ _MAX_DETAIL_CHARS = 500
 
 
 class Rejection(typing.NamedTuple):
-    """A listed photo that became no record: its rejected.jsonl entry."""
+    """A listed photo that became no record: its rejects manifest entry."""
 
     path: str
     reason: str  # One of image.REASONS.
@@ -32,7 +32,7 @@ class Rejection(typing.NamedTuple):
 
 
 def manifest_line(entry: dict[str, str]) -> str:
-    """A rejected.jsonl line. Entries travel through Beam as this ASCII JSON text: a non-UTF-8 file name
+    """A rejects manifest line. Entries travel through Beam as this ASCII JSON text: a non-UTF-8 file name
     (decoded with surrogate escapes) is written as \\udcXX, where Beam's string coder would refuse it."""
     return json.dumps(entry)
 
@@ -64,7 +64,7 @@ def duplicate_groups(key_and_photos) -> typing.Iterator[dict]:
 
 
 def duplicate_json(group: dict) -> str:
-    """A duplicates.jsonl line; paths written as manifest_line writes them (a non-UTF-8 byte as \\udcXX)."""
+    """A duplicate groups line; paths written as manifest_line writes them (a non-UTF-8 byte as \\udcXX)."""
     return json.dumps({**group, "paths": [path.decode("utf-8", "surrogateescape") for path in group["paths"]]})
 
 
@@ -75,7 +75,7 @@ def duplicate_counts(group: dict) -> collections.Counter:
 
 
 def make_summary(counts: dict, classes: typing.Sequence[str], ignored: dict[str, int]) -> dict:
-    """The ingest_summary.json document; seen = written + rejected, ignored paths counted apart."""
+    """The summary document; seen = written + rejected, ignored paths counted apart."""
     written = {name: {label: counts.get(("written", name, label), 0) for label in classes}
                for name in SPLITS}
     by_reason = {key[1]: n for key, n in sorted(counts.items()) if key[0] == "rejected"}
@@ -93,5 +93,5 @@ def make_summary(counts: dict, classes: typing.Sequence[str], ignored: dict[str,
 
 
 def read_ingest_summary(examples_uri: str) -> dict:
-    """The ingest_summary.json written beside the splits of an Examples artifact (or an ingest output dir)."""
+    """The summary written beside the splits of an Examples artifact (or an ingest output dir)."""
     return json.loads(read_file(FileSystems.join(examples_uri, SUMMARY_FILE)))
