@@ -32,11 +32,11 @@ def run(args: argparse.Namespace) -> int:
     summary = run_ingest(data_root=data.data_root, output_dir=args.output_dir,
                          settings=IngestSettings.from_dict(dataclasses.asdict(data)),
                          beam_args=local_beam_args(config))
-    print(format_summary(summary, printable(args.output_dir), time.monotonic() - start))
+    print(format_ingest_summary(summary, printable(args.output_dir), time.monotonic() - start))
     return 0
 
 
-def format_summary(summary: dict, output_dir: str, seconds: float) -> str:
+def format_ingest_summary(summary: dict, output_dir: str, seconds: float) -> str:
     """Where the outputs are and the counts, per split and class."""
     lines = [f"Done in {seconds:.1f} s: {summary['seen']} photos seen, "
              f"{summary['seen'] - summary['rejected']} written, {summary['rejected']} rejected, "
