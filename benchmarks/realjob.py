@@ -5,7 +5,9 @@ In one run:
 2. the bare way, on the photos of the pipeline's own train and eval splits (read back from the records'
    `source`): tf.data over the files, fill-resize plus centre crop to the image size, cached, a frozen backbone,
    pooling, dropout and Dense, 10 epochs of Adam at batch 32, then evaluated on the eval split (wall time: data
-   loading, training and evaluation).
+   loading, training and evaluation);
+3. a bare batched predict of the pushed model over the eval split's records (load, decode, predict), beside the
+   Evaluator's time for the same photos.
 The default folder is the two shared photo folders merged with symlinks: 3,170 of the codelab's 3,670 photos.
 """
 
@@ -19,7 +21,7 @@ import sys
 import time
 
 from benchmarks import SHARED_PHOTOS, SHARED_WEIGHTS
-from components.artifacts import SPLITS, split_files
+from components.artifacts import EVAL_SPLIT, SPLITS, split_files
 from pipeline_config import PROJECT_DIR, PipelineConfig
 
 SHARED_MORE_PHOTOS = SHARED_PHOTOS + "_more"
@@ -53,7 +55,31 @@ def main(argv: list[str] | None = None) -> int:
           f"photos: {bare['train']} train, {bare['eval']} eval")
     for component in record.components:
         print(f"  {component.node_id:<24} {component.seconds or 0:7.1f} s")
+    if record.push.destination:
+        _print_predict_against_evaluator(record, PipelineConfig().data.image_size)
     return 0
+
+
+def _print_predict_against_evaluator(record, image_size: int) -> None:
+    evaluator = next((c.seconds for c in record.components if c.node_id == "Evaluator"), None) or 0.0
+    predict = bare_predict(record.push.destination, record.data.examples_uri, image_size)
+    print(f"bare batched predict of the pushed model on the {predict['photos']} eval photos: "
+          f"{predict['seconds']:.1f} s ({predict['load_seconds']:.1f} s of it loading the model); "
+          f"Evaluator {evaluator:.1f} s = {evaluator / predict['seconds']:.2f}x")
+
+
+def bare_predict(model_dir: str, examples_uri: str, image_size: int) -> dict:
+    """Seconds to load a SavedModel with Keras and predict the eval records in batches of BARE_BATCH."""
+    import tensorflow as tf
+
+    from components.training import data
+
+    started = time.monotonic()
+    model = tf.keras.models.load_model(model_dir, compile=False)
+    loaded = time.monotonic()
+    images = data.eval_dataset(split_files(examples_uri, EVAL_SPLIT), image_size, BARE_BATCH).map(lambda x, _: x)
+    probabilities = model.predict(images, verbose=0)
+    return {"seconds": time.monotonic() - started, "load_seconds": loaded - started, "photos": len(probabilities)}
 
 
 def merge_folders(folders: list[str], target: str) -> str:
