@@ -8,10 +8,10 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
-from training_fixtures import IMAGE_SIZE
 
 from components.errors import UserError
 from components.training import data
+from tests.training.training_fixtures import IMAGE_SIZE
 
 
 def _patterns(dataset, split):

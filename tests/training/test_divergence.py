@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 
 import pytest
-from training_fixtures import fn_args, training_settings
 
 from components.errors import UserError
 from components.training.divergence import FailOnNonFiniteLoss, TrainingDiverged
+from tests.training.training_fixtures import fn_args, training_settings
 
 
 def test_an_infinite_learning_rate_fails_the_trainer_and_exports_no_model(dataset, tmp_path):

@@ -10,12 +10,12 @@ import types
 import numpy as np
 import pytest
 import tensorflow as tf
-from training_fixtures import CLASSES, IMAGE_SIZE, fn_args, training_settings
 
 from components.training import data, export, features, models, progress, recipe
 from components.training.models import parts
 
 from pipeline_config import BUNDLED_WEIGHTS
+from tests.training.training_fixtures import CLASSES, IMAGE_SIZE, fn_args, training_settings
 
 # The bundled ImageNet backbone: random weights map every photo to nearly the same features.
 SPEC = models.ModelSpec(IMAGE_SIZE, len(CLASSES), weights=str(BUNDLED_WEIGHTS), fine_tune_layers=11)
