@@ -11,6 +11,7 @@ from components.training.divergence import FailOnNonFiniteLoss, TrainingDiverged
 from tests.training.training_fixtures import fn_args, training_settings
 
 
+@pytest.mark.e2e  # run_fn until the loss diverges.
 def test_an_infinite_learning_rate_fails_the_trainer_and_exports_no_model(dataset, tmp_path):
     """What `training.learning_rate=inf` did before the config refused it: a NaN model that answers one class."""
     from components.training.trainer import run_fn
