@@ -1,4 +1,5 @@
-# The README's first two commands: `make run` (install if needed, run the local pipeline), `make test`.
+# The README's first two commands: `make run` (install if needed, run the local pipeline), `make test` (the whole
+# suite, as CI runs it); `make test-fast` leaves out the end-to-end tests (pytest marker `e2e`) while editing.
 PYTHON_VERSION := $(shell cat .python-version)
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -22,7 +23,7 @@ BENCH_DATA ?= ../shared/data/flower_photos
 # the production gate (gate.min_accuracy, 0.80): runs on it gate at SAMPLE_MIN_ACCURACY unless DATA_ROOT is set.
 SAMPLE_MIN_ACCURACY ?= 0.5
 
-.PHONY: install run test bench bench-ingest bench-train bench-cv bench-e2e bench-realjob bench-retrain clean
+.PHONY: install run test test-fast bench bench-ingest bench-train bench-cv bench-e2e bench-realjob bench-retrain clean
 
 install: $(STAMP)
 
@@ -36,6 +37,9 @@ run: install
 
 test: install
 	$(PY) -m pytest -q tests
+
+test-fast: install
+	$(PY) -m pytest -q -m "not e2e" tests
 
 bench: bench-ingest bench-train bench-cv bench-e2e
 

@@ -3,8 +3,13 @@
 Photos are noise seeded by their `<class>/<name>` plus a per-class tint: the bytes are the same on every run
 (so are the content-hash splits), distinct between names (no accidental duplicates), and a classifier could
 tell classes apart. The helpers are handed out as session fixtures (`make_photo_folder`,
-`make_photo`, `photo_image`, `image_bytes`): `tests/` is not a package, so fixtures are how other test folders
-reach them. Example: `def test_x(tmp_path, make_photo_folder): make_photo_folder(tmp_path, ["a", "b"], 3)`.
+`make_photo`, `photo_image`, `image_bytes`). Example: `def test_x(tmp_path, make_photo_folder):
+make_photo_folder(tmp_path, ["a", "b"], 3)`. Helpers of one folder are modules of the `tests` package
+(`from tests.training.training_fixtures import CLASSES`).
+
+Tiers: a test marked `e2e` (pytest.ini) runs LocalDagRunner pipelines, trains for epochs or compiles whole models
+with XLA; `make test-fast` leaves those out (`-m "not e2e"`), `make test` runs everything. Every test that uses one
+of E2E_FIXTURES is marked here; the others are marked where they are defined.
 """
 
 from __future__ import annotations
@@ -19,7 +24,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.evaluation import gate_scenario
+
 TINY_CLASSES = ("daisy", "roses")
+# Session fixtures that run the real pipeline or train for several epochs: every test using one is end-to-end.
+E2E_FIXTURES = frozenset({"scenario", "trained"})
+
+
+@pytest.hookimpl(tryfirst=True)  # Before `-m` deselects by marker.
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if E2E_FIXTURES.intersection(item.fixturenames):
+            item.add_marker(pytest.mark.e2e)
 
 
 def _photo_image(seed: str, size: tuple[int, int] = (64, 48), mode: str = "RGB", tint: int = 0) -> Image.Image:
@@ -82,6 +98,13 @@ def photo_folder(tmp_path) -> Path:
     root = tmp_path / "photos"
     _make_photo_folder(root)
     return root
+
+
+@pytest.fixture(scope="session")
+def scenario(tmp_path_factory) -> dict:
+    """The gate scenario (five real pipeline runs, see tests/evaluation/gate_scenario.py), once per session, for
+    tests/evaluation and tests/report."""
+    return gate_scenario.load_or_run_scenario(str(tmp_path_factory.getbasetemp() / "gate_scenario"))
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 import os
 
-from gate_scenario import MAX_ACCURACY_DROP, MIN_ACCURACY
+from tests.evaluation.gate_scenario import MAX_ACCURACY_DROP, MIN_ACCURACY
 
 
 def test_model_below_the_floor_is_not_blessed_and_never_reaches_serving(scenario):

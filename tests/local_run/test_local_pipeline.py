@@ -21,6 +21,8 @@ from components.report import collect_run, format_summary
 from components.report.collect import edge_summary
 from pipeline import cli
 
+pytestmark = pytest.mark.e2e  # Every test here runs the whole DAG under LocalDagRunner.
+
 CLASSES = ("daisy", "roses")
 FAST = ["data.classes=" + ",".join(CLASSES), "data.image_size=32", "training.model=squeezenet",
         "training.epochs=2", "training.warmup_epochs=0", "training.batch_size=4"]

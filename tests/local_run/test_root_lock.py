@@ -49,6 +49,7 @@ def _wait_for_a_running_step(process: subprocess.Popen, metadata_path: str, time
     raise AssertionError("the first run never started a component")
 
 
+@pytest.mark.e2e  # Starts a real pipeline run in a second process.
 def test_two_concurrent_runs_on_one_root(tmp_path, make_photo_folder):
     """The first run holds the root; the second is refused in one line before any work, with no summary (so it
     cannot describe the other run). Killed with -9, the first run frees the root and reads as interrupted."""

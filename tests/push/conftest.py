@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from push_fixtures import SIZE, export_tiny
+
+from tests.push.push_fixtures import SIZE, export_tiny
 
 
 @pytest.fixture(scope="session")

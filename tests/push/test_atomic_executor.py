@@ -5,7 +5,6 @@ import os
 import shutil
 
 import tensorflow as tf
-from push_fixtures import CLASSES, export_tiny
 from tfx import v1 as tfx
 from tfx.types import standard_artifacts
 from tfx.utils import proto_utils
@@ -16,6 +15,7 @@ from components.push.component import AtomicExecutor
 from components.report.collect import push_result
 from components.report.record import PushResult, RunRecord
 from components.report.summary import _push as summary_push_line
+from tests.push.push_fixtures import CLASSES, export_tiny
 
 
 def _model(tmp_path, name: str, exported: str):

@@ -6,13 +6,13 @@ import os
 
 import pytest
 
-import gate_scenario
 from components import artifacts
 from components.ingestion import image
 from components.report import collect_run, format_summary, write_report
 from components.report.html_report import render
 from components.report.predictions import sample_predictions
 from pipeline import cli
+from tests.evaluation import gate_scenario
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,9 @@ import random
 import numpy as np
 import pytest
 from PIL import Image
-from training_fixtures import CLASSES, PER_CLASS, colour_photo, fn_args, to_example, training_settings, write_split
+
+from tests.training.training_fixtures import (CLASSES, PER_CLASS, colour_photo, fn_args, to_example, training_settings,
+                                              write_split)
 
 from components import artifacts
 

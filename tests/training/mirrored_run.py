@@ -1,13 +1,13 @@
-"""Run by test_mirrored.py in a fresh process: split the CPU into two logical devices (which must be the first
-TensorFlow call of a process), train on one device and under MirroredStrategy over both, and print what each run
-learnt as JSON: an end-to-end fit, and the Trainer's cached-feature phases on a tiny set of records."""
+"""Run by test_mirrored.py in a fresh process (`python -m tests.training.mirrored_run` from the repository root):
+split the CPU into two logical devices (which must be the first TensorFlow call of a process), train on one device
+and under MirroredStrategy over both, and print what each run learnt as JSON: an end-to-end fit, and the Trainer's
+cached-feature phases on a tiny set of records."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import os
-import sys
 import tempfile
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
@@ -15,13 +15,12 @@ import tensorflow as tf  # noqa: E402
 
 tf.config.set_logical_device_configuration(tf.config.list_physical_devices("CPU")[0],
                                            [tf.config.LogicalDeviceConfiguration()] * 2)
-sys.path[:0] = [os.getcwd(), os.path.dirname(os.path.abspath(__file__))]
 import numpy as np  # noqa: E402
-from training_fixtures import CLASSES, IMAGE_SIZE, fn_args, training_settings, write_split  # noqa: E402
 
 from components.training import models, recipe, schedule, strategy, trainer  # noqa: E402
 from components.training.models import mobilenet_v2, parts  # noqa: E402
 from components.training.settings import TrainingSettings  # noqa: E402
+from tests.training.training_fixtures import CLASSES, IMAGE_SIZE, fn_args, training_settings, write_split  # noqa: E402
 
 SPEC = models.ModelSpec(IMAGE_SIZE, len(CLASSES), fine_tune_layers=11)
 OPTIONS = mobilenet_v2.Options(weights="none", alpha=0.35, dropout=0.0)
@@ -66,7 +65,7 @@ def records(directory: str) -> str:
     import io
 
     from PIL import Image
-    from training_fixtures import colour_photo, to_example
+    from tests.training.training_fixtures import colour_photo, to_example
 
     rng = np.random.default_rng(5)
     split_records = {"train": [], "eval": []}

@@ -10,7 +10,8 @@ import subprocess
 import sys
 
 import pytest
-from training_fixtures import CLASSES, zeros_png
+
+from tests.training.training_fixtures import CLASSES, zeros_png
 
 MEMORY_MARGIN_KB = 300 * 1024
 _QUIET = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}

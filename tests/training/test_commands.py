@@ -6,11 +6,11 @@ import json
 import os
 
 import pytest
-from training_fixtures import CLASSES
 
 from components.errors import UserError
 from components.training.predict import resolve_model_dir
 from pipeline.cli import main
+from tests.training.training_fixtures import CLASSES
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 import tensorflow as tf
-from training_fixtures import IMAGE_SIZE
 
 from components import artifacts
 from components.errors import UserError
 from components.training import data
+from tests.training.training_fixtures import IMAGE_SIZE
 
 
 def _patterns(dataset, split):

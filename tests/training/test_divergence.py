@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 
 import pytest
-from training_fixtures import fn_args, training_settings
 
 from components.errors import UserError
 from components.training.divergence import FailOnNonFiniteLoss, TrainingDiverged
+from tests.training.training_fixtures import fn_args, training_settings
 
 
+@pytest.mark.e2e  # run_fn until the loss diverges.
 def test_an_infinite_learning_rate_fails_the_trainer_and_exports_no_model(dataset, tmp_path, monkeypatch):
     """What `training.learning_rate=inf` did before the settings refused it (in run_fn too, so the rate is made
     infinite after them): a NaN model that answers one class."""

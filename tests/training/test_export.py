@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image
-from training_fixtures import ingest_like, zeros_png
 
 from components.ingestion.image import DRAFT_MARGIN, resize_and_crop
 from components.training.photo_input import MAX_ASPECT_RATIO, photo_to_input, readable_error
+from tests.training.training_fixtures import ingest_like, zeros_png
 
 
 def _blocks(width: int, height: int, block: int = 4) -> Image.Image:

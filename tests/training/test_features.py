@@ -10,11 +10,12 @@ import types
 import numpy as np
 import pytest
 import tensorflow as tf
-from training_fixtures import CLASSES, IMAGE_SIZE, fn_args, training_settings
 
 from components import artifacts
 from components.training import data, features, models, recipe
 from components.training.models import mobilenet_v2, parts
+
+from tests.training.training_fixtures import CLASSES, IMAGE_SIZE, fn_args, training_settings
 
 # The bundled ImageNet backbone: random weights map every photo to nearly the same features.
 SPEC = models.ModelSpec(IMAGE_SIZE, len(CLASSES), fine_tune_layers=11)
@@ -58,6 +59,7 @@ def test_each_epoch_picks_one_view_per_photo():
     assert batches[0].shape == (40, 1)
 
 
+@pytest.mark.e2e  # Compiles the frozen backbone with XLA.
 def test_feature_pass_compiles_with_xla(model):
     frozen = parts.of(model).frozen
     images = tf.random.uniform([4, IMAGE_SIZE, IMAGE_SIZE, 3], seed=2)
@@ -66,6 +68,7 @@ def test_feature_pass_compiles_with_xla(model):
     np.testing.assert_allclose(step(images), frozen(images, training=False), atol=1e-4)
 
 
+@pytest.mark.e2e  # run_fn: three epochs and an export.
 def test_run_fn_trains_on_cached_features_and_exports_the_full_model(dataset, tmp_path, caplog):
     from components.training.trainer import run_fn
 
@@ -94,6 +97,7 @@ def test_run_fn_trains_on_cached_features_and_exports_the_full_model(dataset, tm
     assert np.isclose(accuracy, history["epochs"][-1]["val_accuracy"], atol=1e-6)
 
 
+@pytest.mark.e2e  # run_fn: an end-to-end epoch and an export.
 def test_a_cache_that_does_not_fit_falls_back_to_end_to_end_training(dataset, tmp_path, caplog):
     from components.training.trainer import run_fn
 

@@ -8,16 +8,18 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
+
+pytestmark = pytest.mark.e2e  # Trains in a fresh process, four times.
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def test_mirrored_over_two_devices_matches_one_device():
     """End to end, and the cached-feature phases (feature pass, head, fine-tuning) of the Trainer."""
-    script = os.path.join(os.path.dirname(__file__), "mirrored_run.py")
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "TF_USE_LEGACY_KERAS": "1"}
-    done = subprocess.run([sys.executable, script], cwd=PROJECT, env=env, capture_output=True, text=True,
-                          timeout=600)
+    done = subprocess.run([sys.executable, "-m", "tests.training.mirrored_run"], cwd=PROJECT, env=env,
+                          capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     runs = json.loads(done.stdout.strip().splitlines()[-1])
     assert runs["one_device"]["replicas"] == 1 and runs["mirrored"]["replicas"] == 2

@@ -64,6 +64,7 @@ def test_a_file_that_is_not_keras_weights_fails_clearly(tmp_path):
         _mobilenet(96, 5, weights=str(bogus))
 
 
+@pytest.mark.e2e  # Compiles each whole model with XLA.
 @pytest.mark.parametrize("name", ["mobilenet_v2", "squeezenet"])
 def test_train_step_compiles_with_xla(name):
     """What a TPU demands: the whole train step lowers to XLA (static shapes, no host-side ops) and runs."""

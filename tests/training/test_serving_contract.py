@@ -12,10 +12,10 @@ import sys
 
 import numpy as np
 import tensorflow as tf
-from training_fixtures import CLASSES
 
 from components.push.atomic import push_atomically
 from components.artifacts import CLASS_NAMES_SIGNATURE, EXAMPLES_SIGNATURE, PHOTO_INPUT, PHOTO_SIGNATURE
+from tests.training.training_fixtures import CLASSES
 
 _CLIENT = """
 import json, sys

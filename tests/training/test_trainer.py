@@ -7,10 +7,10 @@ import os
 
 import numpy as np
 import tensorflow as tf
-from training_fixtures import CLASSES, IMAGE_SIZE, fn_args, training_settings
 
 from components.training import TRAINER_RUN_FN, progress, trainer_custom_config
 from components.artifacts import CLASS_NAMES_SIGNATURE, EXAMPLES_SIGNATURE, PHOTO_SIGNATURE
+from tests.training.training_fixtures import CLASSES, IMAGE_SIZE, fn_args, training_settings
 
 
 def test_run_fn_name_points_at_the_installed_function():

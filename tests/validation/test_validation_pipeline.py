@@ -42,6 +42,7 @@ def examples_uri(root):
     return uri
 
 
+@pytest.mark.e2e  # Two LocalDagRunner runs.
 def test_pipeline_passes_then_stops_on_anomalies(tmp_path, make_photo_folder):
     data = tmp_path / "photos"
     make_photo_folder(data, CLASSES, per_class=4)

@@ -6,7 +6,8 @@ import json
 import threading
 
 import pytest
-from vertex_fakes import IMAGE, PROJECT, FakeGoogle
+
+from tests.vertex.vertex_fakes import IMAGE, PROJECT, FakeGoogle
 
 
 @pytest.fixture

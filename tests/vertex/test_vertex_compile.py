@@ -5,9 +5,9 @@ import json
 import pytest
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
-from vertex_fakes import IMAGE, PROJECT, REGION, SERVICE_ACCOUNT
 
 from pipeline import cli
+from tests.vertex.vertex_fakes import IMAGE, PROJECT, REGION, SERVICE_ACCOUNT
 
 TPU_IMAGE = "europe-docker.pkg.dev/flowers-prod/images/flowers-tpu:1"
 ROOT = "gs://flowers-bucket/pipeline"

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from pipeline import cli
-from vertex_fakes import IMAGE, PROJECT, REGION, SCHEDULE_ID, SERVICE_ACCOUNT
+from tests.vertex.vertex_fakes import IMAGE, PROJECT, REGION, SCHEDULE_ID, SERVICE_ACCOUNT
 
 WHERE = ["--project", PROJECT, "--region", REGION]
 

@@ -1,9 +1,9 @@
 """What cannot run on Vertex is refused at compile time, with a message saying what to do instead."""
 
 import pytest
-from vertex_fakes import IMAGE, PROJECT
 
 from pipeline import cli
+from tests.vertex.vertex_fakes import IMAGE, PROJECT
 
 TPU = ["--accelerator", "tpu-v3-8", "--trainer-image", "europe-docker.pkg.dev/p/r/flowers-tpu:1"]
 CLOUD = ["--pipeline-root", "gs://flowers-bucket/pipeline", "--serving-dir", "gs://flowers-bucket/serving"]

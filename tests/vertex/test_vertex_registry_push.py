@@ -5,9 +5,8 @@ The endpoint-creating test comes last: after `Endpoint.create`, aiplatform 1.165
 process as a private-service-connect one, which `Endpoint.list` skips (one push per executor process is unaffected).
 """
 
-from vertex_fakes import PROJECT, REGION
-
 from components.push.vertex_registry import PushedVersion, RegistryTarget, push_version
+from tests.vertex.vertex_fakes import PROJECT, REGION
 
 LOCATION = f"projects/{PROJECT}/locations/{REGION}"
 SERVING_IMAGE = "europe-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-15:latest"

@@ -1,0 +1,1 @@
+"""Tests of `components/evaluation`; `gate_scenario` is the gate runs that tests/report reads too."""
