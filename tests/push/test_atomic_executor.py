@@ -4,18 +4,21 @@ like the stock Pusher; a refused one is recorded with the reason, which the run 
 import os
 import shutil
 
+import pytest
 import tensorflow as tf
 from tfx import v1 as tfx
 from tfx.types import standard_artifacts
 from tfx.utils import proto_utils
 
-from components.edge import EdgeModel
 from components.artifacts import NOT_PUSHED_REASON_PROPERTY
+from components.edge import EdgeModel
 from components.push.component import AtomicExecutor
 from components.report.collect import push_result
 from components.report.record import PushResult, RunRecord
 from components.report.summary import _push as summary_push_line
 from tests.push.push_fixtures import CLASSES, export_tiny
+
+pytestmark = pytest.mark.e2e  # Every push runs the pre-push serving check in a fresh process (5-17 s a test).
 
 
 def _model(tmp_path, name: str, exported: str):

@@ -13,8 +13,8 @@ import sys
 import numpy as np
 import tensorflow as tf
 
-from components.push.atomic import push_atomically
 from components.artifacts import CLASS_NAMES_SIGNATURE, EXAMPLES_SIGNATURE, PHOTO_INPUT, PHOTO_SIGNATURE
+from components.push.atomic import push_atomically
 from tests.training.training_fixtures import CLASSES
 
 _CLIENT = """

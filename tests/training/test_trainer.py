@@ -8,8 +8,8 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from components.training import TRAINER_RUN_FN, progress, trainer_custom_config
 from components.artifacts import CLASS_NAMES_SIGNATURE, EXAMPLES_SIGNATURE, PHOTO_SIGNATURE
+from components.training import TRAINER_RUN_FN, progress, trainer_custom_config
 from tests.training.training_fixtures import CLASSES, IMAGE_SIZE, fn_args, training_settings
 
 
