@@ -15,8 +15,8 @@ from typing import Iterable, Iterator
 import tensorflow as tf
 
 from components.artifacts import (CLASS_NAMES_OUTPUT, CLASS_NAMES_SIGNATURE, PHOTO_INPUT, PHOTO_SIGNATURE,
-from components.errors import UserError
                                   PROBABILITIES_OUTPUT)
+from components.errors import UserError
 from components.training.photo_input import DEFAULT_MAX_PIXELS, REFUSAL_MARK, readable_error
 
 _TF_FORMATS = {"JPEG", "PNG", "GIF", "BMP"}  # What the photo signature decodes.
