@@ -3,8 +3,8 @@ the Trainer, then BaselineResolver -> Evaluator(make_eval_config) -> AtomicPushe
 
 Models are real tf.keras SavedModels exported by the Trainer's exporter. Each one maps the true `class` through
 a fixed table, so its eval accuracy is known exactly: classes listed in `wrong` are predicted as the next class.
-Shared by tests/evaluation and tests/report (the `scenario` fixture of tests/conftest.py), run once per session: `run_scenario` keeps
-its outcome in a JSON file next to the artifacts.
+Shared by tests/evaluation and tests/report (the `scenario` fixture of tests/conftest.py), run once per session:
+`run_scenario` keeps its outcome in a JSON file next to the artifacts.
 """
 
 from __future__ import annotations
