@@ -59,7 +59,8 @@ def main() -> None:
 
 def link_photos(source: str, target: str, limit: int | None) -> int:
     """Symlink photos of source/<class>/ into target/<class>/, taking one per class in turn up to `limit`."""
-    per_class = {c: sorted(n for n in os.listdir(os.path.join(source, c)) if os.path.splitext(n)[1].lower() in IMAGE_EXTENSIONS)
+    per_class = {c: sorted(n for n in os.listdir(os.path.join(source, c))
+                           if os.path.splitext(n)[1].lower() in IMAGE_EXTENSIONS)
                  for c in CODELAB_CLASSES}
     order = [(c, names[i]) for i in range(max(map(len, per_class.values())))
              for c, names in per_class.items() if i < len(names)]

@@ -8,8 +8,8 @@ make_photo_folder(tmp_path, ["a", "b"], 3)`. Helpers of one folder are modules o
 (`from tests.training.training_fixtures import CLASSES`).
 
 Tiers: a test marked `e2e` (pytest.ini) runs LocalDagRunner pipelines, trains for epochs, serves a model in a fresh
-process or compiles whole models with XLA; `make test-fast` leaves those out (`-m "not e2e"`), `make test` runs everything. Every test that uses one
-of E2E_FIXTURES is marked here; the others are marked where they are defined.
+process or compiles whole models with XLA; `make test-fast` leaves those out (`-m "not e2e"`), `make test` runs
+everything. Every test that uses one of E2E_FIXTURES is marked here; the others are marked where they are defined.
 """
 
 from __future__ import annotations

@@ -24,7 +24,8 @@ serve = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
 answers = []
 for path in sys.argv[2:]:
     try:
-        answers.append({"label": serve(image_bytes=tf.constant([open(path, "rb").read()]))["label"][0].numpy().decode()})
+        label = serve(image_bytes=tf.constant([open(path, "rb").read()]))["label"][0]
+        answers.append({"label": label.numpy().decode()})
     except tf.errors.InvalidArgumentError as error:
         answers.append({"error": error.message})
 print(json.dumps({"answers": answers, "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,

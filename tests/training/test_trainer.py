@@ -98,7 +98,7 @@ def test_warm_start_loads_the_base_models_weights(trained, dataset, tmp_path):
         np.testing.assert_allclose(old, new, atol=1e-3)
 
 
-THROWAWAY_MODEL = '''"""A throwaway model outside the models package: mean colour, a hidden layer of `units`, probabilities."""
+THROWAWAY_MODEL = '''"""A throwaway model outside the models package: mean colour, a hidden layer, probabilities."""
 
 import dataclasses
 

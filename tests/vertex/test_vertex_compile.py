@@ -12,8 +12,8 @@ from tests.vertex.vertex_fakes import IMAGE, PROJECT, REGION, SERVICE_ACCOUNT
 TPU_IMAGE = "europe-docker.pkg.dev/flowers-prod/images/flowers-tpu:1"
 ROOT = "gs://flowers-bucket/pipeline"
 DAG_TASKS = {"FileBasedExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator", "AnomalyStop",
-             "LabelDriftCheck", "LabelDriftStop", "Trainer", "EdgeExport", "Evaluator", "baseline_resolver-model-resolver",
-             "baseline_resolver-model-blessing-resolver"}
+             "LabelDriftCheck", "LabelDriftStop", "Trainer", "EdgeExport", "Evaluator",
+             "baseline_resolver-model-resolver", "baseline_resolver-model-blessing-resolver"}
 BEAM_STEPS = ("FileBasedExampleGen", "StatisticsGen", "Evaluator")
 
 
