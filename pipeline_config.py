@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 from components.errors import ConfigError, UserError
 from components.ingestion.settings import CODELAB_CLASSES  # noqa: F401 (the default data.classes, for callers)
-from components.ingestion.settings import IngestSettings, InvalidSetting
+from components.ingestion.settings import IngestSettings
 from components.settings import check as _check, check_type
 from components.training.settings import MODEL_OPTIONS, TrainingSettings, model_option
 
@@ -37,10 +37,7 @@ class DataConfig(IngestSettings):
 
     def validate(self) -> None:
         _check(self.data_root != "", "data.data_root", "must not be empty")
-        try:
-            super().validate()
-        except InvalidSetting as error:
-            raise ConfigError(f"data.{error}") from None
+        super().validate()
 
 
 @dataclasses.dataclass(frozen=True)

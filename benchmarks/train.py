@@ -52,7 +52,7 @@ def ingest(data_root: str, output_dir: str, data) -> str:
     shutil.rmtree(output_dir, ignore_errors=True)
     started = time.perf_counter()
     summary = run_ingest(data_root=data_root, output_dir=output_dir,
-                         settings=IngestSettings.from_dict(dataclasses.asdict(data)))
+                         settings=IngestSettings.from_dict(data.to_dict()))
     written = {split: sum(counts.values()) for split, counts in summary["written"].items()}
     print(f"ingested {written} in {time.perf_counter() - started:.1f} s", flush=True)
     return output_dir

@@ -36,7 +36,7 @@ def create_pipeline(config: PipelineConfig, *, schema_file: str, metadata_connec
     """
     data = config.data
     example_gen = make_example_gen(data_root=data.data_root,
-                                   settings=IngestSettings.from_dict(dataclasses.asdict(data)))
+                                   settings=IngestSettings.from_dict(data.to_dict()))
     examples = example_gen.outputs["examples"]
     statistics_gen = tfx.components.StatisticsGen(examples=examples)
     schema_gen = tfx.components.ImportSchemaGen(schema_file=schema_file)

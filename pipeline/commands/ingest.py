@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
 
 from components.artifacts import DUPLICATES_FILE, EVAL_SPLIT, REJECTED_FILE, SPLIT_PREFIX, SUMMARY_FILE, TRAIN_SPLIT
@@ -30,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
           f"({data.image_size}x{data.image_size}, eval fraction {data.eval_fraction:g})", flush=True)
     start = time.monotonic()
     summary = run_ingest(data_root=data.data_root, output_dir=args.output_dir,
-                         settings=IngestSettings.from_dict(dataclasses.asdict(data)),
+                         settings=IngestSettings.from_dict(data.to_dict()),
                          beam_args=local_beam_args(config))
     print(format_ingest_summary(summary, printable(args.output_dir), time.monotonic() - start))
     return 0

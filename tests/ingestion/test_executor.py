@@ -6,7 +6,8 @@ from tfx.proto import example_gen_pb2
 
 from components.ingestion import make_example_gen
 from components.ingestion.executor import Executor, settings_from_exec_properties
-from components.ingestion.settings import IngestSettings, InvalidSetting
+from components.errors import ConfigError
+from components.ingestion.settings import IngestSettings
 
 SETTINGS = IngestSettings(classes=("daisy", "roses"), image_size=24, eval_fraction=0.25, records_per_shard=100,
                           max_shards=8, max_rejected_fraction=0.1, max_image_pixels=1_000_000,
@@ -36,5 +37,5 @@ def test_settings_round_trip_with_exact_types(photo_folder):
 
 def test_settings_read_back_are_validated():
     """The executor checks what it receives as the config checked what it sent (a Struct carries floats)."""
-    with pytest.raises(InvalidSetting, match="image_size: must be between 16 and 1024"):
+    with pytest.raises(ConfigError, match="image_size: must be between 16 and 1024"):
         IngestSettings.from_dict({**SETTINGS.to_dict(), "image_size": 8.0})
