@@ -29,8 +29,12 @@ SOURCE_FEATURE = "source"  # The photo's path (a non-UTF-8 byte kept as is).
 # ModelRun artifact (Trainer -> report).
 HISTORY_FILE = "training_history.json"  # {"epochs": [{metric: value}, ...], "wall_seconds": ..., other scalars}
 EVAL_PREDICTIONS_FILE = "eval_predictions.json"  # {source: [class index, probability]}: the report's photo grid.
+LABEL_ISSUES_FILE = "label_issues.jsonl"  # Photos whose given label the out-of-fold probabilities doubt, worst first.
+NEAR_DUPLICATES_FILE = "near_duplicates.jsonl"  # Pairs of photos with nearly the same pooled features.
+CALIBRATION_FILE = "calibration.json"  # The fitted temperature, eval ECE before and after, reliability bins.
 
 # Serving SavedModel (Trainer -> Evaluator, pusher's serving check, `predict`, clients).
+CONFIDENCE_FILE = "assets.extra/confidence.json"  # In the SavedModel: the threshold chosen for the version.
 PHOTO_SIGNATURE = "serving_default"
 EXAMPLES_SIGNATURE = "serving_examples"
 CLASS_NAMES_SIGNATURE = "class_names"
