@@ -68,6 +68,9 @@ STATISTICS_FILE = "FeatureStats.pb"  # StatisticsGen.
 ANOMALIES_FILE = "SchemaDiff.pb"  # ExampleValidator.
 
 # EdgeModel artifact (edge export -> pusher, report).
+# Its ML Metadata type name, which the Vertex compiler writes as the schema title; TFX's container entry point
+# imports a custom type by that title (`<module>.<Class>`), so it must name an importable class (components/__init__).
+EDGE_MODEL_TYPE = "components.EdgeModel"
 EDGE_METRICS_FILE = "edge_metrics.json"
 LABELS_FILE = "labels.txt"  # The class names, one a line, next to the TFLite models.
 

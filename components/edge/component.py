@@ -13,7 +13,7 @@ from tfx import v1 as tfx
 from tfx.types.artifact import Artifact
 from tfx.utils import path_utils
 
-from components.artifacts import BLESSED_PROPERTY
+from components.artifacts import BLESSED_PROPERTY, EDGE_MODEL_TYPE
 from components.edge import layout
 from components.edge.exporter import CALIBRATION_PHOTOS, export_edge_models, record_skipped
 
@@ -21,7 +21,7 @@ from components.edge.exporter import CALIBRATION_PHOTOS, export_edge_models, rec
 class EdgeModel(Artifact):
     """TFLite models (float16 and int8), the class names file and their figures: see `components.edge.layout`."""
 
-    TYPE_NAME = layout.ARTIFACT_TYPE
+    TYPE_NAME = EDGE_MODEL_TYPE  # Importable as `components.EdgeModel`, as a Vertex container must import it.
 
 
 @tfx.dsl.components.component

@@ -17,7 +17,6 @@ from tfx.utils import io_utils
 
 from components.artifacts import EDGE_METRICS_FILE
 
-ARTIFACT_TYPE = "flowers.EdgeModel"  # <namespace>.<Name>: the form Vertex (KFP schema titles) requires.
 PUSH_DIR = "push"
 REJECTED_DIR = "rejected"
 VERSION_DIR = "tflite"  # Inside a pushed version; TF Serving ignores folders it does not know.

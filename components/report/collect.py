@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any, Optional
 
-from components.artifacts import (ALREADY_SERVED_PROPERTY, BLESSED_PROPERTY, DUPLICATES_FILE, HISTORY_FILE,
-                                  NOT_PUSHED_REASON_PROPERTY, PUSHED_DESTINATION_PROPERTY, PUSHED_PROPERTY,
+from components.artifacts import (ALREADY_SERVED_PROPERTY, BLESSED_PROPERTY, DUPLICATES_FILE, EDGE_MODEL_TYPE,
+                                  HISTORY_FILE, NOT_PUSHED_REASON_PROPERTY, PUSHED_DESTINATION_PROPERTY, PUSHED_PROPERTY,
                                   PUSHED_VERSION_PROPERTY, REJECTED_FILE, SUMMARY_FILE)
 from components.edge import layout as edge_layout
 from components.report import evaluation_io, examples_io
@@ -39,7 +39,7 @@ def collect_run(metadata_path: str, pipeline_name: str, pipeline_root: str, run_
     record.drift = label_drift(steps)
     record.training = training_summary(reader, steps)
     record.gate = gate_result(reader, steps, record.classes)
-    record.edge = edge_summary(_last_output(reader, steps, edge_layout.ARTIFACT_TYPE))
+    record.edge = edge_summary(_last_output(reader, steps, EDGE_MODEL_TYPE))
     record.push = push_result(_last_output(reader, steps, "PushedModel"))
     return record
 
