@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import json
 from typing import Any
 
 from components.errors import UserError
+from pipeline.vertex import spec
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 HOW_TO_AUTHENTICATE = ("run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS "
@@ -59,14 +59,14 @@ def run_request(*, template_path: str, display_name: str, project: str, location
                 enable_caching: bool = True, labels: dict[str, str] | None = None,
                 service_account: str | None = None) -> RunRequest:
     """Validate a run against its compiled template: declared parameters, labels, a gs:// root."""
-    spec = load_template(template_path)
-    root = pipeline_root or spec.get("runtimeConfig", {}).get("gcsOutputDirectory", "")
+    template = spec.load_template(template_path)
+    root = pipeline_root or template.pipeline_root
     if not root.startswith("gs://"):
         raise UserError(f"the pipeline root {root!r} is not a gs:// path; recompile with --pipeline-root gs://...")
     labels = dict(labels or {})
     _validate_labels(labels)
     return RunRequest(display_name=display_name, template_path=template_path, pipeline_root=root, project=project,
-                      location=location, parameter_values=_typed_parameters(spec, parameter_values or {}),
+                      location=location, parameter_values=_typed_parameters(template, parameter_values or {}),
                       enable_caching=enable_caching, labels=labels, service_account=service_account or None)
 
 
@@ -97,41 +97,16 @@ def describe_schedule(request: ScheduleRequest) -> dict[str, Any]:
 
 def spec_summary(template_path: str) -> dict[str, Any]:
     """What a reader checks in a compiled pipeline: its tasks, images and the Trainer's machines."""
-    spec = load_template(template_path)["pipelineSpec"]
-    executors = spec.get("deploymentSpec", {}).get("executors", {}).values()
+    template = spec.load_template(template_path)
     return {
         "path": template_path,
-        "name": spec["pipelineInfo"]["name"],
-        "sdk_version": spec.get("sdkVersion"),
-        "tasks": sorted(spec["root"]["dag"]["tasks"]),
-        "images": sorted({e["container"]["image"] for e in executors if "container" in e}),
-        "runtime_parameters": sorted(spec["root"].get("inputDefinitions", {}).get("parameters", {})),
-        "custom_jobs": _custom_jobs(spec["root"]["dag"]["tasks"]),
+        "name": template.name,
+        "sdk_version": template.spec.get("sdkVersion"),
+        "tasks": [task.name for task in template.tasks()],
+        "images": template.images(),
+        "runtime_parameters": template.runtime_parameters,
+        "custom_jobs": template.custom_jobs(),
     }
-
-
-def _custom_jobs(tasks: dict[str, Any]) -> dict[str, Any]:
-    """Per task that starts a Vertex custom job (the Trainer), the job spec it will send."""
-    jobs = {}
-    for name, task in tasks.items():
-        value = task.get("inputs", {}).get("parameters", {}).get("custom_config", {})
-        text = value.get("runtimeValue", {}).get("constantValue", {}).get("stringValue", "null")
-        training_args = (json.loads(text) or {}).get("ai_platform_training_args")
-        if training_args:
-            jobs[name] = training_args
-    return jobs
-
-
-def load_template(template_path: str) -> dict[str, Any]:
-    try:
-        with open(template_path) as file:
-            template = json.load(file)
-    except (OSError, ValueError) as error:
-        raise UserError(f"cannot read the compiled pipeline {template_path}: {error}") from None
-    if "pipelineSpec" not in template:
-        raise UserError(f"{template_path} is not a compiled pipeline (no pipelineSpec); "
-                        f"write one with `flowers-pipeline compile`")
-    return template
 
 
 def default_credentials():
@@ -191,9 +166,9 @@ def _pipeline_job(request: RunRequest, credentials):
     return aiplatform.PipelineJob(credentials=credentials, **request.job_args())
 
 
-def _typed_parameters(template: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
+def _typed_parameters(template: spec.Template, values: dict[str, str]) -> dict[str, Any]:
     """Only parameters the compiled pipeline declares, converted to their declared types."""
-    declared = template["pipelineSpec"]["root"].get("inputDefinitions", {}).get("parameters", {})
+    declared = template.spec["root"].get("inputDefinitions", {}).get("parameters", {})
     unknown = sorted(set(values) - set(declared))
     if unknown:
         raise UserError(f"--param {', '.join(unknown)}: the compiled pipeline declares "
