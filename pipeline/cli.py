@@ -13,7 +13,7 @@ from components.errors import UserError, printable
 from pipeline_config import ConfigError
 
 # The subcommands, in the order `--help` lists them: each is a module of pipeline.commands.
-COMMANDS = ("run", "ingest", "predict", "report", "models", "compile", "submit", "schedule")
+COMMANDS = ("run", "ingest", "predict", "report", "models", "compile", "replay", "submit", "schedule")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -23,6 +23,7 @@ from pipeline_config import PROJECT_DIR, ConfigError, PipelineConfig
 CONTAINER_PROJECT_DIR = "/pipeline"  # Where the Dockerfile puts this project inside the images.
 SERVING_TF_VERSION = "2.15"  # Newest prebuilt Vertex TensorFlow serving image known to this SDK.
 ENDPOINT_MACHINE_TYPE = "n1-standard-2"
+ACCELERATOR_KEY = "vertex_accelerator"  # In the Trainer's custom_config: the --accelerator the job was built for.
 # KubeflowV2DagRunner compiles only the stock latest-artifact and latest-blessed-model resolvers, and neither
 # follows lineage from a model to the statistics of its training data (docs/production.md).
 DRIFT_BASELINE_UNAVAILABLE = "the Vertex DAG cannot look up the blessed model's training statistics"
@@ -100,6 +101,7 @@ def trainer_factory(config: PipelineConfig, accelerator: Accelerator) -> Callabl
     if vertex.service_account:
         job_spec["service_account"] = vertex.service_account
     job_keys = {
+        ACCELERATOR_KEY: accelerator.name,
         vertex_ai.ENABLE_VERTEX_KEY: True,
         vertex_ai.VERTEX_REGION_KEY: vertex.region,
         vertex_ai.TRAINING_ARGS_KEY: {"project": vertex.project, "job_spec": job_spec},
