@@ -71,6 +71,7 @@ ANOMALIES_FILE = "SchemaDiff.pb"  # ExampleValidator.
 # Its ML Metadata type name, which the Vertex compiler writes as the schema title; TFX's container entry point
 # imports a custom type by that title (`<module>.<Class>`), so it must name an importable class (components/__init__).
 EDGE_MODEL_TYPE = "components.EdgeModel"
+EDGE_MODEL_FORMER_TYPES = ("flowers.EdgeModel",)  # Its name before; ML Metadata stores made then still hold it.
 EDGE_METRICS_FILE = "edge_metrics.json"
 LABELS_FILE = "labels.txt"  # The class names, one a line, next to the TFLite models.
 

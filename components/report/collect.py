@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from typing import Any, Optional
 
-from components.artifacts import (ALREADY_SERVED_PROPERTY, BLESSED_PROPERTY, DUPLICATES_FILE, EDGE_MODEL_TYPE,
-                                  HISTORY_FILE, NOT_PUSHED_REASON_PROPERTY, PUSHED_DESTINATION_PROPERTY, PUSHED_PROPERTY,
-                                  PUSHED_VERSION_PROPERTY, REJECTED_FILE, SUMMARY_FILE)
+from components.artifacts import (ALREADY_SERVED_PROPERTY, BLESSED_PROPERTY, DUPLICATES_FILE,
+                                  EDGE_MODEL_FORMER_TYPES, EDGE_MODEL_TYPE, HISTORY_FILE, NOT_PUSHED_REASON_PROPERTY,
+                                  PUSHED_DESTINATION_PROPERTY, PUSHED_PROPERTY, PUSHED_VERSION_PROPERTY,
+                                  REJECTED_FILE, SUMMARY_FILE)
 from components.edge import layout as edge_layout
 from components.report import evaluation_io, examples_io
 from components.report.mlmd_run import RunReader, Step
@@ -39,7 +40,7 @@ def collect_run(metadata_path: str, pipeline_name: str, pipeline_root: str, run_
     record.drift = label_drift(steps)
     record.training = training_summary(reader, steps)
     record.gate = gate_result(reader, steps, record.classes)
-    record.edge = edge_summary(_last_output(reader, steps, EDGE_MODEL_TYPE))
+    record.edge = edge_summary(_last_output(reader, steps, EDGE_MODEL_TYPE, *EDGE_MODEL_FORMER_TYPES))
     record.push = push_result(_last_output(reader, steps, "PushedModel"))
     return record
 
@@ -159,11 +160,11 @@ def _candidate_model(reader: RunReader, steps: list[Step]):
     return _last_output(reader, steps, "Model")
 
 
-def _last_output(reader: RunReader, steps: list[Step], type_name: str):
+def _last_output(reader: RunReader, steps: list[Step], *type_names: str):
     for step in reversed(steps):
         for artifacts in step.outputs.values():
             for artifact in artifacts:
-                if reader.type_name(artifact) == type_name:
+                if reader.type_name(artifact) in type_names:
                     return artifact
     return None
 

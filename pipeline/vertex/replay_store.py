@@ -24,10 +24,9 @@ from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_entrypoint_utils as entrypoint
 from tfx.types import artifact_utils
-from tfx.utils import import_utils
 
 from components.errors import UserError
-from pipeline.vertex.spec import schema_title
+from pipeline.vertex.spec import artifact_type_class, schema_title
 
 CACHE_KEY = "cache_key"
 ERROR = "error"
@@ -180,12 +179,6 @@ class ReplayStore:
         mlmd.create_time_since_epoch = started
         mlmd.last_update_time_since_epoch = max(started, int((execution.ended or time.time()) * 1000))
         self.store.put_executions([mlmd])
-
-
-def artifact_type_class(title: str):
-    """The TFX artifact class of a schema title, found exactly as TFX's Vertex container entry point finds it."""
-    type_schema = pipeline_spec_pb2.ArtifactTypeSchema(schema_title=title)
-    return import_utils.import_class_by_path(entrypoint._retrieve_class_path(type_schema))  # noqa: SLF001
 
 
 def _tfx_artifact(runtime: dict[str, Any]):

@@ -17,6 +17,7 @@ from typing import Any, Callable
 from components.errors import UserError
 from components.training.settings import TrainingSettings, model_option
 from pipeline.beam_args import vertex_beam_args
+from pipeline.vertex import spec
 from pipeline.vertex.accelerators import Accelerator, parse_accelerator
 from pipeline_config import PROJECT_DIR, ConfigError, PipelineConfig
 
@@ -48,7 +49,9 @@ def compile_pipeline(config: PipelineConfig, output_file: str) -> dict[str, Any]
         output_dir=os.path.dirname(os.path.abspath(output_file)),
         output_filename=os.path.basename(output_file),
     )
-    return runner.run(build_pipeline(target))
+    job = runner.run(build_pipeline(target))
+    spec.check_artifact_types(spec.Template(output_file, job))  # Before anyone submits it.
+    return job
 
 
 def build_pipeline(target: VertexTarget):

@@ -151,6 +151,27 @@ def schema_title(artifact_type: dict[str, Any]) -> str:
     return (yaml.safe_load(artifact_type.get("instanceSchema", "")) or {}).get("title", "tfx.Artifact")
 
 
+def artifact_type_class(title: str):
+    """The TFX artifact class of a schema title, found exactly as TFX's Vertex container entry point finds it
+    (`kubeflow_v2_entrypoint_utils._parse_raw_artifact`): a title it cannot import fails a task on Vertex."""
+    from kfp.pipeline_spec import pipeline_spec_pb2
+    from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_entrypoint_utils as entrypoint
+    from tfx.utils import import_utils
+
+    type_schema = pipeline_spec_pb2.ArtifactTypeSchema(schema_title=title)
+    return import_utils.import_class_by_path(entrypoint._retrieve_class_path(type_schema))  # noqa: SLF001
+
+
+def check_artifact_types(template: Template) -> None:
+    """Every artifact type of the template must be importable in a container by its title (`<module>.<Class>`)."""
+    for title in sorted(template.artifact_titles()):
+        try:
+            artifact_type_class(title)
+        except (ImportError, AttributeError) as error:
+            raise UserError(f"artifact type {title!r} cannot be imported by TFX's Vertex entry point, so the "
+                            f"tasks that read or write it would fail on Vertex: {error}") from None
+
+
 def load_template(template_path: str) -> Template:
     try:
         with open(template_path) as file:

@@ -170,3 +170,27 @@ def test_submit_compiles_from_the_same_flags(tmp_path, capsys):
     assert printed["PipelineJob"]["pipeline_root"] == ROOT
     [pool] = printed["pipeline_spec"]["custom_jobs"]["Trainer"]["job_spec"]["worker_pool_specs"]
     assert pool["machine_spec"] == {"machine_type": "n1-standard-8"}
+
+
+def test_every_artifact_type_in_the_template_is_importable_by_the_vertex_entry_point(tpu_job):
+    """TFX's container entry point imports a custom type by its schema title; `flowers.EdgeModel` named no
+    module, so EdgeExport and the pusher failed on Vertex before their own code ran."""
+    from tfx.types.artifact import Artifact
+
+    from components.edge import EdgeModel
+    from pipeline.vertex.spec import Template, artifact_type_class
+
+    titles = Template("compiled", tpu_job).artifact_titles()
+    assert {"tfx.Examples", "tfx.Model", "tfx.ModelBlessing", EdgeModel.TYPE_NAME} <= titles
+    for title in titles:
+        assert issubclass(artifact_type_class(title), Artifact), title
+    assert artifact_type_class(EdgeModel.TYPE_NAME) is EdgeModel
+
+
+def test_compile_refuses_a_template_with_an_artifact_type_a_container_cannot_import(tpu_job):
+    from components.errors import UserError
+    from pipeline.vertex.spec import Template, check_artifact_types
+
+    job = json.loads(json.dumps(tpu_job).replace("components.EdgeModel", "flowers.EdgeModel"))
+    with pytest.raises(UserError, match="'flowers.EdgeModel' cannot be imported by TFX's Vertex entry point"):
+        check_artifact_types(Template("compiled", job))
