@@ -67,6 +67,9 @@ ALREADY_SERVED_PROPERTY = "already_served"  # PushedModel: 1 when the model was 
 STATISTICS_FILE = "FeatureStats.pb"  # StatisticsGen.
 ANOMALIES_FILE = "SchemaDiff.pb"  # ExampleValidator.
 
+# Drift baseline artifact (LabelDriftBaseline -> LabelDriftCheck of later runs).
+LABEL_MIX_FILE = "label_mix.json"  # {"counts": {label: photos over every split}, "statistics_uri": ...}
+
 # EdgeModel artifact (edge export -> pusher, report).
 EDGE_METRICS_FILE = "edge_metrics.json"
 LABELS_FILE = "labels.txt"  # The class names, one a line, next to the TFLite models.

@@ -23,9 +23,6 @@ from pipeline_config import PROJECT_DIR, ConfigError, PipelineConfig
 CONTAINER_PROJECT_DIR = "/pipeline"  # Where the Dockerfile puts this project inside the images.
 SERVING_TF_VERSION = "2.15"  # Newest prebuilt Vertex TensorFlow serving image known to this SDK.
 ENDPOINT_MACHINE_TYPE = "n1-standard-2"
-# KubeflowV2DagRunner compiles only the stock latest-artifact and latest-blessed-model resolvers, and neither
-# follows lineage from a model to the statistics of its training data (docs/production.md).
-DRIFT_BASELINE_UNAVAILABLE = "the Vertex DAG cannot look up the blessed model's training statistics"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +58,6 @@ def build_pipeline(target: VertexTarget):
         make_trainer=trainer_factory(target.config, target.accelerator),
         make_pusher=pusher_factory(target.config),
         make_baseline_resolver=stock_baseline_resolver,
-        drift_baseline_unavailable=DRIFT_BASELINE_UNAVAILABLE,
     )
 
 
