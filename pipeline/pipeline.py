@@ -27,13 +27,13 @@ from pipeline_config import PipelineConfig
 
 def create_pipeline(config: PipelineConfig, *, schema_file: str, metadata_connection_config=None,
                     beam_pipeline_args: list[str] | None = None, make_trainer=None, make_pusher=None,
-                    make_baseline_resolver=None) -> tfx.dsl.Pipeline:
+                    make_baseline_resolver=None, make_drift_baseline_resolver=None) -> tfx.dsl.Pipeline:
     """Turn the config into the component graph; runners only choose where it executes.
 
     It writes no file: the runner passes `schema_file`, the curated schema or the copy it derived for other
-    classes or image sizes. `make_trainer`, `make_pusher` and `make_baseline_resolver` let a runner swap in the
-    cloud variants (Vertex custom job, Model Registry push, the stock resolver Vertex compiles), called with the
-    local ones' arguments.
+    classes or image sizes. `make_trainer`, `make_pusher`, `make_baseline_resolver` and
+    `make_drift_baseline_resolver` let a runner swap in the cloud variants (Vertex custom job, Model Registry push,
+    the stock resolvers Vertex compiles), called with the local ones' arguments.
     """
     data = config.data
     example_gen = make_example_gen(data_root=data.data_root,
@@ -44,7 +44,7 @@ def create_pipeline(config: PipelineConfig, *, schema_file: str, metadata_connec
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
     anomaly_stop = AnomalyStop(anomalies=example_validator.outputs["anomalies"])
-    drift_baseline = DriftBaselineResolver().with_id("drift_baseline_resolver")
+    drift_baseline = (make_drift_baseline_resolver or DriftBaselineResolver)().with_id("drift_baseline_resolver")
     drift_check = LabelDriftCheck(
         statistics=statistics_gen.outputs["statistics"], max_label_drift=config.validation.max_label_drift,
         baseline=drift_baseline.outputs[BASELINE_KEY])

@@ -3,14 +3,15 @@
 ExampleValidator checks one run's data against the curated schema only, so a dump of one class or an emptied
 folder goes straight to training. Here the label shares of every photo of this run are compared with those of the
 examples the latest blessed model was trained on (the label mix `LabelDriftBaseline` recorded when that model was
-blessed, see drift_baseline.py) as an L-infinity distance: the largest change of any one class's share, the measure of TFDV's `infinity_norm` drift comparator.
-It is computed here from StatisticsGen's label histograms because TFDV compares one split at a time: the training
-photos the model learns from are all the splits' together, and a hundred-photo eval split alone moves by a few
-points with every photo added.
+blessed, see drift_baseline.py) as an L-infinity distance: the largest change of any one class's share, the
+measure of TFDV's `infinity_norm` drift comparator. It is computed here from StatisticsGen's label histograms
+because TFDV compares one split at a time: the training photos the model learns from are all the splits'
+together, and a hundred-photo eval split alone moves by a few points with every photo added.
 
-Two nodes, like ExampleValidator and AnomalyStop: `LabelDriftCheck` records the comparison (so the summary and the
-report show it on every run, a stopped one too) and `LabelDriftStop` fails the run when it is past the threshold.
-A third, `LabelDriftBaseline`, records the label mix of a run whose model was blessed, for the runs after it.
+Two nodes check, like ExampleValidator and AnomalyStop: `LabelDriftCheck` records the comparison (so the summary
+and the report show it on every run, a stopped one too) and `LabelDriftStop` fails the run when it is past the
+threshold. A third, `LabelDriftBaseline`, records the label mix of a run whose model was blessed, for the runs
+after it.
 """
 
 

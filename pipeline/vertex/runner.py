@@ -58,6 +58,7 @@ def build_pipeline(target: VertexTarget):
         make_trainer=trainer_factory(target.config, target.accelerator),
         make_pusher=pusher_factory(target.config),
         make_baseline_resolver=stock_baseline_resolver,
+        make_drift_baseline_resolver=stock_drift_baseline_resolver,
     )
 
 
@@ -141,6 +142,16 @@ def stock_baseline_resolver(candidate):
     from components.evaluation import LatestBlessedModelResolver
 
     return LatestBlessedModelResolver(candidate.type)
+
+
+def stock_drift_baseline_resolver():
+    """The drift check's baseline on Vertex: the latest recorded label mix through the stock latest-artifact
+    strategy, which compiles to a `schema_title` and `state` query that answers nothing before the first record."""
+    from tfx import v1 as tfx
+
+    from components.validation import DriftBaselineResolver
+
+    return DriftBaselineResolver(tfx.dsl.experimental.LatestArtifactStrategy)
 
 
 def check_deployable(config: PipelineConfig, accelerator: Accelerator) -> None:
