@@ -4,7 +4,7 @@ photos -> ingestion -> StatisticsGen -> ImportSchemaGen -> ExampleValidator -> a
        -> label drift check (against the latest recorded label mix) -> drift stop -^
        -> Resolver (baseline: latest blessed model other than the candidate) -> Evaluator (TFMA gate)
        -> EdgeExport (TFLite float16 and int8 of a blessed model, measured on the eval split) -> Pusher
-       -> if blessed: this run's label mix recorded, the drift baseline of the runs after it
+                  Evaluator -> if blessed: this run's label mix recorded, the drift baseline of later runs
 """
 
 from __future__ import annotations

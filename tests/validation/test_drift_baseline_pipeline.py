@@ -17,7 +17,7 @@ from tests.validation.test_validation_pipeline import CLASSES, ingestion_and_sta
 PIPELINE = "tiny_drift"
 
 
-def drift_pipeline(root, data_root, blessed: int, max_label_drift: float):
+def drift_pipeline(root, data_root, blessed: int, max_label_drift: float, recorded: bool):
     example_gen, statistics = ingestion_and_statistics(data_root)
     resolver = DriftBaselineResolver().with_id("drift_baseline_resolver")
     check = LabelDriftCheck(statistics=statistics.outputs["statistics"], max_label_drift=max_label_drift,
@@ -26,14 +26,15 @@ def drift_pipeline(root, data_root, blessed: int, max_label_drift: float):
     blessing = tfx.dsl.Importer(source_uri=os.path.join(root, f"blessing_{blessed}"),
                                 artifact_type=standard_artifacts.ModelBlessing,
                                 custom_properties={BLESSED_PROPERTY: blessed}).with_id("blessing")
-    record = record_when_blessed(statistics.outputs["statistics"], blessing.outputs["result"])
+    record = record_when_blessed(statistics.outputs["statistics"], blessing.outputs["result"]) if recorded else None
+    nodes = [example_gen, statistics, resolver, check, stop, blessing, record]
     return tfx.dsl.Pipeline(pipeline_name=PIPELINE, pipeline_root=str(root), enable_cache=True,
-                            components=[example_gen, statistics, resolver, check, stop, blessing, record],
+                            components=[node for node in nodes if node],
                             metadata_connection_config=sqlite_metadata(root))
 
 
-def run(root, data_root, blessed: int, max_label_drift: float = 0.15):
-    tfx.orchestration.LocalDagRunner().run(drift_pipeline(root, data_root, blessed, max_label_drift))
+def run(root, data_root, blessed: int, max_label_drift: float = 0.15, recorded: bool = True):
+    tfx.orchestration.LocalDagRunner().run(drift_pipeline(root, data_root, blessed, max_label_drift, recorded))
     return collect_run(os.path.join(root, "metadata.sqlite"), PIPELINE, str(root))
 
 
@@ -66,3 +67,16 @@ def test_only_a_blessed_run_becomes_the_baseline_and_a_later_dump_stops(tmp_path
     assert "label drift 0.250 is past validation.max_label_drift=0.15" in message
     assert "roses: 50.0% -> 75.0% (4 -> 12 photos)" in message
     assert f"Baseline statistics: {statistics_uris(root)[0]}" in message
+
+
+@pytest.mark.e2e  # Three LocalDagRunner runs.
+def test_a_root_from_before_the_record_compares_from_the_run_after_its_first(tmp_path, make_photo_folder):
+    """A DAG without LabelDriftBaseline blessed first; the new DAG's first run finds no record but writes one
+    from the blessing it reuses, and the run after it compares."""
+    photos, root = tmp_path / "photos", tmp_path / "pipeline"
+    make_photo_folder(photos, CLASSES, per_class=4)
+    run(root, photos, blessed=1, recorded=False)
+    upgraded = run(root, photos, blessed=1)
+    assert not upgraded.drift.compared
+    assert {c.node_id: c.state for c in upgraded.components}["LabelDriftBaseline"] == "ran"
+    assert run(root, photos, blessed=1).drift.distance == 0.0
