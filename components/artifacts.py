@@ -67,6 +67,9 @@ ALREADY_SERVED_PROPERTY = "already_served"  # PushedModel: 1 when the model was 
 STATISTICS_FILE = "FeatureStats.pb"  # StatisticsGen.
 ANOMALIES_FILE = "SchemaDiff.pb"  # ExampleValidator.
 
+# Drift baseline artifact (LabelDriftBaseline -> LabelDriftCheck of later runs).
+LABEL_MIX_FILE = "label_mix.json"  # {"counts": {label: photos over every split}, "statistics_uri": ...}
+
 # EdgeModel artifact (edge export -> pusher, report).
 # Its ML Metadata type name, which the Vertex compiler writes as the schema title; TFX's container entry point
 # imports a custom type by that title (`<module>.<Class>`), so it must name an importable class (components/__init__).

@@ -112,13 +112,14 @@ class ComponentProgress(logging.Handler):
     _RUNNING = "Component %s is running."
     _FINISHED = "Component %s is finished."
     _CACHED = "A cached execution %d is used."
+    _SKIPPED = "Skipping execution for %s"  # A node under a Cond whose predicate is false.
 
     def __init__(self, emit_line: Callable[[str], None]):
         super().__init__(level=logging.INFO)
         self._emit_line = emit_line
         self._started: dict[str, float] = {}
         self._current = ""
-        self._cached = False
+        self._how = "done"
         self._logger = logging.getLogger("absl")
         self._previous_verbosity = absl_logging.get_verbosity()
         self.run_start = time.monotonic()
@@ -139,14 +140,15 @@ class ComponentProgress(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.msg == self._RUNNING:
-            self._current, self._cached = record.args[0], False
+            self._current, self._how = record.args[0], "done"
             self._started[self._current] = time.monotonic()
             self._emit_line(f"  {self._current:<22} started")
         elif record.msg == self._CACHED:
-            self._cached = True
+            self._how = "cached"
+        elif record.msg == self._SKIPPED:
+            self._how = "skipped"
         elif record.msg == self._FINISHED:
-            how = "cached" if self._cached else "done"
-            self._emit_line(f"  {record.args[0]:<22} {how} in {self._elapsed(record.args[0]):.1f} s")
+            self._emit_line(f"  {record.args[0]:<22} {self._how} in {self._elapsed(record.args[0]):.1f} s")
             self._current = ""
 
     def _elapsed(self, node_id: str) -> float:

@@ -1,9 +1,10 @@
 """The one DAG every runner shares: `create_pipeline(config)`.
 
 photos -> ingestion -> StatisticsGen -> ImportSchemaGen -> ExampleValidator -> anomaly stop -> Trainer
-       -> label drift check (against the blessed model's training statistics) -> drift stop -^
+       -> label drift check (against the latest recorded label mix) -> drift stop -^
        -> Resolver (baseline: latest blessed model other than the candidate) -> Evaluator (TFMA gate)
        -> EdgeExport (TFLite float16 and int8 of a blessed model, measured on the eval split) -> Pusher
+                  Evaluator -> if blessed: this run's label mix recorded, the drift baseline of later runs
 """
 
 from __future__ import annotations
@@ -18,21 +19,21 @@ from components.evaluation import BaselineResolver, LatestBlessedModelResolver, 
 from components.ingestion import IngestSettings, make_example_gen
 from components.push import AtomicPusher
 from components.training import TRAINER_RUN_FN, trainer_custom_config
-from components.validation import AnomalyStop, BaselineStatisticsResolver, LabelDriftCheck, LabelDriftStop
-from components.validation.label_drift import NO_BLESSED_MODEL
+from components.validation import (AnomalyStop, DriftBaselineResolver, LabelDriftCheck, LabelDriftStop,
+                                   record_when_blessed)
+from components.validation.drift_baseline import BASELINE_KEY
 from pipeline_config import PipelineConfig
 
 
 def create_pipeline(config: PipelineConfig, *, schema_file: str, metadata_connection_config=None,
                     beam_pipeline_args: list[str] | None = None, make_trainer=None, make_pusher=None,
-                    make_baseline_resolver=None, drift_baseline_unavailable: str = "") -> tfx.dsl.Pipeline:
+                    make_baseline_resolver=None, make_drift_baseline_resolver=None) -> tfx.dsl.Pipeline:
     """Turn the config into the component graph; runners only choose where it executes.
 
     It writes no file: the runner passes `schema_file`, the curated schema or the copy it derived for other
-    classes or image sizes. `make_trainer`, `make_pusher` and `make_baseline_resolver` let a runner swap in the
-    cloud variants (Vertex custom job, Model Registry push, the stock resolver Vertex compiles), called with the
-    local ones' arguments. `drift_baseline_unavailable` says why a runner cannot look up the drift check's
-    baseline (its lineage resolver does not compile there); empty = look it up.
+    classes or image sizes. `make_trainer`, `make_pusher`, `make_baseline_resolver` and
+    `make_drift_baseline_resolver` let a runner swap in the cloud variants (Vertex custom job, Model Registry push,
+    the stock resolvers Vertex compiles), called with the local ones' arguments.
     """
     data = config.data
     example_gen = make_example_gen(data_root=data.data_root,
@@ -43,12 +44,10 @@ def create_pipeline(config: PipelineConfig, *, schema_file: str, metadata_connec
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
     anomaly_stop = AnomalyStop(anomalies=example_validator.outputs["anomalies"])
-    drift_baseline = None if drift_baseline_unavailable else BaselineStatisticsResolver().with_id(
-        "drift_baseline_resolver")
+    drift_baseline = (make_drift_baseline_resolver or DriftBaselineResolver)().with_id("drift_baseline_resolver")
     drift_check = LabelDriftCheck(
         statistics=statistics_gen.outputs["statistics"], max_label_drift=config.validation.max_label_drift,
-        baseline_statistics=drift_baseline.outputs["statistics"] if drift_baseline else None,
-        no_baseline_reason=drift_baseline_unavailable or NO_BLESSED_MODEL)
+        baseline=drift_baseline.outputs[BASELINE_KEY])
     drift_stop = LabelDriftStop(comparison=drift_check.outputs["comparison"])
 
     # Only when asked: its output changes with every blessing, which would defeat the Trainer's cache.
@@ -76,6 +75,7 @@ def create_pipeline(config: PipelineConfig, *, schema_file: str, metadata_connec
         example_splits=["eval"],
         eval_config=make_eval_config(list(data.classes), config.gate.min_accuracy, config.gate.max_accuracy_drop),
     )
+    drift_record = record_when_blessed(statistics_gen.outputs["statistics"], evaluator.outputs["blessing"])
     edge_export = EdgeExport(model=trainer_component.outputs["model"], examples=examples,
                              blessing=evaluator.outputs["blessing"], classes_json=json.dumps(list(data.classes)),
                              max_int8_drop=config.gate.max_tflite_drop)
@@ -90,7 +90,7 @@ def create_pipeline(config: PipelineConfig, *, schema_file: str, metadata_connec
         pipeline_root=config.pipeline_root,
         components=[node for node in (example_gen, statistics_gen, schema_gen, example_validator, anomaly_stop,
                                       drift_baseline, drift_check, drift_stop, warm_start, trainer_component,
-                                      baseline, evaluator, edge_export, pusher_component) if node],
+                                      baseline, evaluator, drift_record, edge_export, pusher_component) if node],
         enable_cache=config.enable_cache,
         metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=beam_pipeline_args or [],

@@ -2,14 +2,16 @@
 
 ExampleValidator checks one run's data against the curated schema only, so a dump of one class or an emptied
 folder goes straight to training. Here the label shares of every photo of this run are compared with those of the
-examples the latest blessed model was trained on (found by `BaselineStatisticsResolver`) as an L-infinity
-distance: the largest change of any one class's share, the measure of TFDV's `infinity_norm` drift comparator.
-It is computed here from StatisticsGen's label histograms because TFDV compares one split at a time: the training
-photos the model learns from are all the splits' together, and a hundred-photo eval split alone moves by a few
-points with every photo added.
+examples the latest blessed model was trained on (the label mix `LabelDriftBaseline` recorded when that model was
+blessed, see drift_baseline.py) as an L-infinity distance: the largest change of any one class's share, the
+measure of TFDV's `infinity_norm` drift comparator. It is computed here from StatisticsGen's label histograms
+because TFDV compares one split at a time: the training photos the model learns from are all the splits'
+together, and a hundred-photo eval split alone moves by a few points with every photo added.
 
-Two nodes, like ExampleValidator and AnomalyStop: `LabelDriftCheck` records the comparison (so the summary and the
-report show it on every run, a stopped one too) and `LabelDriftStop` fails the run when it is past the threshold.
+Two nodes check, like ExampleValidator and AnomalyStop: `LabelDriftCheck` records the comparison (so the summary
+and the report show it on every run, a stopped one too) and `LabelDriftStop` fails the run when it is past the
+threshold. A third, `LabelDriftBaseline`, records the label mix of a run whose model was blessed, for the runs
+after it.
 """
 
 
@@ -21,13 +23,15 @@ from typing import Optional
 from tensorflow_metadata.proto.v0 import statistics_pb2
 from tfx import v1 as tfx
 from tfx.types import artifact_utils, standard_artifacts
+from tfx.types.experimental import simple_artifacts
 
-from components.artifacts import LABEL_FEATURE, STATISTICS_FILE, split_dir
+from components.artifacts import LABEL_FEATURE, LABEL_MIX_FILE, STATISTICS_FILE, split_dir
 from components.errors import RunStopped
 
 ACCEPT_FLAG = "--accept-drift"
 ACCEPT_SETTING = "--set validation.max_label_drift=1"
 NO_BLESSED_MODEL = "no blessed model yet"
+BASELINE_TYPE = simple_artifacts.Statistics  # A standard type no other node writes (why: drift_baseline.py).
 
 
 class LabelDriftFound(RunStopped):
@@ -41,8 +45,7 @@ class LabelDrift:
     max_label_drift: float
     after: dict[str, int]
     before: Optional[dict[str, int]] = None  # None: nothing to compare with.
-    baseline_uri: str = ""
-    no_baseline_reason: str = NO_BLESSED_MODEL
+    baseline_uri: str = ""  # The baseline's ExampleStatistics.
 
     @property
     def compared(self) -> bool:
@@ -76,7 +79,9 @@ class LabelDrift:
 
     @classmethod
     def from_json(cls, text: str) -> "LabelDrift":
-        return cls(**json.loads(text))
+        """Also reads the records of earlier versions, which carried a `no_baseline_reason` field."""
+        fields = {field.name for field in dataclasses.fields(cls)}
+        return cls(**{key: value for key, value in json.loads(text).items() if key in fields})
 
 
 def label_counts(statistics_uri: str, split_names: list[str]) -> dict[str, int]:
@@ -105,7 +110,7 @@ def histogram(stats: statistics_pb2.DatasetFeatureStatisticsList, feature_name: 
 def describe(drift: LabelDrift) -> str:
     """One line: the distance against the threshold and each class's share before -> after."""
     if not drift.compared:
-        return f"nothing to compare with ({drift.no_baseline_reason})"
+        return f"nothing to compare with ({NO_BLESSED_MODEL})"
     shares = ", ".join(f"{label} {drift.share(label, 'before'):.1%} -> {drift.share(label, 'after'):.1%}"
                        for label in _by_change(drift))
     return f"{drift.distance:.3f} (max {drift.max_label_drift:g}); {shares}"
@@ -142,18 +147,30 @@ def _splits(artifact) -> list[str]:
     return artifact_utils.decode_split_names(artifact.split_names)
 
 
+def write_label_mix(uri: str, counts: dict[str, int], statistics_uri: str) -> None:
+    """The drift baseline's file: photos per label and the ExampleStatistics they were counted from."""
+    tfx.dsl.io.fileio.makedirs(uri)
+    with tfx.dsl.io.fileio.open(os.path.join(uri, LABEL_MIX_FILE), "w") as handle:
+        handle.write(json.dumps({"counts": counts, "statistics_uri": statistics_uri}, sort_keys=True))
+
+
+def read_label_mix(uri: str) -> tuple[dict[str, int], str]:
+    """(photos per label, statistics URI) from a file `write_label_mix` wrote."""
+    with tfx.dsl.io.fileio.open(os.path.join(uri, LABEL_MIX_FILE), "r") as handle:
+        recorded = json.loads(handle.read())
+    return recorded["counts"], recorded["statistics_uri"]
+
+
 @tfx.dsl.components.component
 def LabelDriftCheck(  # noqa: N802
         statistics: tfx.dsl.components.InputArtifact[standard_artifacts.ExampleStatistics],
         max_label_drift: tfx.dsl.components.Parameter[float],
-        baseline_statistics: tfx.dsl.components.InputArtifact[standard_artifacts.ExampleStatistics] = None,
-        no_baseline_reason: tfx.dsl.components.Parameter[str] = NO_BLESSED_MODEL,
+        baseline: tfx.dsl.components.InputArtifact[BASELINE_TYPE] = None,
 ) -> tfx.dsl.components.OutputDict(comparison=str):
     """Records this run's label counts beside the baseline's (none on a first run) as LabelDrift JSON."""
-    before = label_counts(baseline_statistics.uri, _splits(baseline_statistics)) if baseline_statistics else None
+    before, baseline_uri = read_label_mix(baseline.uri) if baseline else (None, "")
     drift = LabelDrift(max_label_drift=max_label_drift, after=label_counts(statistics.uri, _splits(statistics)),
-                       before=before, baseline_uri=baseline_statistics.uri if baseline_statistics else "",
-                       no_baseline_reason=no_baseline_reason)
+                       before=before, baseline_uri=baseline_uri)
     return {"comparison": drift.to_json()}
 
 
@@ -163,3 +180,11 @@ def LabelDriftStop(  # noqa: N802
     """Fails the run (LabelDriftFound, a RunStopped) when the recorded comparison is past its threshold."""
     comparison.read()
     check_label_drift(LabelDrift.from_json(comparison.value))
+
+
+@tfx.dsl.components.component
+def LabelDriftBaseline(  # noqa: N802
+        statistics: tfx.dsl.components.InputArtifact[standard_artifacts.ExampleStatistics],
+        baseline: tfx.dsl.components.OutputArtifact[BASELINE_TYPE]) -> None:
+    """Records the label counts of the examples a blessed model was trained on: the next runs' drift baseline."""
+    write_label_mix(baseline.uri, label_counts(statistics.uri, _splits(statistics)), statistics.uri)

@@ -25,9 +25,6 @@ CONTAINER_PROJECT_DIR = "/pipeline"  # Where the Dockerfile puts this project in
 SERVING_TF_VERSION = "2.15"  # Newest prebuilt Vertex TensorFlow serving image known to this SDK.
 ENDPOINT_MACHINE_TYPE = "n1-standard-2"
 ACCELERATOR_KEY = "vertex_accelerator"  # In the Trainer's custom_config: the --accelerator the job was built for.
-# KubeflowV2DagRunner compiles only the stock latest-artifact and latest-blessed-model resolvers, and neither
-# follows lineage from a model to the statistics of its training data (docs/production.md).
-DRIFT_BASELINE_UNAVAILABLE = "the Vertex DAG cannot look up the blessed model's training statistics"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,7 +62,7 @@ def build_pipeline(target: VertexTarget):
         make_trainer=trainer_factory(target.config, target.accelerator),
         make_pusher=pusher_factory(target.config),
         make_baseline_resolver=stock_baseline_resolver,
-        drift_baseline_unavailable=DRIFT_BASELINE_UNAVAILABLE,
+        make_drift_baseline_resolver=stock_drift_baseline_resolver,
     )
 
 
@@ -150,6 +147,16 @@ def stock_baseline_resolver(candidate):
     from components.evaluation import LatestBlessedModelResolver
 
     return LatestBlessedModelResolver(candidate.type)
+
+
+def stock_drift_baseline_resolver():
+    """The drift check's baseline on Vertex: the latest recorded label mix through the stock latest-artifact
+    strategy, which compiles to a `schema_title` and `state` query that answers nothing before the first record."""
+    from tfx import v1 as tfx
+
+    from components.validation import DriftBaselineResolver
+
+    return DriftBaselineResolver(tfx.dsl.experimental.LatestArtifactStrategy)
 
 
 def check_deployable(config: PipelineConfig, accelerator: Accelerator) -> None:

@@ -13,11 +13,12 @@ def test_training_waits_for_the_data_stops_and_push_for_the_gate():
     dag = nodes(load_config(environ={}))
     assert set(dag) == {"FileBasedExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator",
                         "AnomalyStop", "drift_baseline_resolver", "LabelDriftCheck", "LabelDriftStop", "Trainer",
-                        "baseline_resolver", "Evaluator", "EdgeExport", "AtomicPusher"}
+                        "baseline_resolver", "Evaluator", "LabelDriftBaseline", "EdgeExport", "AtomicPusher"}
     assert dag["AnomalyStop"] in dag["Trainer"].upstream_nodes
     assert dag["LabelDriftStop"] in dag["Trainer"].upstream_nodes
     assert dag["drift_baseline_resolver"] in dag["LabelDriftCheck"].upstream_nodes
     assert dag["LabelDriftCheck"].exec_properties["max_label_drift"] == 0.15
+    assert dag["Evaluator"] in dag["LabelDriftBaseline"].upstream_nodes  # Recorded once the model is blessed.
     assert dag["Evaluator"] in dag["AtomicPusher"].upstream_nodes
     assert dag["Evaluator"] in dag["EdgeExport"].upstream_nodes  # Only a blessed model is worth converting.
     assert dag["EdgeExport"] in dag["AtomicPusher"].upstream_nodes

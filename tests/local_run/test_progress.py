@@ -8,7 +8,7 @@ from pipeline.local_runner import ComponentProgress
 from pipeline_config import load_config
 
 
-def test_start_cached_and_done_lines():
+def test_start_cached_skipped_and_done_lines():
     lines = []
     with ComponentProgress(lines.append):
         absl_logging.info("Component %s is running.", "Trainer")
@@ -16,8 +16,13 @@ def test_start_cached_and_done_lines():
         absl_logging.info("Component %s is running.", "Evaluator")
         absl_logging.info("A cached execution %d is used.", 7)
         absl_logging.info("Component %s is finished.", "Evaluator")
+        absl_logging.info("Component %s is running.", "LabelDriftBaseline")
+        absl_logging.info("Skipping execution for %s", "LabelDriftBaseline")
+        absl_logging.info("Component %s is finished.", "LabelDriftBaseline")
     assert [line.split()[:2] for line in lines] == [["Trainer", "started"], ["Trainer", "done"],
-                                                    ["Evaluator", "started"], ["Evaluator", "cached"]]
+                                                    ["Evaluator", "started"], ["Evaluator", "cached"],
+                                                    ["LabelDriftBaseline", "started"],
+                                                    ["LabelDriftBaseline", "skipped"]]
 
 
 def test_lines_survive_tensorflow_saving_a_model():

@@ -18,12 +18,21 @@ CLASSES = ["daisy", "roses"]
 SIZE = 32
 
 
-def tiny_pipeline(root, data_root, schema_file):
+def ingestion_and_statistics(data_root):
+    """The DAG's first two nodes on tiny photos: FileBasedExampleGen and StatisticsGen."""
     settings = IngestSettings(classes=tuple(CLASSES), image_size=SIZE, eval_fraction=0.3, records_per_shard=250,
                               max_shards=64, max_rejected_fraction=0.2, max_image_pixels=1_000_000,
                               max_file_bytes=2**20, jpeg_quality=95)
     example_gen = make_example_gen(data_root=str(data_root), settings=settings)
-    statistics = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+    return example_gen, tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+
+
+def sqlite_metadata(root):
+    return tfx.orchestration.metadata.sqlite_metadata_connection_config(os.path.join(root, "metadata.sqlite"))
+
+
+def tiny_pipeline(root, data_root, schema_file):
+    example_gen, statistics = ingestion_and_statistics(data_root)
     schema = tfx.components.ImportSchemaGen(schema_file=schema_file)
     validator = tfx.components.ExampleValidator(statistics=statistics.outputs["statistics"],
                                                 schema=schema.outputs["schema"])
@@ -31,8 +40,7 @@ def tiny_pipeline(root, data_root, schema_file):
     return tfx.dsl.Pipeline(
         pipeline_name="tiny", pipeline_root=str(root), enable_cache=True,
         components=[example_gen, statistics, schema, validator, stop],
-        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
-            os.path.join(root, "metadata.sqlite")))
+        metadata_connection_config=sqlite_metadata(root))
 
 
 def examples_uri(root):

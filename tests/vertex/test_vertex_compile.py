@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import yaml
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
@@ -12,8 +13,8 @@ from tests.vertex.vertex_fakes import IMAGE, PROJECT, REGION, SERVICE_ACCOUNT
 TPU_IMAGE = "europe-docker.pkg.dev/flowers-prod/images/flowers-tpu:1"
 ROOT = "gs://flowers-bucket/pipeline"
 DAG_TASKS = {"FileBasedExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator", "AnomalyStop",
-             "LabelDriftCheck", "LabelDriftStop", "Trainer", "EdgeExport", "Evaluator",
-             "baseline_resolver-model-resolver", "baseline_resolver-model-blessing-resolver"}
+             "drift_baseline_resolver", "LabelDriftCheck", "LabelDriftStop", "Trainer", "EdgeExport", "Evaluator",
+             "LabelDriftBaseline", "baseline_resolver-model-resolver", "baseline_resolver-model-blessing-resolver"}
 BEAM_STEPS = ("FileBasedExampleGen", "StatisticsGen", "Evaluator")
 
 
@@ -146,11 +147,29 @@ def test_a_model_name_alone_registers_versions_without_deploying(tmp_path):
     assert config["flowers_vertex_registry"]["endpoint_display_name"] == ""
 
 
-def test_the_drift_check_compiles_and_says_why_it_has_no_baseline(tpu_job):
-    check = _tasks(tpu_job)["LabelDriftCheck"]
-    assert set(check["inputs"]["artifacts"]) == {"statistics"}
-    assert "cannot look up" in _parameter(check, "no_baseline_reason")
-    assert "LabelDriftStop" in _tasks(tpu_job)["Trainer"]["dependentTasks"]
+def _output_titles(job: dict, task: str) -> dict[str, str]:
+    """Output key -> schema title of a task's component, read from its artifact type's YAML schema."""
+    outputs = job["pipelineSpec"]["components"][task].get("outputDefinitions", {}).get("artifacts", {})
+    return {key: yaml.safe_load(spec["artifactType"]["instanceSchema"])["title"] for key, spec in outputs.items()}
+
+
+def test_the_drift_check_takes_the_latest_label_mix_recorded_by_a_blessed_run(tpu_job):
+    tasks = _tasks(tpu_job)
+    executors = tpu_job["pipelineSpec"]["deploymentSpec"]["executors"]
+    query = executors["drift_baseline_resolver_executor"]["resolver"]["outputArtifactQueries"]
+    assert query == {"baseline": {"filter": 'schema_title="tfx.Statistics" AND state=LIVE'}}
+    check = tasks["LabelDriftCheck"]["inputs"]["artifacts"]
+    assert check["baseline"]["taskOutputArtifact"] == {"producerTask": "drift_baseline_resolver",
+                                                       "outputArtifactKey": "baseline"}
+    assert "LabelDriftStop" in tasks["Trainer"]["dependentTasks"]
+    record = tasks["LabelDriftBaseline"]
+    assert record["triggerPolicy"]["condition"] == (
+        "(inputs.artifacts['_Evaluator.blessing'].artifacts[0].metadata['blessed'] == 1.0)")
+    assert record["inputs"]["artifacts"]["statistics"]["taskOutputArtifact"]["producerTask"] == "StatisticsGen"
+    # The query matches by title only: the record must be the one output of its type in the whole DAG.
+    writers = {(task, key) for task in tpu_job["pipelineSpec"]["components"]
+               for key, title in _output_titles(tpu_job, task).items() if title == "tfx.Statistics"}
+    assert writers == {("LabelDriftBaseline", "baseline"), ("drift_baseline_resolver", "baseline")}
 
 
 def test_custom_classes_use_the_given_schema(tmp_path):
