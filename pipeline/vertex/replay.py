@@ -36,6 +36,7 @@ LOG_FILE = "log.txt"
 CONTAINER_PROJECT_DIR = "/pipeline"  # pipeline.vertex.runner.CONTAINER_PROJECT_DIR, without importing TFX.
 VERTEX_EXECUTOR_MODULE = "tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor"
 _PLACEHOLDER = re.compile(r"\{\{\$(?:\.[^}]*)?\}\}")
+_CONDITION = re.compile(r"inputs\.artifacts\['([\w.]+)'\]\.artifacts\[0\]\.metadata\['(\w+)'\]\s*(==|!=)\s*(.+)")
 _FILTER_PLACEHOLDER = re.compile(r"\{\{\$\.inputs\.artifacts\['(\w+)'\]\.metadata\['(\w+)'\]\}\}")
 
 
@@ -79,7 +80,7 @@ class PathMap:
 @dataclasses.dataclass
 class TaskResult:
     task: str
-    state: str  # ran | cached | resolved | failed | not run
+    state: str  # ran | cached | resolved | skipped | failed | not run
     seconds: float = 0.0
     detail: str = ""
     error_class: str = ""
@@ -121,6 +122,10 @@ class Replay:
                 continue
             started = time.time()
             inputs = self._inputs(task)
+            skipped = self._skip_reason(task, inputs)
+            if skipped:
+                self._report(TaskResult(task.name, "skipped", detail=skipped))
+                continue
             result, execution = (self._resolve if task.is_resolver else self._execute)(task, inputs)
             result.seconds = time.time() - started
             parameters = {} if task.is_resolver else self._parameters(task)
@@ -150,6 +155,32 @@ class Replay:
                 raise UserError(f"task {task.name}: input {key} is not another task's output ({sorted(source)})")
             inputs[key] = self.produced.get(producer["producerTask"], {}).get(producer["outputArtifactKey"], [])
         return inputs
+
+    def _skip_reason(self, task: Task, inputs: dict[str, list[str]]) -> str:
+        """Why Vertex would not start the task: an upstream task was skipped, or its trigger condition is false."""
+        skipped = sorted(r.task for r in self.results if r.state == "skipped" and r.task in task.upstream)
+        if skipped:
+            return f"{', '.join(skipped)} skipped"
+        condition = task.spec.get("triggerPolicy", {}).get("condition")
+        if condition and not self._condition_holds(task, condition, inputs):
+            return f"its condition {condition} is false"
+        return ""
+
+    def _condition_holds(self, task: Task, condition: str, inputs: dict[str, list[str]]) -> bool:
+        """A trigger condition as TFX's Cond compiles it: comparisons of input artifacts' metadata, with &&."""
+        def holds(clause: str) -> bool:
+            match = _CONDITION.fullmatch(clause.strip().strip("()").strip())
+            if match is None:
+                raise UserError(f"task {task.name}: replay cannot evaluate the condition {condition!r}")
+            key, field, operator, expected = match.groups()
+            if not inputs.get(key):
+                return False
+            runtime = self.store.runtime_artifact(inputs[key][0], task.artifact_type("inputDefinitions", key))
+            value = runtime.get("metadata", {}).get(field)
+            expected_value = json.loads(expected.replace("'", '"'))
+            return (value == expected_value) == (operator == "==")
+
+        return all(holds(clause) for clause in condition.strip().strip("()").split("&&"))
 
     def _resolve(self, task: Task, inputs: dict[str, list[str]]) -> tuple[TaskResult, Execution]:
         outputs, found = {}, []
