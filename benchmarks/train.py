@@ -102,7 +102,7 @@ def input_images_per_second(patterns: list[str], training, image_size: int, batc
 
     records = data.count_records(patterns)
     dataset = data.train_dataset(patterns, image_size, training.batch_size, training.shuffle_buffer, training.seed,
-                                 cache=data.cache_fits(records, image_size))
+                                 cache=data.cache_fits(records, image_size, training.feature_cache_max_bytes))
     iterator = iter(dataset)
     for _ in range(records // training.batch_size + 5):  # fills the cache, if any, as the first epoch does
         next(iterator)
