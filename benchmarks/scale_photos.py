@@ -28,7 +28,8 @@ def build(sources: list[str], count: int, target: Path, seed: int = 0) -> Path:
     photos = source_photos(sources)
     random.Random(seed).shuffle(photos)  # So that a folder smaller than the sources still holds every class.
     marker = target.with_name(target.name + ".json")
-    wanted = {"version": VERSION, "count": count, "seed": seed, "sources": [str(p) for _, p in photos]}
+    listing = hashlib.sha256("\n".join(str(path) for _, path in photos).encode()).hexdigest()
+    wanted = {"version": VERSION, "count": count, "seed": seed, "sources": len(photos), "listing_sha256": listing}
     if marker.exists() and target.is_dir() and json.loads(marker.read_text()) == wanted:
         print(f"photos: reusing {count} in {target}", flush=True)
         return target
