@@ -23,7 +23,8 @@ BENCH_DATA ?= ../shared/data/flower_photos
 # the production gate (gate.min_accuracy, 0.80): runs on it gate at SAMPLE_MIN_ACCURACY unless DATA_ROOT is set.
 SAMPLE_MIN_ACCURACY ?= 0.5
 
-.PHONY: install run test test-fast bench bench-ingest bench-train bench-cv bench-e2e bench-realjob bench-retrain clean
+.PHONY: install run test test-fast bench bench-ingest bench-train bench-cv bench-e2e bench-realjob bench-retrain \
+	bench-scale clean
 
 install: $(STAMP)
 
@@ -59,6 +60,11 @@ bench-e2e: install
 DATA ?=
 bench-realjob: install
 	$(PY) -m benchmarks.realjob $(if $(DATA),--data-root $(DATA)) $(ARGS)
+
+# Cost per photo and memory at N and 10 N photos made from the shared ones (cached in bench-out/scale/photos-N).
+SCALE_N ?= 3170,31700
+bench-scale: install
+	$(PY) -m benchmarks.scale --sizes $(SCALE_N) $(if $(WEIGHTS),--mobilenet-weights $(WEIGHTS)) $(ARGS)
 
 bench-retrain: install
 	$(PY) -m benchmarks.retrain --data-root $(BENCH_DATA)

@@ -19,7 +19,7 @@ import statistics
 import sys
 import typing
 
-from benchmarks import SHARED_PHOTOS, SHARED_WEIGHTS
+from benchmarks import arguments
 from benchmarks.train import ingest, run_trainer, split_patterns
 from components.artifacts import (CLASS_FEATURE, CLASS_ID_OUTPUT, EVAL_SPLIT, EXAMPLES_INPUT, EXAMPLES_SIGNATURE,
                                   IMAGE_FEATURE, TRAIN_SPLIT, split_dir)
@@ -97,15 +97,9 @@ def correct_by_origin(serving_dir: str, held_out: list[FoldRecord]) -> collectio
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.cv", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-root", default=SHARED_PHOTOS)
-    parser.add_argument("--out", default="bench-out/cv", help="scratch folder (its contents are replaced)")
+    parser = arguments.parser("python -m benchmarks.cv", __doc__, "bench-out/cv")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--model", default="mobilenet_v2")
-    parser.add_argument("--mobilenet-weights", default=SHARED_WEIGHTS, help="backbone .h5 for mobilenet_v2")
-    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                        help="config override, e.g. training.epochs=2 (repeatable)")
     return parser
 
 

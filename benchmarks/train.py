@@ -22,7 +22,7 @@ import shutil
 import sys
 import time
 
-from benchmarks import SHARED_PHOTOS, SHARED_WEIGHTS  # Through pipeline_config, which sets TF_USE_LEGACY_KERAS.
+from benchmarks import arguments  # Through pipeline_config, which sets TF_USE_LEGACY_KERAS.
 from components.artifacts import HISTORY_FILE, SPLITS, split_files
 
 
@@ -102,7 +102,7 @@ def input_images_per_second(patterns: list[str], training, image_size: int, batc
 
     records = data.count_records(patterns)
     dataset = data.train_dataset(patterns, image_size, training.batch_size, training.shuffle_buffer, training.seed,
-                                 cache=data.cache_fits(records, image_size))
+                                 cache=data.cache_fits(records, image_size, training.feature_cache_max_bytes))
     iterator = iter(dataset)
     for _ in range(records // training.batch_size + 5):  # fills the cache, if any, as the first epoch does
         next(iterator)
@@ -151,18 +151,12 @@ def _print_table(results: list[dict]) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.train", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-root", default=SHARED_PHOTOS)
-    parser.add_argument("--out", default="bench-out/train", help="scratch folder (its contents are replaced)")
+    parser = arguments.parser("python -m benchmarks.train", __doc__, "bench-out/train")
     parser.add_argument("--models", nargs="+", default=["mobilenet_v2", "squeezenet"])
-    parser.add_argument("--mobilenet-weights", default=SHARED_WEIGHTS, help="backbone .h5 for mobilenet_v2")
     parser.add_argument("--bare-epochs", type=int, default=0, help="epochs of the bare Keras run; 0 = as many as "
                                                                     "the Trainer's")
     parser.add_argument("--cpu", action="store_true", help="force the CPU strategy (default: training.accelerator "
                                                            "auto)")
-    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                        help="config override, e.g. training.epochs=2 (repeatable)")
     return parser
 
 

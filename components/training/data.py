@@ -18,7 +18,6 @@ from components.artifacts import CLASS_FEATURE, IMAGE_FEATURE, SOURCE_FEATURE
 from components.errors import UserError
 
 AUTOTUNE = tf.data.AUTOTUNE
-CACHE_BUDGET_BYTES = 2**30  # Decoded training images are cached in memory up to this size.
 _FEATURES = {IMAGE_FEATURE: tf.io.FixedLenFeature([], tf.string), CLASS_FEATURE: tf.io.FixedLenFeature([], tf.int64)}
 
 
@@ -39,8 +38,8 @@ def augment(image: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     return image, label
 
 
-def cache_fits(records: int, image_size: int, budget_bytes: int = CACHE_BUDGET_BYTES) -> bool:
-    """Whether the decoded training images fit the in-memory cache budget."""
+def cache_fits(records: int, image_size: int, budget_bytes: int) -> bool:
+    """Whether the decoded training images fit the in-memory cache budget (training.feature_cache_max_bytes)."""
     return records * image_size * image_size * 3 <= budget_bytes
 
 

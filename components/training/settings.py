@@ -41,7 +41,7 @@ class TrainingSettings:
     fine_tune_learning_rate: float = 5e-4  # Peak for the reference batch of 16, then cosine decay.
     fine_tune_min_records: int = 400  # The second phase runs only when the train split holds this many photos.
     feature_cache: bool = True  # Run a model's frozen part once per photo view and train on its outputs.
-    feature_cache_max_bytes: int = 2**30  # Host memory for those outputs; beyond it, train end to end.
+    feature_cache_max_bytes: int = 2**30  # Host memory for those outputs; beyond it they spill to local disk.
     shuffle_buffer: int = 2048
     steps_per_execution: int = 32  # Steps per host round-trip, used on TPU only (capped at an epoch).
     accelerator: str = "auto"  # auto | tpu | gpu | cpu

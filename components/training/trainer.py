@@ -3,7 +3,8 @@
 Steps are derived from the epochs and the record counts (the DAG passes no step counts). Two phases: the head
 alone on a frozen backbone (training.epochs), then, when the recipe fine-tunes (`recipe.fine_tuning`), the top
 of the backbone with the head at a lower rate. A model built in parts (`models/parts.py`) runs its frozen
-part once and trains on the cached activations (`features.py`); any other model trains end to end.
+part once and trains on the cached activations (`features.py`), kept in memory or spilled to local disk
+(`features.plan`); any other model trains end to end.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from components.training import data, divergence, export, features, models, progress, recipe, schedule, strategy
+from components.training import (data, divergence, export, feature_store, features, models, progress, recipe,
+                                 schedule, strategy)
 from components.training.models import parts
 from components.training.settings import TrainingSettings
 
@@ -43,8 +45,13 @@ def run_fn(fn_args) -> None:
             model = models.build(settings.model, spec, settings.options())
             if settings.warm_start and fn_args.base_model:
                 warm_start(model, fn_args.base_model)
-        cached = run.cache(parts.of(model))
-        eval_probabilities = run.on_features(parts.of(model), cached) if cached else run.end_to_end(model)
+        model_parts = parts.of(model)
+        cache_plan = run.cache_plan(model_parts)
+        if cache_plan.kind == features.OFF:
+            eval_probabilities = run.end_to_end(model)
+        else:
+            with feature_store.open_store(cache_plan.kind, settings.shuffle_buffer) as store:
+                eval_probabilities = run.on_features(model_parts, run.cache(model_parts, store))
         export.export(model, classes, image_size, fn_args.serving_model_dir, _save_options(placement),
                       max_image_pixels=config["max_image_pixels"], warmup_records=fn_args.eval_files)
 
@@ -52,7 +59,8 @@ def run_fn(fn_args) -> None:
     progress.write_history(fn_args.model_run_dir, {
         "model": settings.model, "strategy": placement.kind, "replicas": placement.replicas,
         "global_batch_size": global_batch, "steps_per_epoch": run.steps_per_epoch, "train_records": train_records,
-        "eval_records": eval_records, "params": model.count_params(), "feature_cache": bool(cached),
+        "eval_records": eval_records, "params": model.count_params(), "feature_cache": cache_plan.kind,
+        "feature_cache_reason": cache_plan.reason,
         "fine_tune_layers": fine_tuning.layers if fine_tuning.epochs else 0,
         "wall_seconds": time.perf_counter() - started}, run.progress.epochs)
 
@@ -71,45 +79,45 @@ class Run:
         self.callbacks = [tf.keras.callbacks.TensorBoard(fn_args.model_run_dir), self.progress,
                           divergence.FailOnNonFiniteLoss()]
 
-    def cache(self, model_parts: parts.Parts | None):
-        """The frozen part's activations, or None where the model has no frozen part, the cache is turned off
-        or it would not fit in training.feature_cache_max_bytes (then the run trains end to end)."""
-        if model_parts is None or not self.settings.feature_cache:
-            return None
-        shape = tuple(model_parts.frozen.output.shape[1:])
-        train_records, eval_records = self.train_records, self.eval_records
-        needed = features.cache_bytes(train_records, eval_records, shape)
-        if needed > self.settings.feature_cache_max_bytes:
-            log.warning("feature cache off: %d train photos x %d views and %d eval photos of %s activations need "
-                        "%.2f GiB, more than training.feature_cache_max_bytes (%.2f GiB); training end to end "
-                        "instead, which runs the frozen layers again every epoch (raise the limit where the host "
-                        "has the memory)", train_records, features.TRAIN_VIEWS, eval_records, shape,
-                        needed / 2**30, self.settings.feature_cache_max_bytes / 2**30)
-            return None
+    def cache_plan(self, model_parts: parts.Parts | None) -> features.CachePlan:
+        """Where the frozen part's activations go (features.plan), logged with its reason."""
+        needed = 0
+        if model_parts is not None:
+            shape = tuple(model_parts.frozen.output.shape[1:])
+            needed = features.cache_bytes(self.train_records, self.eval_records, shape)
+        cache_plan = features.plan(self.settings.feature_cache, model_parts is not None, needed,
+                                   self.settings.feature_cache_max_bytes, feature_store.free_scratch_bytes())
+        log.log(logging.WARNING if needed and cache_plan.kind == features.OFF else logging.INFO,
+                "feature cache %s: %d train photos x %d views and %d eval photos: %s", cache_plan.kind,
+                self.train_records, features.TRAIN_VIEWS, self.eval_records, cache_plan.reason)
+        return cache_plan
+
+    def cache(self, model_parts: parts.Parts, store) -> features.Cached:
+        """The frozen part's activations, in `store`."""
         started = time.perf_counter()
         with self.placement.strategy.scope():
             model_parts.frozen.compile(jit_compile=self.placement.jit_compile)
         cached = features.compute(model_parts.frozen, self.fn_args.train_files, self.fn_args.eval_files,
-                                  self.fn_args.custom_config["image_size"], self.global_batch)
-        log.info("feature cache: %d train photos x %d views and %d eval photos through the frozen part in %.1f s "
-                 "(%.0f MiB)", len(cached.train_labels), features.TRAIN_VIEWS, len(cached.eval_labels),
-                 time.perf_counter() - started, needed / 2**20)
+                                  self.fn_args.custom_config["image_size"], self.global_batch, store)
+        log.info("feature cache: %d train photos x %d views and %d eval photos through the frozen part in %.1f s, "
+                 "in %s", len(cached.train_labels), features.TRAIN_VIEWS, len(cached.eval_labels),
+                 time.perf_counter() - started, store.kind)
         return cached
 
     def on_features(self, model_parts: parts.Parts, cached: features.Cached) -> np.ndarray:
         """Head on pooled features (the tuned part run once, still frozen), then tuned part and head on the
         cached activations; the eval photos' probabilities at the end."""
         batch, seed = self.global_batch, self.settings.seed
-        pooled = features.predict(model_parts.tuned, cached.train.reshape(-1, *cached.train.shape[2:]), batch)
+        pooled = features.predict(model_parts.tuned, cached.train, batch)
         pooled_eval = features.predict(model_parts.tuned, cached.eval, batch)
         self._fit(model_parts.head, self._frozen_rate(),
-                  features.train_dataset(pooled.reshape(*cached.train.shape[:2], -1), cached.train_labels, batch,
-                                         seed),
+                  features.train_dataset(pooled.reshape(len(cached.train_labels), cached.train.views, -1),
+                                         cached.train_labels, batch, seed),
                   features.eval_dataset(pooled_eval, cached.eval_labels, batch), 0, self.settings.epochs)
         if not self._fine_tunes(model_parts):
             return features.predict(model_parts.head, pooled_eval, batch)
         with self.placement.strategy.scope():
-            cut = tf.keras.Input(cached.eval.shape[1:])
+            cut = tf.keras.Input(cached.eval.shape)
             upper = tf.keras.Model(cut, model_parts.head(model_parts.tuned(cut, training=False)))
         self._fit(upper, self._fine_tune_rate(), features.train_dataset(cached.train, cached.train_labels, batch, seed),
                   features.eval_dataset(cached.eval, cached.eval_labels, batch), self.settings.epochs,
@@ -120,7 +128,8 @@ class Run:
         """Both phases on decoded photos, with the codelab's augmentation; the eval photos' probabilities."""
         files, image_size, batch = self.fn_args.train_files, self.fn_args.custom_config["image_size"], self.global_batch
         train = data.train_dataset(files, image_size, batch, self.settings.shuffle_buffer, self.settings.seed,
-                                   cache=data.cache_fits(self.train_records, image_size))
+                                   cache=data.cache_fits(self.train_records, image_size,
+                                                        self.settings.feature_cache_max_bytes))
         validation = data.eval_dataset(self.fn_args.eval_files, image_size, batch)
         self._fit(model, self._frozen_rate(), train, validation, 0, self.settings.epochs)
         model_parts = parts.of(model)

@@ -1,7 +1,7 @@
 """Run by test_mirrored.py in a fresh process (`python -m tests.training.mirrored_run` from the repository root):
 split the CPU into two logical devices (which must be the first TensorFlow call of a process), train on one device
 and under MirroredStrategy over both, and print what each run learnt as JSON: an end-to-end fit, and the Trainer's
-cached-feature phases on a tiny set of records."""
+cached-feature phases on a tiny set of records, with the cache in memory and spilled to disk."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ import numpy as np  # noqa: E402
 from components.training import models, recipe, schedule, strategy, trainer  # noqa: E402
 from components.training.models import mobilenet_v2, parts  # noqa: E402
 from components.training.settings import TrainingSettings  # noqa: E402
-from tests.training.training_fixtures import CLASSES, IMAGE_SIZE, fn_args, training_settings, write_split  # noqa: E402
+from tests.training.training_fixtures import (CLASSES, FEATURE_STORES, IMAGE_SIZE, fn_args, open_test_store,  # noqa
+                                              table_array, training_settings, write_split)
 
 SPEC = models.ModelSpec(IMAGE_SIZE, len(CLASSES), fine_tune_layers=11)
 OPTIONS = mobilenet_v2.Options(weights="none", alpha=0.35, dropout=0.0)
@@ -40,9 +41,9 @@ def end_to_end(strategy_: tf.distribute.Strategy) -> dict:
             "head": parts.of(model).head.get_weights()[0].ravel().tolist()}
 
 
-def cached_phases(strategy_: tf.distribute.Strategy, examples: str, out: str) -> dict:
-    """The Trainer's feature cache and both phases on it, under `strategy_`, with one view per photo so that the
-    random view choice cannot differ between runs."""
+def cached_phases(strategy_: tf.distribute.Strategy, examples: str, out: str, store: str) -> dict:
+    """The Trainer's feature cache (in `store`) and both phases on it, under `strategy_`, with one view per photo so
+    that the random view choice cannot differ between runs."""
     settings = TrainingSettings.from_dict(training_settings(model="mobilenet_v2", epochs=2, batch_size=4,
                                                            fine_tune_layers=11, fine_tune_epochs=2,
                                                            fine_tune_learning_rate=1e-3, fine_tune_min_records=0,
@@ -54,9 +55,11 @@ def cached_phases(strategy_: tf.distribute.Strategy, examples: str, out: str) ->
     with strategy_.scope():
         model = models.build("mobilenet_v2", SPEC, OPTIONS)
     run = trainer.Run(args, settings, placement, 8, (24, 6), recipe.fine_tuning(settings, 24))
-    cached = run.cache(parts.of(model))
-    probabilities = run.on_features(parts.of(model), cached)
-    return {"replicas": replicas, "features": cached.train[:, 0].ravel()[:500].tolist(),
+    with open_test_store(store) as opened:
+        cached = run.cache(parts.of(model), opened)
+        probabilities = run.on_features(parts.of(model), cached)
+        train_features = table_array(cached.train)[0::2]
+    return {"replicas": replicas, "features": train_features.ravel()[:500].tolist(),
             "loss": [e["loss"] for e in run.progress.epochs], "probabilities": probabilities.ravel().tolist()}
 
 
@@ -86,6 +89,8 @@ if __name__ == "__main__":
         examples = records(os.path.join(work, "examples"))
         mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
         print(json.dumps({"one_device": end_to_end(tf.distribute.get_strategy()), "mirrored": end_to_end(mirrored),
-                          "cached_one_device": cached_phases(tf.distribute.get_strategy(), examples,
-                                                             os.path.join(work, "one")),
-                          "cached_mirrored": cached_phases(mirrored, examples, os.path.join(work, "two"))}))
+                          **{f"cached_{store}": {
+                              "one_device": cached_phases(tf.distribute.get_strategy(), examples,
+                                                          os.path.join(work, f"one-{store}"), store),
+                              "mirrored": cached_phases(mirrored, examples, os.path.join(work, f"two-{store}"), store)}
+                             for store in FEATURE_STORES}}))

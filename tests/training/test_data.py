@@ -57,7 +57,7 @@ def test_evaluation_is_complete_and_deterministic(dataset):
 
 
 def test_decoded_images_are_cached_only_within_the_budget():
-    assert data.cache_fits(3670, 192) and not data.cache_fits(3670, 512, budget_bytes=2**30)
+    assert data.cache_fits(3670, 192, budget_bytes=2**30) and not data.cache_fits(3670, 512, budget_bytes=2**30)
 
 
 def test_records_are_counted_by_reading_them(dataset):

@@ -1,10 +1,12 @@
-"""The frozen phase on cached features: exact, trained through run_fn, XLA-ready, and skipped when too big."""
+"""The frozen phase on cached features, in memory and spilled to disk: exact, trained through run_fn, XLA-ready,
+and the plan that chooses where they go."""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
+import tempfile
 import types
 
 import numpy as np
@@ -12,10 +14,11 @@ import pytest
 import tensorflow as tf
 
 from components import artifacts
-from components.training import data, features, models, recipe
+from components.training import data, feature_store, features, models, recipe
 from components.training.models import mobilenet_v2, parts
 
-from tests.training.training_fixtures import CLASSES, IMAGE_SIZE, fn_args, training_settings
+from tests.training.training_fixtures import (CLASSES, FEATURE_STORES, IMAGE_SIZE, fn_args, open_test_store,
+                                              table_array, training_settings)
 
 # The bundled ImageNet backbone: random weights map every photo to nearly the same features.
 SPEC = models.ModelSpec(IMAGE_SIZE, len(CLASSES), fine_tune_layers=11)
@@ -30,24 +33,37 @@ def model():
     return built
 
 
-def test_cached_features_give_the_full_models_predictions(model, dataset):
+@pytest.fixture(params=FEATURE_STORES)
+def store(request):
+    with open_test_store(request.param) as opened:
+        yield opened
+    if request.param == feature_store.DISK:  # Spilled files are gone once the store closes.
+        assert not os.path.exists(opened.directory)
+
+
+def test_cached_features_give_the_full_models_predictions(model, dataset, store):
     files = [artifacts.split_files(dataset["examples"], split)[0] for split in artifacts.SPLITS]
-    cached = features.compute(parts.of(model).frozen, [files[0]], [files[1]], IMAGE_SIZE, global_batch=8)
+    cached = features.compute(parts.of(model).frozen, [files[0]], [files[1]], IMAGE_SIZE, global_batch=8,
+                              store=store)
     images = {split: np.concatenate([x for x, _ in data.eval_dataset([f], IMAGE_SIZE, 64).as_numpy_iterator()])
               for split, f in zip(("train", "eval"), files)}
-    assert cached.train.shape[:2] == (48, 2) and cached.eval.shape[0] == 18  # 48 % 8 == 0, 18 pads to 24
+    assert (cached.train.rows, cached.train.views, cached.eval.rows) == (96, 2, 18)  # 96 % 8 == 0, 18 pads to 24
     np.testing.assert_array_equal(cached.eval_labels, data.read_labels([files[1]]))
     model_parts = parts.of(model)
-    from_features = model_parts.head(model_parts.tuned(cached.eval)).numpy()
+    from_features = model_parts.head(model_parts.tuned(table_array(cached.eval))).numpy()
     np.testing.assert_allclose(from_features, model.predict(images["eval"], verbose=0), atol=1e-5)
     assert len(set(from_features.argmax(axis=1))) > 1  # The comparison is not between constant answers.
     mirrored = model_parts.frozen.predict(images["train"][:, :, ::-1], verbose=0)
-    np.testing.assert_allclose(cached.train[:, 1], mirrored, atol=1e-5)
+    np.testing.assert_allclose(table_array(cached.train)[1::2], mirrored, atol=5e-5)  # Activations reach 20.
+    if store.kind == feature_store.DISK:  # Spilled to several files of whole records under the system's temp dir.
+        assert len(cached.train.shards) > 2 and os.path.dirname(store.directory) == tempfile.gettempdir()
+        assert sum(shard.records for shard in cached.train.shards) == 48
 
 
-def test_each_epoch_picks_one_view_per_photo():
-    views = np.stack([np.zeros([40, 1]), np.ones([40, 1])], axis=1)  # View 0 is all 0, view 1 all 1.
-    dataset = features.train_dataset(views, np.arange(40), global_batch=40, seed=1)
+def test_each_epoch_picks_one_view_per_photo(store):
+    writer = store.writer(80, (1,), views=2)
+    writer.add(np.stack([np.zeros([40, 1]), np.ones([40, 1])], axis=1).reshape(80, 1))  # View 0 is 0, view 1 is 1.
+    dataset = features.train_dataset(writer.finish(), np.arange(40), global_batch=40, seed=1)
     batches = [next(iter(dataset.take(1)))[0].numpy() for _ in range(2)]
     iterator = iter(dataset)
     epoch_one, epoch_two = next(iterator), next(iterator)
@@ -56,31 +72,69 @@ def test_each_epoch_picks_one_view_per_photo():
         assert 0 < batch[0].numpy().mean() < 1  # in one of its views, chosen at random,
     assert not np.array_equal(epoch_one[0].numpy()[np.argsort(epoch_one[1])],  # again every epoch.
                               epoch_two[0].numpy()[np.argsort(epoch_two[1])])
-    assert batches[0].shape == (40, 1)
+    assert not np.array_equal(epoch_one[1].numpy(), epoch_two[1].numpy())  # In a new order.
+    assert batches[0].shape == (40, 1) and dataset.element_spec[0].shape.is_fully_defined()
+
+
+def test_a_spilled_cache_is_removed_when_training_fails():
+    with pytest.raises(RuntimeError, match="training failed"):
+        with open_test_store(feature_store.DISK) as store:
+            store.writer(4, (3,), views=1).add(np.ones([4, 3]))
+            raise RuntimeError("training failed")
+    assert not os.path.exists(store.directory)
+
+
+@pytest.mark.parametrize("enabled, frozen_part, needed, free_disk, kind, reason", [
+    (True, True, 100, 10**9, "memory", "fit in training.feature_cache_max_bytes"),
+    (True, True, 10**6, 10**9, "disk", "spilled to local scratch disk"),
+    (True, True, 10**6, 10**5, "off", "free on the scratch disk; training end to end"),
+    (False, True, 100, 10**9, "off", "training.feature_cache is false"),
+    (True, False, 0, 10**9, "off", "no frozen part"),
+])
+def test_the_plan_keeps_activations_in_memory_up_to_the_one_budget_then_spills_them(enabled, frozen_part, needed,
+                                                                                    free_disk, kind, reason):
+    plan = features.plan(enabled, frozen_part, needed, budget_bytes=1000, free_disk_bytes=free_disk)
+    assert plan.kind == kind and reason in plan.reason
 
 
 @pytest.mark.e2e  # Compiles the frozen backbone with XLA.
-def test_feature_pass_compiles_with_xla(model):
+def test_feature_pass_compiles_with_xla(model, dataset, store):
     frozen = parts.of(model).frozen
     images = tf.random.uniform([4, IMAGE_SIZE, IMAGE_SIZE, 3], seed=2)
     step = tf.function(lambda x: frozen(x, training=False), jit_compile=True)
     assert "HloModule" in step.experimental_get_compiler_ir(images)(stage="hlo")
     np.testing.assert_allclose(step(images), frozen(images, training=False), atol=1e-4)
+    compiled = tf.keras.Model(frozen.input, frozen.output)  # Its own compile state; the layers are frozen's.
+    compiled.compile(jit_compile=True)
+    files = [artifacts.split_files(dataset["examples"], split)[0] for split in artifacts.SPLITS]
+    cached = features.compute(compiled, [files[0]], [files[1]], IMAGE_SIZE, global_batch=8, store=store)
+    eval_images = np.concatenate([x for x, _ in data.eval_dataset([files[1]], IMAGE_SIZE, 64).as_numpy_iterator()])
+    np.testing.assert_allclose(table_array(cached.eval), frozen.predict(eval_images, verbose=0), atol=1e-4)
+    train = features.train_dataset(cached.train, cached.train_labels, global_batch=8, seed=0)
+    assert train.element_spec[0].shape.is_fully_defined()  # Static shapes, as XLA and TPUs need.
 
 
 @pytest.mark.e2e  # run_fn: three epochs and an export.
-def test_run_fn_trains_on_cached_features_and_exports_the_full_model(dataset, tmp_path, caplog):
+@pytest.mark.parametrize("budget, kind", [(2**30, "memory"), (1000, "disk")])
+def test_run_fn_trains_on_cached_features_and_exports_the_full_model(dataset, tmp_path, caplog, monkeypatch, budget,
+                                                                     kind):
     from components.training.trainer import run_fn
 
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # Where a spilled cache goes, to see it removed.
     settings = training_settings(model="mobilenet_v2", epochs=2, learning_rate=2e-2, fine_tune_layers=11,
-                                 fine_tune_epochs=1, fine_tune_learning_rate=1e-3, fine_tune_min_records=0)
+                                 fine_tune_epochs=1, fine_tune_learning_rate=1e-3, fine_tune_min_records=0,
+                                 feature_cache_max_bytes=budget)
     args = fn_args(dataset["examples"], str(tmp_path), settings)
     with caplog.at_level(logging.INFO):
         run_fn(args)
     history = json.load(open(os.path.join(args.model_run_dir, artifacts.HISTORY_FILE)))
-    assert history["feature_cache"] and history["fine_tune_layers"] == 11
+    assert history["feature_cache"] == kind and history["fine_tune_layers"] == 11
+    assert "training.feature_cache_max_bytes" in history["feature_cache_reason"]
     assert [e["epoch"] for e in history["epochs"]] == [1, 2, 3]
-    assert "feature cache: 48 train photos x 2 views and 18 eval photos" in caplog.text
+    assert f"feature cache {kind}: 48 train photos x 2 views and 18 eval photos" in caplog.text
+    assert not [path for path in scratch.iterdir() if path.name.startswith(feature_store.SCRATCH_PREFIX)]
     # The exported model (backbone plus trained head) answers as the Trainer's last validation did.
     served = tf.saved_model.load(args.serving_model_dir).signatures[artifacts.EXAMPLES_SIGNATURE]
     outputs = served(**{artifacts.EXAMPLES_INPUT: tf.constant(dataset["records"]["eval"])})
@@ -95,20 +149,6 @@ def test_run_fn_trains_on_cached_features_and_exports_the_full_model(dataset, tm
     accuracy = np.mean(outputs["class_id"].numpy() == [CLASSES.index(s.split("/")[-1].split("_")[0])
                                                        for s in _sources(dataset["records"]["eval"])])
     assert np.isclose(accuracy, history["epochs"][-1]["val_accuracy"], atol=1e-6)
-
-
-@pytest.mark.e2e  # run_fn: an end-to-end epoch and an export.
-def test_a_cache_that_does_not_fit_falls_back_to_end_to_end_training(dataset, tmp_path, caplog):
-    from components.training.trainer import run_fn
-
-    args = fn_args(dataset["examples"], str(tmp_path), training_settings(model="mobilenet_v2", epochs=1,
-                                                                          feature_cache_max_bytes=1000))
-    with caplog.at_level(logging.WARNING):
-        run_fn(args)
-    history = json.load(open(os.path.join(args.model_run_dir, artifacts.HISTORY_FILE)))
-    assert not history["feature_cache"] and len(history["epochs"]) == 1
-    assert "feature cache off: 48 train photos x 2 views and 18 eval photos" in caplog.text
-    assert "training.feature_cache_max_bytes" in caplog.text
 
 
 @pytest.mark.parametrize("records, expected", [(100, 0), (1000, 29)])

@@ -93,3 +93,20 @@ def zeros_png(width: int, height: int) -> bytes:
     idat.append(compressor.flush())
     header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"".join(idat)) + chunk(b"IEND", b"")
+
+
+# The feature cache's stores, for tests run over both: the disk store with files small enough that even these tiny
+# activations span several of them, and a shuffle buffer smaller than the train split.
+FEATURE_STORES = ("memory", "disk")
+TEST_SHARD_BYTES, TEST_SHUFFLE_BUFFER = 3000, 8
+
+
+def open_test_store(kind: str):
+    from components.training import feature_store
+
+    return feature_store.open_store(kind, TEST_SHUFFLE_BUFFER, shard_bytes=TEST_SHARD_BYTES)
+
+
+def table_array(table) -> np.ndarray:
+    """Every row of a feature table, read back through its own dataset."""
+    return np.concatenate(list(table.dataset().batch(4096).as_numpy_iterator()))
