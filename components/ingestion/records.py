@@ -1,4 +1,4 @@
-"""tf.train.Example serialization without importing TensorFlow.
+"""tf.train.Example serialization (and reading back the image) without importing TensorFlow.
 
 Beam workers and the `ingest` command would otherwise pay TensorFlow's ~5 s import per process just to write
 a protobuf whose wire format is fixed; the tests check the bytes parse with `tf.io.parse_single_example`.
@@ -26,6 +26,14 @@ def make_example(features: Mapping[str, FeatureValue]) -> bytes:
     return _field(1, entries)  # Example.features { feature: <map entries> }
 
 
+def record_image(record: bytes) -> bytes:
+    """The IMAGE_FEATURE bytes of a record photo_record wrote: what incremental ingestion reuses."""
+    for entry in _payloads(_only(record, 1), 1):  # Example.features -> its map entries
+        if _only(entry, 1) == IMAGE_FEATURE.encode():
+            return _only(_only(_only(entry, 2), 1), 1)  # Feature.bytes_list.value
+    raise ValueError(f"the record has no {IMAGE_FEATURE!r} feature")
+
+
 def _feature(value: FeatureValue) -> bytes:
     if isinstance(value, bytes):
         return _field(1, _field(1, value))  # Feature.bytes_list { value: ... }
@@ -46,3 +54,34 @@ def _varint(value: int) -> bytes:
         value >>= 7
     out.append(value)
     return bytes(out)
+
+
+def _payloads(message: bytes, number: int) -> list[bytes]:
+    """The payloads of field `number` in a message made of length-delimited fields only (as _field writes)."""
+    found, at = [], 0
+    while at < len(message):
+        tag, at = _read_varint(message, at)
+        if tag & 7 != 2:
+            raise ValueError(f"unexpected wire type {tag & 7} in a record")
+        length, at = _read_varint(message, at)
+        if tag >> 3 == number:
+            found.append(message[at:at + length])
+        at += length
+    return found
+
+
+def _only(message: bytes, number: int) -> bytes:
+    payloads = _payloads(message, number)
+    if len(payloads) != 1:
+        raise ValueError(f"expected one field {number} in a record, found {len(payloads)}")
+    return payloads[0]
+
+
+def _read_varint(data: bytes, at: int) -> tuple[int, int]:
+    value, shift = 0, 0
+    while True:
+        byte = data[at]
+        value |= (byte & 0x7F) << shift
+        at, shift = at + 1, shift + 7
+        if byte < 0x80:
+            return value, at

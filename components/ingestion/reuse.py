@@ -1,0 +1,155 @@
+"""Incremental ingestion: the encoded images of an earlier Examples artifact, reused for photos whose bytes are
+unchanged, so only new or changed photos go through the decoder.
+
+The expensive part of a record is its image (decode, resize, JPEG encode); the rest (label, class, source) comes
+from this run's listing, so a photo moved to another class folder is relabelled. An image is reused only under its
+reuse key: the photo's content key plus a digest of everything else the image depends on (the encoding settings,
+Pillow and its JPEG codec, the transform's code), so changed settings or a new Pillow decode everything again.
+Every record's reuse key is written beside it (`components.artifacts.REUSE_INDEX_DIR`): the records themselves do
+not carry it, and a new feature would change the schema and the statistics of every run. The join is a Beam
+CoGroupByKey on the reuse key, so it runs on Dataflow as on the DirectRunner.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import json
+import logging
+import typing
+
+import apache_beam as beam
+import PIL
+from apache_beam.io.filesystems import FileSystems
+from PIL import features
+
+from components import paths
+from components.artifacts import REUSE_INDEX_DIR, REUSE_INDEX_SUFFIX, SPLIT_PREFIX
+from components.ingestion import image, records, split, tfrecord_files
+from components.ingestion.files import read_file, read_photo
+from components.ingestion.pool import PhotoPoolDoFn
+from components.ingestion.settings import IngestSettings
+
+_PHOTOS = "photos"
+_PREVIOUS = "previous"
+_SHARD = "shard"
+_REUSED = "reused"
+
+
+class Reused(typing.NamedTuple):
+    """An image reusable for the photo at `position` of a shard, whose bytes have `content_key`."""
+
+    position: int
+    content_key: str
+    image: bytes
+
+
+@functools.lru_cache(maxsize=None)
+def encoding_digest(settings: IngestSettings) -> str:
+    """What a record's image depends on besides the photo's bytes. Computed on the worker that encodes, whose
+    Pillow may differ from the launcher's."""
+    parts = {"image_size": settings.image_size, "jpeg_quality": settings.jpeg_quality,
+             "max_image_pixels": settings.max_image_pixels, "pillow": PIL.__version__,
+             "jpeg_codec": features.version_codec("jpg"),
+             "transform": hashlib.sha256(inspect.getsource(image).encode()).hexdigest()}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def reuse_key(content_key: str, digest: str) -> str:
+    return f"{content_key}-{digest}"
+
+
+def index_path(output_dir: str, split_name: str, record_file: str) -> str:
+    """The reuse index of the record file named `record_file` in a split of the artifact at output_dir."""
+    return FileSystems.join(output_dir, REUSE_INDEX_DIR, f"{SPLIT_PREFIX}{split_name}",
+                            record_file + REUSE_INDEX_SUFFIX)
+
+
+def previous_files(previous_dir: str) -> list[tuple[str, str]]:
+    """(record file, its index) of every indexed record file still in the earlier artifact (none without an
+    index: an artifact written before incremental ingestion, or removed)."""
+    root = paths.literal(previous_dir)
+    indexes = FileSystems.match([FileSystems.join(root, REUSE_INDEX_DIR, f"{SPLIT_PREFIX}*", f"*{REUSE_INDEX_SUFFIX}")])
+    pairs = []
+    for index in sorted(found.path for found in indexes[0].metadata_list):
+        split_folder, name = index.split("/")[-2:]
+        pairs.append((FileSystems.join(previous_dir, split_folder, name.removesuffix(REUSE_INDEX_SUFFIX)), index))
+    existing = FileSystems.match([paths.literal(record) for record, _ in pairs]) if pairs else []
+    return [pair for pair, found in zip(pairs, existing) if found.metadata_list]
+
+
+class ReadReusable(beam.DoFn):
+    """(record file, index) of the earlier artifact -> (reuse key, image) of each of its records, when they were
+    encoded as this run encodes. A file whose index does not match it is skipped: its photos are decoded again."""
+
+    def __init__(self, settings: IngestSettings):
+        self._settings = settings
+
+    def process(self, files: tuple[str, str]):
+        record_path, index = files
+        keys = read_file(index).decode().split()
+        if not keys or not keys[0].endswith(encoding_digest(self._settings)):
+            return
+        try:
+            images = [records.record_image(record) for record in tfrecord_files.read_tfrecords(record_path)]
+        except ValueError as error:
+            logging.warning("not reusing %s: %s", record_path, error)
+            return
+        if len(images) != len(keys):
+            logging.warning("not reusing %s: %d records but %d index lines", record_path, len(images), len(keys))
+            return
+        yield from zip(keys, images)
+
+
+class KeyPhotos(PhotoPoolDoFn):
+    """A Shard -> (reuse key, (shard index, position, content key)) of each photo it can read; the others are
+    left to WriteShard, which records why they are rejected."""
+
+    def __init__(self, settings: IngestSettings, threads_per_core: int):
+        super().__init__(threads_per_core)
+        self._settings = settings
+
+    def process(self, shard):
+        digest = encoding_digest(self._settings)
+        for position, key in enumerate(self.pool.map(self._content_key, shard.photos)):
+            if key is not None:
+                yield reuse_key(key, digest), (shard.index, position, key)
+
+    def _content_key(self, photo: tuple[str, str]) -> str | None:
+        try:
+            return split.content_key(read_photo(photo[0], self._settings.max_file_bytes))
+        except image.Rejected:
+            return None
+
+
+def reusable_for_photos(grouped) -> typing.Iterator[tuple[int, Reused]]:
+    """A reuse key's group -> (shard index, Reused) for each photo of this run that has the key, when the earlier
+    artifact has an image for it (byte-identical copies share one). Keys of removed photos yield nothing."""
+    _, sides = grouped
+    image_bytes = next(iter(sides[_PREVIOUS]), None)
+    if image_bytes is not None:
+        for shard_index, position, key in sides[_PHOTOS]:
+            yield shard_index, Reused(position, key, image_bytes)
+
+
+class PairWithReusable(beam.PTransform):
+    """Shards -> (shard, [Reused, ...]): each shard with the images the earlier artifact has for its photos."""
+
+    def __init__(self, settings: IngestSettings, threads_per_core: int, previous_dir: str):
+        super().__init__()
+        self._settings = settings
+        self._threads_per_core = threads_per_core
+        self._previous_dir = previous_dir
+
+    def expand(self, shards):
+        previous = (shards.pipeline
+                    | "PreviousFiles" >> beam.Create(previous_files(self._previous_dir))
+                    | "ReadReusable" >> beam.ParDo(ReadReusable(self._settings)))
+        photos = shards | "KeyPhotos" >> beam.ParDo(KeyPhotos(self._settings, self._threads_per_core))
+        reused = ({_PHOTOS: photos, _PREVIOUS: previous}
+                  | "JoinOnReuseKey" >> beam.CoGroupByKey()
+                  | "ReusableForPhotos" >> beam.FlatMap(reusable_for_photos))
+        return ({_SHARD: shards | "ByIndex" >> beam.Map(lambda shard: (shard.index, shard)), _REUSED: reused}
+                | "JoinOnShard" >> beam.CoGroupByKey()
+                | "ShardAndReused" >> beam.MapTuple(lambda _, sides: (next(iter(sides[_SHARD])), list(sides[_REUSED]))))
