@@ -170,3 +170,14 @@ def test_submit_compiles_from_the_same_flags(tmp_path, capsys):
     assert printed["PipelineJob"]["pipeline_root"] == ROOT
     [pool] = printed["pipeline_spec"]["custom_jobs"]["Trainer"]["job_spec"]["worker_pool_specs"]
     assert pool["machine_spec"] == {"machine_type": "n1-standard-8"}
+
+
+def test_incremental_ingestion_compiles_the_stock_latest_examples_query(tmp_path):
+    job = _compile(tmp_path, "--set", "data.incremental=true")
+    tasks = _tasks(job)
+    resolver = [name for name in tasks if name.startswith("previous_examples_resolver")]
+    assert set(tasks) == DAG_TASKS | {"AtomicPusher", *resolver} and len(resolver) == 1
+    previous = tasks["FileBasedExampleGen"]["inputs"]["artifacts"]["previous_examples"]["taskOutputArtifact"]
+    assert previous["producerTask"] == resolver[0]
+    query = json.dumps(job["pipelineSpec"]["deploymentSpec"]["executors"][f"{resolver[0]}_executor"])
+    assert "tfx.Examples" in query
