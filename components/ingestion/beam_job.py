@@ -89,8 +89,9 @@ class WriteShard(PhotoPoolDoFn):
     its rejections (manifest lines), a Counter of outcomes and the (content key, (path as bytes, label)) of every
     written photo. Bad input becomes a manifest entry, never an exception. A reused image is not read or decoded.
 
-    The worker that made the records writes them: no shuffle moves image bytes between workers (Beam's
-    file sinks group every record by shard first, which cost ~0.5 ms a photo, a third of its transform).
+    The worker that made the records writes them: no shuffle moves new image bytes between workers (Beam's
+    file sinks group every record by shard first, which cost ~0.5 ms a photo, a third of its transform); only
+    reused images travel, through the joins of `reuse`.
     Photos become records on the worker's thread pool (`pool`).
     """
 

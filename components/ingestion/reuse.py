@@ -79,27 +79,31 @@ def previous_files(previous_dir: str) -> list[tuple[str, str]]:
     return [pair for pair, found in zip(pairs, existing) if found.metadata_list]
 
 
-class ReadReusable(beam.DoFn):
-    """(record file, index) of the earlier artifact -> (reuse key, image) of each of its records, when they were
-    encoded as this run encodes. A file whose index does not match it is skipped: its photos are decoded again."""
+def read_index(files: tuple[str, str], settings: IngestSettings) -> typing.Iterator[tuple[str, tuple]]:
+    """(record file, index) of the earlier artifact -> (reuse key, (files, record number)) of each record encoded
+    as this run encodes (an index holds one run's keys: the first tells)."""
+    keys = read_file(files[1]).decode().split()
+    if keys and keys[0].endswith(encoding_digest(settings)):
+        for number, key in enumerate(keys):
+            yield key, (files, number)
 
-    def __init__(self, settings: IngestSettings):
-        self._settings = settings
 
-    def process(self, files: tuple[str, str]):
-        record_path, index = files
-        keys = read_file(index).decode().split()
-        if not keys or not keys[0].endswith(encoding_digest(self._settings)):
-            return
-        try:
-            images = [records.record_image(record) for record in tfrecord_files.read_tfrecords(record_path)]
-        except ValueError as error:
-            logging.warning("not reusing %s: %s", record_path, error)
-            return
-        if len(images) != len(keys):
-            logging.warning("not reusing %s: %d records but %d index lines", record_path, len(images), len(keys))
-            return
-        yield from zip(keys, images)
+def read_requested(files_and_requests) -> typing.Iterator[tuple[int, Reused]]:
+    """An earlier record file (read once) and the (record number, shard index, position, content key) of the
+    photos that want its images -> (shard index, Reused). A file that does not match its index is skipped: its
+    photos are decoded again."""
+    (record_path, index), requests = files_and_requests
+    try:
+        found = tfrecord_files.read_tfrecords(record_path)
+    except ValueError as error:
+        logging.warning("not reusing %s: %s", record_path, error)
+        return
+    lines = len(read_file(index).split())
+    if len(found) != lines:
+        logging.warning("not reusing %s: %d records but %d index lines", record_path, len(found), lines)
+        return
+    for number, shard_index, position, key in requests:
+        yield shard_index, Reused(position, key, records.record_image(found[number]))
 
 
 class KeyPhotos(PhotoPoolDoFn):
@@ -123,18 +127,22 @@ class KeyPhotos(PhotoPoolDoFn):
             return None
 
 
-def reusable_for_photos(grouped) -> typing.Iterator[tuple[int, Reused]]:
-    """A reuse key's group -> (shard index, Reused) for each photo of this run that has the key, when the earlier
-    artifact has an image for it (byte-identical copies share one). Keys of removed photos yield nothing."""
+def requests_for_photos(grouped) -> typing.Iterator[tuple[tuple[str, str], tuple]]:
+    """A reuse key's group -> (earlier files, (record number, shard index, position, content key)) for each photo
+    of this run with the key, when the earlier artifact has a record for it (byte-identical copies share one).
+    Keys of removed photos yield nothing."""
     _, sides = grouped
-    image_bytes = next(iter(sides[_PREVIOUS]), None)
-    if image_bytes is not None:
+    location = next(iter(sides[_PREVIOUS]), None)
+    if location is not None:
+        files, number = location
         for shard_index, position, key in sides[_PHOTOS]:
-            yield shard_index, Reused(position, key, image_bytes)
+            yield files, (number, shard_index, position, key)
 
 
 class PairWithReusable(beam.PTransform):
-    """Shards -> (shard, [Reused, ...]): each shard with the images the earlier artifact has for its photos."""
+    """Shards -> (shard, [Reused, ...]): each shard with the images the earlier artifact has for its photos. Only
+    keys travel to the join; each earlier file with wanted images is read once, and its images travel once, to
+    the shard that writes them."""
 
     def __init__(self, settings: IngestSettings, threads_per_core: int, previous_dir: str):
         super().__init__()
@@ -145,11 +153,13 @@ class PairWithReusable(beam.PTransform):
     def expand(self, shards):
         previous = (shards.pipeline
                     | "PreviousFiles" >> beam.Create(previous_files(self._previous_dir))
-                    | "ReadReusable" >> beam.ParDo(ReadReusable(self._settings)))
+                    | "ReadIndexes" >> beam.FlatMap(read_index, self._settings))
         photos = shards | "KeyPhotos" >> beam.ParDo(KeyPhotos(self._settings, self._threads_per_core))
         reused = ({_PHOTOS: photos, _PREVIOUS: previous}
                   | "JoinOnReuseKey" >> beam.CoGroupByKey()
-                  | "ReusableForPhotos" >> beam.FlatMap(reusable_for_photos))
+                  | "RequestsForPhotos" >> beam.FlatMap(requests_for_photos)
+                  | "ByEarlierFile" >> beam.GroupByKey()
+                  | "ReadRequested" >> beam.FlatMap(read_requested))
         return ({_SHARD: shards | "ByIndex" >> beam.Map(lambda shard: (shard.index, shard)), _REUSED: reused}
                 | "JoinOnShard" >> beam.CoGroupByKey()
                 | "ShardAndReused" >> beam.MapTuple(lambda _, sides: (next(iter(sides[_SHARD])), list(sides[_REUSED]))))
