@@ -41,11 +41,6 @@ def photo_to_record(path: str, label: str, data: bytes, settings: IngestSettings
     """The serialized Example of one photo (data is its content); raises image.Rejected."""
     jpeg = image.transform(data, size=settings.image_size, jpeg_quality=settings.jpeg_quality,
                            max_image_pixels=settings.max_image_pixels)
-    return image_to_record(path, label, jpeg, settings)
-
-
-def image_to_record(path: str, label: str, jpeg: bytes, settings: IngestSettings) -> bytes:
-    """The serialized Example of a photo whose record image is `jpeg` (new or reused)."""
     return records.photo_record(jpeg=jpeg, class_id=settings.classes.index(label), label=label,
                                 image_size=settings.image_size, source=path_bytes(path))
 
@@ -126,8 +121,9 @@ class WriteShard(PhotoPoolDoFn):
     def _process_one(self, work: tuple[tuple[str, str], reuse.Reused | None]) -> Written | summary.Rejection:
         (path, label), reused = work
         if reused is not None:
-            return self._written(path, label, image_to_record(path, label, reused.image, self._settings),
-                                 reused.content_key, reused=True)
+            record = records.reuse_record(reused.record, class_id=self._settings.classes.index(label), label=label,
+                                          image_size=self._settings.image_size, source=path_bytes(path))
+            return self._written(path, label, record, reused.content_key, reused=True)
         try:
             data = read_photo(path, self._settings.max_file_bytes)
             example = photo_to_record(path, label, data, self._settings)

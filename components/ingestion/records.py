@@ -26,12 +26,31 @@ def make_example(features: Mapping[str, FeatureValue]) -> bytes:
     return _field(1, entries)  # Example.features { feature: <map entries> }
 
 
+def reuse_record(previous: bytes, *, class_id: int, label: str, image_size: int, source: bytes) -> bytes:
+    """The record photo_record writes for these values and `previous`'s image: `previous` itself when its other
+    features already hold them (a photo neither moved nor renamed), without copying or re-encoding the image."""
+    features = _features(previous)
+    wanted = {CLASS_FEATURE: class_id, LABEL_FEATURE: label.encode(), SIZE_FEATURE: [image_size, image_size],
+              SOURCE_FEATURE: source}
+    if features.keys() == {IMAGE_FEATURE, *wanted} and all(features[name] == _feature(value)
+                                                            for name, value in wanted.items()):
+        return previous
+    return photo_record(jpeg=record_image(previous), class_id=class_id, label=label, image_size=image_size,
+                        source=source)
+
+
 def record_image(record: bytes) -> bytes:
-    """The IMAGE_FEATURE bytes of a record photo_record wrote: what incremental ingestion reuses."""
-    for entry in _payloads(_only(record, 1), 1):  # Example.features -> its map entries
-        if _only(entry, 1) == IMAGE_FEATURE.encode():
-            return _only(_only(_only(entry, 2), 1), 1)  # Feature.bytes_list.value
-    raise ValueError(f"the record has no {IMAGE_FEATURE!r} feature")
+    """The IMAGE_FEATURE bytes of a record photo_record wrote."""
+    image = _features(record).get(IMAGE_FEATURE)
+    if image is None:
+        raise ValueError(f"the record has no {IMAGE_FEATURE!r} feature")
+    return bytes(_only(_only(image, 1), 1))  # Feature.bytes_list.value
+
+
+def _features(record: bytes) -> dict[str, memoryview]:
+    """Feature name -> its serialized Feature, as views into `record` (no copy of the image)."""
+    entries = _payloads(_only(memoryview(record), 1), 1)  # Example.features -> its map entries
+    return {bytes(_only(entry, 1)).decode(): _only(entry, 2) for entry in entries}
 
 
 def _feature(value: FeatureValue) -> bytes:
@@ -56,7 +75,7 @@ def _varint(value: int) -> bytes:
     return bytes(out)
 
 
-def _payloads(message: bytes, number: int) -> list[bytes]:
+def _payloads(message: memoryview, number: int) -> list[memoryview]:
     """The payloads of field `number` in a message made of length-delimited fields only (as _field writes)."""
     found, at = [], 0
     while at < len(message):
@@ -70,14 +89,14 @@ def _payloads(message: bytes, number: int) -> list[bytes]:
     return found
 
 
-def _only(message: bytes, number: int) -> bytes:
+def _only(message: memoryview, number: int) -> memoryview:
     payloads = _payloads(message, number)
     if len(payloads) != 1:
         raise ValueError(f"expected one field {number} in a record, found {len(payloads)}")
     return payloads[0]
 
 
-def _read_varint(data: bytes, at: int) -> tuple[int, int]:
+def _read_varint(data: memoryview, at: int) -> tuple[int, int]:
     value, shift = 0, 0
     while True:
         byte = data[at]

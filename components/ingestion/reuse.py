@@ -38,21 +38,23 @@ _REUSED = "reused"
 
 
 class Reused(typing.NamedTuple):
-    """An image reusable for the photo at `position` of a shard, whose bytes have `content_key`."""
+    """An earlier record whose image is reusable for the photo at `position` of a shard, whose bytes have
+    `content_key` (see records.reuse_record)."""
 
     position: int
     content_key: str
-    image: bytes
+    record: bytes
 
 
 @functools.lru_cache(maxsize=None)
 def encoding_digest(settings: IngestSettings) -> str:
-    """What a record's image depends on besides the photo's bytes. Computed on the worker that encodes, whose
-    Pillow may differ from the launcher's."""
+    """What a record's image depends on besides the photo's bytes, and the code that lays out records (which
+    reuses a record whole when the photo's label and path are unchanged). Computed on the worker that encodes,
+    whose Pillow may differ from the launcher's."""
     parts = {"image_size": settings.image_size, "jpeg_quality": settings.jpeg_quality,
              "max_image_pixels": settings.max_image_pixels, "pillow": PIL.__version__,
              "jpeg_codec": features.version_codec("jpg"),
-             "transform": hashlib.sha256(inspect.getsource(image).encode()).hexdigest()}
+             "code": [hashlib.sha256(inspect.getsource(module).encode()).hexdigest() for module in (image, records)]}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -90,7 +92,7 @@ def read_index(files: tuple[str, str], settings: IngestSettings) -> typing.Itera
 
 def read_requested(files_and_requests) -> typing.Iterator[tuple[int, Reused]]:
     """An earlier record file (read once) and the (record number, shard index, position, content key) of the
-    photos that want its images -> (shard index, Reused). A file that does not match its index is skipped: its
+    photos that want its records -> (shard index, Reused). A file that does not match its index is skipped: its
     photos are decoded again."""
     (record_path, index), requests = files_and_requests
     try:
@@ -103,7 +105,7 @@ def read_requested(files_and_requests) -> typing.Iterator[tuple[int, Reused]]:
         logging.warning("not reusing %s: %d records but %d index lines", record_path, len(found), lines)
         return
     for number, shard_index, position, key in requests:
-        yield shard_index, Reused(position, key, records.record_image(found[number]))
+        yield shard_index, Reused(position, key, found[number])
 
 
 class KeyPhotos(PhotoPoolDoFn):

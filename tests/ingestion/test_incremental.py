@@ -116,6 +116,14 @@ def test_record_image_reads_back_what_photo_record_wrote():
         records.record_image(records.make_example({"label": b"x"}))
 
 
+def test_a_record_is_reused_whole_unless_its_label_or_path_changed():
+    values = dict(class_id=0, label=CLASSES[0], image_size=32, source=b"/photos/daisy/a.jpg")
+    previous = records.photo_record(jpeg=b"\xff\xd8jpeg", **values)
+    assert records.reuse_record(previous, **values) is previous
+    moved = {**values, "class_id": 1, "label": CLASSES[1], "source": b"/photos/roses/a.jpg"}
+    assert records.reuse_record(previous, **moved) == records.photo_record(jpeg=b"\xff\xd8jpeg", **moved)
+
+
 def test_tfrecords_read_back_and_damage_is_refused(tmp_path):
     path = str(tmp_path / "records.gz")
     with tfrecord_files.gzip_tfrecord_writer(path) as write:
