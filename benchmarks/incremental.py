@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks import SHARED_PHOTOS
+from benchmarks import photo_bench_parser
 from benchmarks.ingest import COPIES
 from components import artifacts
 from components.ingestion import IngestSettings, run_ingest
@@ -48,10 +48,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.incremental", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-root", default=SHARED_PHOTOS)
-    parser.add_argument("--out", default="bench-out/incremental", help="scratch folder (recreated)")
+    parser = photo_bench_parser("benchmarks.incremental", __doc__, "bench-out/incremental")
     parser.add_argument("--copies", type=int, default=COPIES, help="distinct copies of each photo in the folder")
     parser.add_argument("--new-fraction", type=float, default=0.01, help="new photos added, as a share of the folder")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each measurement; the fastest counts")
