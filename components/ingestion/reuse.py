@@ -2,9 +2,10 @@
 unchanged, so only new or changed photos go through the decoder.
 
 The expensive part of a record is its image (decode, resize, JPEG encode); the rest (label, class, source) comes
-from this run's listing, so a photo moved to another class folder is relabelled. An image is reused only under its
-reuse key: the photo's content key plus a digest of everything else the image depends on (the encoding settings,
-Pillow and its JPEG codec, the transform's code), so changed settings or a new Pillow decode everything again.
+from this run's listing: an earlier record is copied whole when those are unchanged, else rebuilt around its image,
+so a photo moved to another class folder is relabelled. A record is reused only under its reuse key: the photo's
+content key plus a digest of everything else it depends on (the encoding settings, Pillow and its JPEG codec, the
+code of the transform and of the record layout), so changed settings or a new Pillow decode everything again.
 Every record's reuse key is written beside it (`components.artifacts.REUSE_INDEX_DIR`): the records themselves do
 not carry it, and a new feature would change the schema and the statistics of every run. The join is a Beam
 CoGroupByKey on the reuse key, so it runs on Dataflow as on the DirectRunner.
