@@ -23,8 +23,8 @@ BENCH_DATA ?= ../shared/data/flower_photos
 # the production gate (gate.min_accuracy, 0.80): runs on it gate at SAMPLE_MIN_ACCURACY unless DATA_ROOT is set.
 SAMPLE_MIN_ACCURACY ?= 0.5
 
-.PHONY: install run test test-fast bench bench-ingest bench-train bench-cv bench-e2e bench-realjob bench-retrain \
-	bench-scale clean
+.PHONY: install run test test-fast bench bench-ingest bench-incremental bench-train bench-cv bench-e2e bench-realjob \
+	bench-retrain bench-scale clean
 
 install: $(STAMP)
 
@@ -46,6 +46,10 @@ bench: bench-ingest bench-train bench-cv bench-e2e
 
 bench-ingest: install
 	$(PY) -m benchmarks.ingest --data-root $(BENCH_DATA)
+
+# A full ingestion of COPIES distinct copies of BENCH_DATA, then 1 % new photos: full against incremental.
+bench-incremental: install
+	$(PY) -m benchmarks.incremental --data-root $(BENCH_DATA) $(ARGS)
 
 bench-train: install
 	$(PY) -m benchmarks.train --data-root $(BENCH_DATA)

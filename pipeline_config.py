@@ -34,6 +34,10 @@ class DataConfig(IngestSettings):
     """Where the photos are, and how ingestion makes them records (the fields of IngestSettings, as `data.*`)."""
 
     data_root: str = str(BUNDLED_SAMPLE)
+    # Reuse the images of the newest examples for unchanged photos. Off by default: the earlier examples are an
+    # input, and TFX keys its cache on every input, so each run after an ingestion ingests again (reusing every
+    # image) and retrains even when no photo changed; worth it only when the photos change between most runs.
+    incremental: bool = False
 
     def validate(self) -> None:
         _check(self.data_root != "", "data.data_root", "must not be empty")

@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks import SHARED_PHOTOS
+from benchmarks import photo_bench_parser
 from pipeline_config import CODELAB_CLASSES as CLASSES, DataConfig
 
 COPIES = 6
@@ -53,10 +53,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.ingest", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-root", default=SHARED_PHOTOS)
-    parser.add_argument("--out", default="bench-out/ingest", help="scratch folder (recreated)")
+    parser = photo_bench_parser("benchmarks.ingest", __doc__, "bench-out/ingest")
     parser.add_argument("--repeat", type=int, default=2, help="runs of each measurement; the fastest counts")
     parser.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
                         help="extra Beam option for the ingest runs, e.g. --beam-arg=--direct_num_workers=2")

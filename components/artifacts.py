@@ -18,6 +18,10 @@ SUMMARY_FILE = "ingest_summary.json"  # Counts per split and class, rejections b
 REJECTED_FILE = "rejected.jsonl"  # {"path", "reason", "detail"} per rejected photo, {"path", "reason"} per ignored.
 DUPLICATES_FILE = "duplicates.jsonl"  # One {"content_key", "paths", "labels"} object per byte-identical group.
 SUMMARY_PROPERTY = "ingest_summary"  # The summary's JSON, also kept on the artifact in ML Metadata.
+# The reuse key of each record, a line per record in record order: `<REUSE_INDEX_DIR>/Split-<split>/<record file>`
+# plus REUSE_INDEX_SUFFIX. Outside the split folders, which readers glob whole (split_files).
+REUSE_INDEX_DIR = "reuse_index"
+REUSE_INDEX_SUFFIX = ".keys"
 
 # tf.Example features of an ingested record.
 IMAGE_FEATURE = "image"  # JPEG bytes, image_size x image_size.

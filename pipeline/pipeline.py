@@ -16,7 +16,7 @@ from tfx import v1 as tfx
 
 from components.edge import EdgeExport
 from components.evaluation import BaselineResolver, LatestBlessedModelResolver, make_eval_config
-from components.ingestion import IngestSettings, make_example_gen
+from components.ingestion import IngestSettings, PreviousExamplesResolver, make_example_gen
 from components.push import AtomicPusher
 from components.training import TRAINER_RUN_FN, trainer_custom_config
 from components.validation import (AnomalyStop, DriftBaselineResolver, LabelDriftCheck, LabelDriftStop,
@@ -36,8 +36,9 @@ def create_pipeline(config: PipelineConfig, *, schema_file: str, metadata_connec
     the stock resolvers Vertex compiles), called with the local ones' arguments.
     """
     data = config.data
-    example_gen = make_example_gen(data_root=data.data_root,
-                                   settings=IngestSettings.from_dict(data.to_dict()))
+    previous = PreviousExamplesResolver().with_id("previous_examples_resolver") if data.incremental else None
+    example_gen = make_example_gen(data_root=data.data_root, settings=IngestSettings.from_dict(data.to_dict()),
+                                   previous_examples=previous.outputs["examples"] if previous else None)
     examples = example_gen.outputs["examples"]
     statistics_gen = tfx.components.StatisticsGen(examples=examples)
     schema_gen = tfx.components.ImportSchemaGen(schema_file=schema_file)
@@ -88,9 +89,10 @@ def create_pipeline(config: PipelineConfig, *, schema_file: str, metadata_connec
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline_name,
         pipeline_root=config.pipeline_root,
-        components=[node for node in (example_gen, statistics_gen, schema_gen, example_validator, anomaly_stop,
-                                      drift_baseline, drift_check, drift_stop, warm_start, trainer_component,
-                                      baseline, evaluator, drift_record, edge_export, pusher_component) if node],
+        components=[node for node in (previous, example_gen, statistics_gen, schema_gen, example_validator,
+                                      anomaly_stop, drift_baseline, drift_check, drift_stop, warm_start,
+                                      trainer_component, baseline, evaluator, drift_record, edge_export,
+                                      pusher_component) if node],
         enable_cache=config.enable_cache,
         metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=beam_pipeline_args or [],

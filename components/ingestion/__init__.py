@@ -8,6 +8,7 @@ import importlib
 
 _EXPORTS = {
     "make_example_gen": "component",
+    "PreviousExamplesResolver": "component",
     "Executor": "executor",
     "run_ingest": "beam_job",
     "read_ingest_summary": "summary",

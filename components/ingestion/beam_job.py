@@ -1,7 +1,8 @@
 """The ingestion Beam graph, shared by the TFX executor and the standalone `flowers-pipeline ingest` job.
 
-listing (driver) -> shards of photos -> WriteShard (each writes its own train and eval file) -> the rejects
-manifest, the duplicate groups (byte-identical photos, grouped by content key) and the summary (see `summary`).
+listing (driver) -> shards of photos [-> each with the images an earlier artifact has for them (`reuse`)] ->
+WriteShard (each writes its own train and eval file) -> the rejects manifest, the duplicate groups (byte-identical
+photos, grouped by content key) and the summary (see `summary`).
 The checks around it (`checks`) run in the launching process, so a failure reaches the user as one UserError line
 instead of a worker traceback.
 """
@@ -9,11 +10,9 @@ instead of a worker traceback.
 from __future__ import annotations
 
 import collections
-import concurrent.futures
 import contextlib
 import json
 import math
-import os
 import typing
 
 import apache_beam as beam
@@ -21,14 +20,14 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from components.artifacts import DUPLICATES_FILE, RECORD_PREFIX, REJECTED_FILE, SPLITS, SUMMARY_FILE, split_dir
-from components.ingestion import checks, image, records, sources, split, summary, tfrecord_files
+from components.ingestion import checks, image, records, reuse, sources, split, summary, tfrecord_files
 from components.ingestion.files import path_bytes, read_photo
+from components.ingestion.pool import PhotoPoolDoFn, threads_per_core
 from components.ingestion.settings import IngestSettings
+
 _REJECTED = "rejected"
 _OUTCOMES = "outcomes"
 _KEYS = "keys"
-LOCAL_THREADS_PER_CORE = 2
-REMOTE_THREADS_PER_CORE = 8  # A GCS read is tens of ms of waiting; decoding it is about 2 ms of CPU.
 
 
 def shard_count(expected_records: float, records_per_shard: int, max_shards: int) -> int:
@@ -60,10 +59,13 @@ def make_shards(listing: sources.Listing, settings: IngestSettings) -> list[Shar
     return [Shard(index, count, listing.photos[index::count]) for index in range(count)]
 
 
-def shard_path(output_dir: str, split_name: str, shard: Shard) -> str:
+def shard_file(shard: Shard) -> str:
     """TFX's own naming for the files of a split."""
-    return FileSystems.join(split_dir(output_dir, split_name),
-                            f"{RECORD_PREFIX}-{shard.index:05d}-of-{shard.count:05d}.gz")
+    return f"{RECORD_PREFIX}-{shard.index:05d}-of-{shard.count:05d}.gz"
+
+
+def shard_path(output_dir: str, split_name: str, shard: Shard) -> str:
+    return FileSystems.join(split_dir(output_dir, split_name), shard_file(shard))
 
 
 class Written(typing.NamedTuple):
@@ -74,52 +76,54 @@ class Written(typing.NamedTuple):
     record: bytes
     path: str
     content_key: str  # Also what decides the split, so byte-identical photos share one.
+    reused: bool  # Its image came from an earlier artifact.
 
 
-class WriteShard(beam.DoFn):
-    """A Shard -> its train and eval files, written here; outputs its rejections (manifest lines), a Counter of
-    outcomes and the (content key, (path as bytes, label)) of every written photo. Bad input becomes a manifest
-    entry, never an exception.
+class WriteShard(PhotoPoolDoFn):
+    """A (Shard, [reuse.Reused, ...]) -> its train and eval files and their reuse indexes, written here; outputs
+    its rejections (manifest lines), a Counter of outcomes and the (content key, (path as bytes, label)) of every
+    written photo. Bad input becomes a manifest entry, never an exception. A reused image is not read or decoded.
 
-    The worker that made the records writes them: no shuffle moves image bytes between workers (Beam's
-    file sinks group every record by shard first, which cost ~0.5 ms a photo, a third of its transform).
-    Photos become records on a thread pool: file reads, hashing and Pillow's decode and resize release the GIL
-    (its JPEG encode does not), so one Beam worker (the in-process DirectRunner included) keeps most of every
-    core busy: about 1.7 of 2 measured. Remote reads wait on the network, so they get more threads per core.
+    The worker that made the records writes them: no shuffle moves new image bytes between workers (Beam's
+    file sinks group every record by shard first, which cost ~0.5 ms a photo, a third of its transform); only
+    reused images travel, through the joins of `reuse`.
+    Photos become records on the worker's thread pool (`pool`).
     """
 
     def __init__(self, settings: IngestSettings, threads_per_core: int, output_dir: str):
+        super().__init__(threads_per_core)
         self._settings = settings
-        self._threads_per_core = threads_per_core
         self._output_dir = output_dir
-        self._pool = None
 
-    def setup(self):
-        sources.use_anonymous_gcs_if_needed()  # Also in worker processes, which start with an empty cache.
-        threads = self._threads_per_core * (os.cpu_count() or 1)  # The worker's cores, not the launcher's.
-        self._pool = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="photo")
-
-    def teardown(self):
-        if self._pool is not None:
-            self._pool.shutdown()
-
-    def process(self, shard: Shard):
+    def process(self, shard_and_reused: tuple[Shard, list[reuse.Reused]]):
+        shard, reused = shard_and_reused
+        reused_at = {item.position: item for item in reused}
+        digest = reuse.encoding_digest(self._settings)
         outcomes = collections.Counter()
         with contextlib.ExitStack() as files:
             write = {name: files.enter_context(tfrecord_files.gzip_tfrecord_writer(
                 shard_path(self._output_dir, name, shard))) for name in SPLITS}
-            for result in self._pool.map(self._process_one, shard.photos):  # In listing order.
+            index = {name: files.enter_context(tfrecord_files.line_writer(
+                reuse.index_path(self._output_dir, name, shard_file(shard)))) for name in SPLITS}
+            work = [(photo, reused_at.get(position)) for position, photo in enumerate(shard.photos)]
+            for result in self.pool.map(self._process_one, work):  # In listing order.
                 if isinstance(result, Written):
                     write[result.split](result.record)
+                    index[result.split](reuse.reuse_key(result.content_key, digest))
                     outcomes["written", result.split, result.label] += 1
+                    outcomes[("reused",)] += result.reused
                     yield beam.pvalue.TaggedOutput(_KEYS, (result.content_key, (path_bytes(result.path), result.label)))
                 else:
                     outcomes["rejected", result.reason] += 1
                     yield beam.pvalue.TaggedOutput(_REJECTED, summary.manifest_line(result._asdict()))
         yield beam.pvalue.TaggedOutput(_OUTCOMES, outcomes)
 
-    def _process_one(self, photo: tuple[str, str]) -> Written | summary.Rejection:
-        path, label = photo
+    def _process_one(self, work: tuple[tuple[str, str], reuse.Reused | None]) -> Written | summary.Rejection:
+        (path, label), reused = work
+        if reused is not None:
+            record = records.reuse_record(reused.record, class_id=self._settings.classes.index(label), label=label,
+                                          image_size=self._settings.image_size, source=path_bytes(path))
+            return self._written(path, label, record, reused.content_key, reused=True)
         try:
             data = read_photo(path, self._settings.max_file_bytes)
             example = photo_to_record(path, label, data, self._settings)
@@ -127,22 +131,26 @@ class WriteShard(beam.DoFn):
             return summary.Rejection.of(path, rejected.reason, rejected.detail)
         except Exception as error:  # A photo no rule foresaw: reported with the error, never a job failure.
             return summary.Rejection.of(path, image.UNEXPECTED, f"{type(error).__name__}: {error}")
-        key = split.content_key(data)
-        return Written(split.split_for(key, self._settings.eval_fraction), label, example, path, key)
+        return self._written(path, label, example, split.content_key(data), reused=False)
 
-
-def threads_per_core(listing: sources.Listing) -> int:
-    remote = any(sources.is_remote(path) for path, _ in listing.photos[:1])
-    return REMOTE_THREADS_PER_CORE if remote else LOCAL_THREADS_PER_CORE
+    def _written(self, path: str, label: str, record: bytes, key: str, reused: bool) -> Written:
+        return Written(split.split_for(key, self._settings.eval_fraction), label, record, path, key, reused)
 
 
 def build_graph(pipeline: beam.Pipeline, listing: sources.Listing, settings: IngestSettings,
-                output_dir: str) -> None:
+                output_dir: str, previous_dir: str | None = None) -> None:
     """The whole job on `pipeline` (the one graph both the executor and run_ingest run): sharded GZIP
-    TFRecords per split, the single-file rejects manifest and the summary, under output_dir."""
-    results = (pipeline
-               | "ListedShards" >> beam.Create(make_shards(listing, settings))  # Reshuffled: spread over workers.
-               | "WriteShards" >> beam.ParDo(WriteShard(settings, threads_per_core(listing), output_dir))
+    TFRecords per split with their reuse indexes, the single-file rejects manifest and the summary, under
+    output_dir. With previous_dir (an earlier output, only read), its images are reused where they can be: the
+    output is the same as without it, but for the summary's `reused` count."""
+    threads = threads_per_core(listing)
+    shards = pipeline | "ListedShards" >> beam.Create(make_shards(listing, settings))  # Reshuffled over workers.
+    if previous_dir:
+        to_write = shards | "PairWithReusable" >> reuse.PairWithReusable(settings, threads, previous_dir)
+    else:
+        to_write = shards | "NothingReused" >> beam.Map(lambda shard: (shard, []))
+    results = (to_write
+               | "WriteShards" >> beam.ParDo(WriteShard(settings, threads, output_dir))
                .with_outputs(_REJECTED, _OUTCOMES, _KEYS))
     ignored = pipeline | "IgnoredPaths" >> beam.Create([summary.manifest_line(item) for item in listing.ignored])
     _ = ((results[_REJECTED], ignored)
@@ -177,10 +185,10 @@ class WriteFile(beam.PTransform):
 
 
 def run_ingest(*, data_root: str, output_dir: str, settings: IngestSettings,
-               beam_args: list[str] | None = None) -> dict:
+               beam_args: list[str] | None = None, previous_dir: str | None = None) -> dict:
     """The standalone job: the executor's graph on a plain Beam pipeline; returns the summary."""
     checks.require_fresh_output(output_dir)
     listing = checks.list_checked_photos(data_root, settings)
     with beam.Pipeline(options=PipelineOptions(list(beam_args or []))) as pipeline:
-        build_graph(pipeline, listing, settings, output_dir)
+        build_graph(pipeline, listing, settings, output_dir, previous_dir)
     return checks.read_checked_summary(output_dir, settings)

@@ -1,4 +1,4 @@
-"""tf.train.Example serialization without importing TensorFlow.
+"""tf.train.Example serialization (and reading back the image) without importing TensorFlow.
 
 Beam workers and the `ingest` command would otherwise pay TensorFlow's ~5 s import per process just to write
 a protobuf whose wire format is fixed; the tests check the bytes parse with `tf.io.parse_single_example`.
@@ -26,6 +26,33 @@ def make_example(features: Mapping[str, FeatureValue]) -> bytes:
     return _field(1, entries)  # Example.features { feature: <map entries> }
 
 
+def reuse_record(previous: bytes, *, class_id: int, label: str, image_size: int, source: bytes) -> bytes:
+    """The record photo_record writes for these values and `previous`'s image: `previous` itself when its other
+    features already hold them (a photo neither moved nor renamed), without copying or re-encoding the image."""
+    features = _features(previous)
+    wanted = {CLASS_FEATURE: class_id, LABEL_FEATURE: label.encode(), SIZE_FEATURE: [image_size, image_size],
+              SOURCE_FEATURE: source}
+    if features.keys() == {IMAGE_FEATURE, *wanted} and all(features[name] == _feature(value)
+                                                            for name, value in wanted.items()):
+        return previous
+    return photo_record(jpeg=record_image(previous), class_id=class_id, label=label, image_size=image_size,
+                        source=source)
+
+
+def record_image(record: bytes) -> bytes:
+    """The IMAGE_FEATURE bytes of a record photo_record wrote."""
+    image = _features(record).get(IMAGE_FEATURE)
+    if image is None:
+        raise ValueError(f"the record has no {IMAGE_FEATURE!r} feature")
+    return bytes(_only(_only(image, 1), 1))  # Feature.bytes_list.value
+
+
+def _features(record: bytes) -> dict[str, memoryview]:
+    """Feature name -> its serialized Feature, as views into `record` (no copy of the image)."""
+    entries = _payloads(_only(memoryview(record), 1), 1)  # Example.features -> its map entries
+    return {bytes(_only(entry, 1)).decode(): _only(entry, 2) for entry in entries}
+
+
 def _feature(value: FeatureValue) -> bytes:
     if isinstance(value, bytes):
         return _field(1, _field(1, value))  # Feature.bytes_list { value: ... }
@@ -46,3 +73,34 @@ def _varint(value: int) -> bytes:
         value >>= 7
     out.append(value)
     return bytes(out)
+
+
+def _payloads(message: memoryview, number: int) -> list[memoryview]:
+    """The payloads of field `number` in a message made of length-delimited fields only (as _field writes)."""
+    found, at = [], 0
+    while at < len(message):
+        tag, at = _read_varint(message, at)
+        if tag & 7 != 2:
+            raise ValueError(f"unexpected wire type {tag & 7} in a record")
+        length, at = _read_varint(message, at)
+        if tag >> 3 == number:
+            found.append(message[at:at + length])
+        at += length
+    return found
+
+
+def _only(message: memoryview, number: int) -> memoryview:
+    payloads = _payloads(message, number)
+    if len(payloads) != 1:
+        raise ValueError(f"expected one field {number} in a record, found {len(payloads)}")
+    return payloads[0]
+
+
+def _read_varint(data: memoryview, at: int) -> tuple[int, int]:
+    value, shift = 0, 0
+    while True:
+        byte = data[at]
+        value |= (byte & 0x7F) << shift
+        at, shift = at + 1, shift + 7
+        if byte < 0x80:
+            return value, at

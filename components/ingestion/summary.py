@@ -38,7 +38,8 @@ def manifest_line(entry: dict[str, str]) -> str:
 
 
 class CountOutcomes(beam.CombineFn):
-    """Sums the Counters of ("written", split, class), ("rejected", reason) and ("duplicates", kind) keys."""
+    """Sums the Counters of ("written", split, class), ("reused",), ("rejected", reason) and ("duplicates", kind)
+    keys."""
 
     def create_accumulator(self):
         return collections.Counter()
@@ -75,7 +76,8 @@ def duplicate_counts(group: dict) -> collections.Counter:
 
 
 def make_summary(counts: dict, classes: typing.Sequence[str], ignored: dict[str, int]) -> dict:
-    """The summary document; seen = written + rejected, ignored paths counted apart."""
+    """The summary document; seen = written + rejected, ignored paths counted apart; `reused` of the written had
+    their image from an earlier artifact (incremental ingestion)."""
     written = {name: {label: counts.get(("written", name, label), 0) for label in classes}
                for name in SPLITS}
     by_reason = {key[1]: n for key, n in sorted(counts.items()) if key[0] == "rejected"}
@@ -83,6 +85,7 @@ def make_summary(counts: dict, classes: typing.Sequence[str], ignored: dict[str,
     return {
         "seen": sum(sum(per_class.values()) for per_class in written.values()) + rejected,
         "written": written,
+        "reused": counts.get(("reused",), 0),
         "rejected": rejected,
         "rejected_by_reason": by_reason,
         "ignored": sum(ignored.values()),

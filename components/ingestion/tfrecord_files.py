@@ -34,10 +34,37 @@ def tfrecord_frame(record: bytes) -> bytes:
 
 @contextlib.contextmanager
 def gzip_tfrecord_writer(path: str) -> typing.Iterator[typing.Callable[[bytes], None]]:
-    """Yields write(record), for a file written whole (see `whole_file`)."""
-    with whole_file(path) as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=GZIP_LEVEL,
+    """Yields write(record), for a file written whole (see `whole_file`). The same records give the same bytes:
+    no time and no (temporary, random) file name in the GZIP header."""
+    with whole_file(path) as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", compresslevel=GZIP_LEVEL,
                                                 mtime=0) as handle:
         yield lambda record: handle.write(tfrecord_frame(record))
+
+
+def read_tfrecords(path: str) -> list[bytes]:
+    """The records of a GZIP TFRecord file, their lengths and checksums checked (ValueError on a damaged file)."""
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        data = gzip.decompress(handle.read())
+    records, at = [], 0
+    while at < len(data):
+        length_bytes = data[at:at + 8]
+        length = struct.unpack("<Q", length_bytes)[0] if len(length_bytes) == 8 else -1
+        end = at + 16 + length
+        if length < 0 or end > len(data) or data[at + 8:at + 12] != struct.pack("<I", masked_crc32c(length_bytes)):
+            raise ValueError(f"{path}: a TFRecord length is damaged or cut short")
+        record = data[at + 12:end - 4]
+        if data[end - 4:end] != struct.pack("<I", masked_crc32c(record)):
+            raise ValueError(f"{path}: a TFRecord checksum does not match its data")
+        records.append(record)
+        at = end
+    return records
+
+
+@contextlib.contextmanager
+def line_writer(path: str) -> typing.Iterator[typing.Callable[[str], None]]:
+    """Yields write(line), for a text file written whole in the order of the calls."""
+    with whole_file(path) as raw:
+        yield lambda line: raw.write(f"{line}\n".encode())
 
 
 def write_lines(path: str, lines: typing.Iterable[str]) -> None:

@@ -15,6 +15,9 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-dir", required=True,
                         help=f"new folder for {SPLIT_PREFIX}{TRAIN_SPLIT}/, {SPLIT_PREFIX}{EVAL_SPLIT}/, "
                              f"{REJECTED_FILE}, {SUMMARY_FILE}")
+    parser.add_argument("--previous-output-dir", metavar="DIR",
+                        help="an earlier ingest output (only read) whose images are reused for unchanged photos; "
+                             "the output is the same as without it")
     add_config_arguments(parser)
 
 
@@ -30,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     start = time.monotonic()
     summary = run_ingest(data_root=data.data_root, output_dir=args.output_dir,
                          settings=IngestSettings.from_dict(data.to_dict()),
-                         beam_args=local_beam_args(config))
+                         beam_args=local_beam_args(config), previous_dir=args.previous_output_dir)
     print(format_ingest_summary(summary, printable(args.output_dir), time.monotonic() - start))
     return 0
 
@@ -38,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
 def format_ingest_summary(summary: dict, output_dir: str, seconds: float) -> str:
     """Where the outputs are and the counts, per split and class."""
     lines = [f"Done in {seconds:.1f} s: {summary['seen']} photos seen, "
-             f"{summary['seen'] - summary['rejected']} written, {summary['rejected']} rejected, "
+             f"{summary['seen'] - summary['rejected']} written ({summary['reused']} with a reused image), "
+             f"{summary['rejected']} rejected, "
              f"{summary['ignored']} ignored."]
     for split_name, per_class in summary["written"].items():
         counts = ", ".join(f"{label} {n}" for label, n in per_class.items())

@@ -19,6 +19,15 @@ def test_ingest_writes_outputs_and_prints_counts(photo_folder, tmp_path, capsys)
     assert list((out / f"{artifacts.SPLIT_PREFIX}eval").glob(f"{artifacts.RECORD_PREFIX}-*.gz"))
 
 
+def test_an_earlier_output_lends_its_images(photo_folder, tmp_path, capsys):
+    flags = ["--data-root", str(photo_folder), "--image-size", "24", "--eval-fraction", "0.5",
+             "--set", "data.classes=daisy,roses"]
+    assert cli.main(["ingest", "--output-dir", str(tmp_path / "first"), *flags]) == 0
+    assert cli.main(["ingest", "--output-dir", str(tmp_path / "again"), "--previous-output-dir",
+                     str(tmp_path / "first"), *flags]) == 0
+    assert "8 photos seen, 8 written (8 with a reused image)" in capsys.readouterr().out
+
+
 def test_byte_identical_photos_are_pointed_out(tmp_path, make_photo_folder, capsys):
     make_photo_folder(tmp_path / "photos", ["daisy", "roses"], per_class=4)
     shutil.copyfile(tmp_path / "photos" / "daisy" / "photo_000.jpg", tmp_path / "photos" / "roses" / "copy.jpg")

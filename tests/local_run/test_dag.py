@@ -29,3 +29,10 @@ def test_warm_start_feeds_the_last_blessed_model_to_the_trainer():
     dag = nodes(load_config({"training.warm_start": "true"}, environ={}))
     assert dag["warm_start_resolver"] in dag["Trainer"].upstream_nodes
     assert "base_model" in dag["Trainer"].inputs
+
+
+def test_incremental_ingestion_feeds_the_newest_examples_to_the_example_gen():
+    assert "previous_examples" not in nodes(load_config(environ={}))["FileBasedExampleGen"].inputs  # Cacheable.
+    dag = nodes(load_config({"data.incremental": "true"}, environ={}))
+    assert dag["previous_examples_resolver"] in dag["FileBasedExampleGen"].upstream_nodes
+    assert "previous_examples" in dag["FileBasedExampleGen"].inputs

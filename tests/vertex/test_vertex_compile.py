@@ -213,3 +213,14 @@ def test_compile_refuses_a_template_with_an_artifact_type_a_container_cannot_imp
     job = json.loads(json.dumps(tpu_job).replace("components.EdgeModel", "flowers.EdgeModel"))
     with pytest.raises(UserError, match="'flowers.EdgeModel' cannot be imported by TFX's Vertex entry point"):
         check_artifact_types(Template("compiled", job))
+
+
+def test_incremental_ingestion_compiles_the_stock_latest_examples_query(tmp_path):
+    job = _compile(tmp_path, "--set", "data.incremental=true")
+    tasks = _tasks(job)
+    resolver = [name for name in tasks if name.startswith("previous_examples_resolver")]
+    assert set(tasks) == DAG_TASKS | {"AtomicPusher", *resolver} and len(resolver) == 1
+    previous = tasks["FileBasedExampleGen"]["inputs"]["artifacts"]["previous_examples"]["taskOutputArtifact"]
+    assert previous["producerTask"] == resolver[0]
+    query = json.dumps(job["pipelineSpec"]["deploymentSpec"]["executors"][f"{resolver[0]}_executor"])
+    assert "tfx.Examples" in query
