@@ -22,7 +22,7 @@ import re
 import subprocess
 import sys
 import time
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 from components.errors import RunStopped, UserError
 from pipeline.vertex import local_custom_job
@@ -114,9 +114,13 @@ class Replay:
     def log_path(self, task_name: str) -> str:
         return os.path.join(self.task_dir(task_name), LOG_FILE)
 
-    def run(self) -> list[TaskResult]:
+    def run(self, until: str | None = None) -> list[TaskResult]:
+        """Every task in dependency order, or with `until` only that task and what it needs."""
+        wanted = self.template.needed_by(until) if until else None
         run_context = self.store.begin_run(self.template.name, self.run_id)
         for task in self.template.tasks_in_order():
+            if wanted is not None and task.name not in wanted:
+                continue
             if any(r.state == "failed" for r in self.results):
                 self._report(TaskResult(task.name, "not run", detail="an earlier task failed"))
                 continue
@@ -377,14 +381,12 @@ def _written_artifacts(task: Task, executor_input: dict[str, Any], task_dir: str
             for key in declared}
 
 
-def replay(template: Template, work_dir: str, project_dir: str, out: TextIO,
-           on_mapping: Callable[[str], None] | None = None) -> Replay:
+def replay(template: Template, work_dir: str, project_dir: str, out: TextIO, until: str | None = None) -> Replay:
     """Replay the template once under `work_dir` (earlier replays there are its ML Metadata and cache)."""
     paths = PathMap(os.path.abspath(work_dir), project_dir)
     for bucket in paths.buckets(template):
-        (on_mapping or (lambda line: print(line, file=out)))(
-            f"  gs://{bucket}/ -> {paths.local(f'gs://{bucket}/')}")
+        print(f"  gs://{bucket}/ -> {paths.local(f'gs://{bucket}/')}", file=out)
     os.makedirs(paths.work_dir, exist_ok=True)
     session = Replay(template, paths, ReplayStore(os.path.join(paths.work_dir, METADATA_FILE)), out)
-    session.run()
+    session.run(until)
     return session

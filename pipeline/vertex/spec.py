@@ -126,6 +126,18 @@ class Template:
             done.extend(pending.pop(name) for name in ready)
         return done
 
+    def needed_by(self, name: str) -> set[str]:
+        """The task and every task it waits for, transitively."""
+        if name not in self.spec["root"]["dag"]["tasks"]:
+            raise UserError(f"no task {name!r} in {self.path}; its tasks: {', '.join(t.name for t in self.tasks())}")
+        needed, todo = set(), [name]
+        while todo:
+            current = todo.pop()
+            if current not in needed:
+                needed.add(current)
+                todo.extend(self.task(current).upstream)
+        return needed
+
     def images(self) -> list[str]:
         return sorted({t.container["image"] for t in self.tasks() if t.container.get("image")})
 
