@@ -11,6 +11,8 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps
 
+from components.ingestion import pixel_limits
+
 # Rejection reasons: a small fixed vocabulary so `rejected_by_reason` groups usefully.
 EMPTY_FILE = "empty file"
 NOT_AN_IMAGE = "not an image"
@@ -65,7 +67,7 @@ def transform(data: bytes, *, size: int, jpeg_quality: int, max_image_pixels: in
 
 
 def _open(data: bytes, max_image_pixels: int) -> Image.Image:
-    """Read only the header, and refuse decompression bombs before any pixel is decoded."""
+    """Read only the header, and refuse decompression bombs (`pixel_limits`) before any pixel is decoded."""
     try:
         image = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as error:
@@ -75,8 +77,9 @@ def _open(data: bytes, max_image_pixels: int) -> Image.Image:
     except Exception as error:
         raise Rejected(CORRUPT, _describe(error)) from None
     width, height = image.size
-    if width * height > max_image_pixels:
-        raise Rejected(TOO_MANY_PIXELS, f"{width}x{height} = {width * height} pixels > {max_image_pixels}")
+    too_many = pixel_limits.refusal(data, width, height, max_image_pixels)
+    if too_many:
+        raise Rejected(TOO_MANY_PIXELS, too_many)
     if width < 1 or height < 1:
         raise Rejected(CORRUPT, f"image size {width}x{height}")
     return image

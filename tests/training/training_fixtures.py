@@ -5,6 +5,7 @@ Trainer FnArgs for them."""
 from __future__ import annotations
 
 import io
+import struct
 import os
 
 import numpy as np
@@ -93,3 +94,15 @@ def zeros_png(width: int, height: int) -> bytes:
     idat.append(compressor.flush())
     header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"".join(idat)) + chunk(b"IEND", b"")
+
+
+def gif_with_frame(frame_width: int, frame_height: int, screen: int = 64) -> bytes:
+    """A GIF whose logical screen says screen x screen but whose one frame's descriptor says frame_width x
+    frame_height (Pillow's encoding of a small photo, that one header field changed): the size a decoder
+    allocates when it trusts the frame and checks only the screen."""
+    buffer = io.BytesIO()
+    Image.new("P", (screen, screen)).save(buffer, "GIF")
+    data = bytearray(buffer.getvalue())
+    descriptor = data.index(b"\x2c\x00\x00\x00\x00", 13)  # Image separator, left 0, top 0.
+    data[descriptor + 5:descriptor + 9] = struct.pack("<HH", frame_width, frame_height)
+    return bytes(data)
