@@ -55,6 +55,21 @@ def resolve_model_dir(path: str) -> str:
     return os.path.join(path, max(versioned, key=int))
 
 
+def check_loadable(model_dir: str) -> None:
+    """Load the model once and let it go: a broken or foreign one is refused before a job starts its workers."""
+    Predictor(model_dir)
+
+
+def _load(model_dir: str):
+    """tf.saved_model.load; a broken SavedModel (a corrupt saved_model.pb, no variables/) is one UserError."""
+    try:
+        return tf.saved_model.load(model_dir)
+    except Exception as error:  # OSError, tf.errors.OpError, protobuf's DecodeError, ValueError...
+        message = getattr(error, "message", None) or str(error) or type(error).__name__
+        raise UserError(f"--model-dir {model_dir}: cannot load this SavedModel ({type(error).__name__}: "
+                        f"{message.strip().splitlines()[0]})") from None
+
+
 class Predictor:
     """One loaded model; `predict(paths)` answers every path, in order, batch by batch.
 
@@ -67,7 +82,7 @@ class Predictor:
                  max_file_bytes: int = DEFAULT_MAX_FILE_BYTES):
         self.model_dir = resolve_model_dir(model_dir)
         self.max_image_pixels, self.max_file_bytes = max_image_pixels, max_file_bytes
-        loaded = tf.saved_model.load(self.model_dir)
+        loaded = _load(self.model_dir)
         signature = loaded.signatures.get(PHOTO_SIGNATURE)
         if signature is None or PHOTO_INPUT not in signature.structured_input_signature[1]:
             raise UserError(f"{self.model_dir}: its {PHOTO_SIGNATURE} signature takes no {PHOTO_INPUT}; "

@@ -24,10 +24,12 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args, weights_read_here=True)  # Fails here, naming the field, before anything runs.
     from components.report import RunRecord
+    from pipeline.beam_args import check_beam_args, local_beam_args
     from pipeline.local_runner import check_local_run
     from pipeline.outcome import run_outcome
     from pipeline.root_lock import exclusive_run
 
+    check_beam_args(local_beam_args(config))  # An unknown or malformed --beam-arg is an invalid setting.
     try:
         check_local_run(config)
         with exclusive_run(config.pipeline_root):  # A second run on this root is refused here, before any work.
