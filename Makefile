@@ -23,7 +23,7 @@ BENCH_DATA ?= ../shared/data/flower_photos
 # the production gate (gate.min_accuracy, 0.80): runs on it gate at SAMPLE_MIN_ACCURACY unless DATA_ROOT is set.
 SAMPLE_MIN_ACCURACY ?= 0.5
 
-.PHONY: install run test test-fast bench bench-ingest bench-train bench-cv bench-e2e bench-realjob bench-retrain clean
+.PHONY: install run test test-fast bench bench-ingest bench-train bench-cv bench-e2e bench-realjob bench-retrain fuzz clean
 
 install: $(STAMP)
 
@@ -62,6 +62,12 @@ bench-realjob: install
 
 bench-retrain: install
 	$(PY) -m benchmarks.retrain --data-root $(BENCH_DATA)
+
+# Mutated photos of every accepted format through every decoder, one process (a benchmark; a short seeded run
+# is in make test): FUZZ_INPUTS inputs, figures in bench-out/fuzz/fuzz.json.
+FUZZ_INPUTS ?= 10000
+fuzz: install
+	$(PY) -m benchmarks.fuzz --inputs $(FUZZ_INPUTS) --out bench-out/fuzz
 
 clean:
 	rm -rf runs bench-out

@@ -19,6 +19,6 @@ setup(
         "apache-beam[gcp]==2.59.0",
         "Pillow",
     ],
-    extras_require={"test": ["pytest", "gcp-storage-emulator"]},
+    extras_require={"test": ["pytest", "gcp-storage-emulator", "hypothesis"]},
     entry_points={"console_scripts": ["flowers-pipeline=pipeline.cli:main"]},
 )
