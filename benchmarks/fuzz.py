@@ -25,7 +25,8 @@ import time
 from typing import Callable
 
 HANG_S = 10.0
-STALL_S = 120.0  # A decoder stuck this long will not come back: report and stop.
+STALL_S = 120.0
+REPORT_EVERY = 250  # A decoder stuck this long will not come back: report and stop.
 SAMPLE_PHOTO = os.path.join(os.path.dirname(__file__), os.pardir, "data", "sample_flowers", "daisy",
                             "100080576_f52e8ee070_n.jpg")
 IMAGE_SIZE = 32
@@ -206,6 +207,8 @@ def fuzz(inputs: int, seed: int, out: str, model_dir: str | None = None) -> dict
                 _save(out, f"crash-{tally.inputs}-{decoder}", data, f"{type(error).__name__}: {error}")
         watchdog.current = None
         tally.inputs += 1
+        if tally.inputs % REPORT_EVERY == 0:  # A run stopped early still leaves its figures so far.
+            report()
 
     one()
     report()
