@@ -70,8 +70,8 @@ def _open(data: bytes, max_image_pixels: int) -> Image.Image:
     """Read only the header, and refuse decompression bombs (`pixel_limits`) before any pixel is decoded."""
     try:
         image = Image.open(io.BytesIO(data))
-    except Image.DecompressionBombError as error:
-        raise Rejected(TOO_MANY_PIXELS, str(error)) from None
+    except Image.DecompressionBombError as error:  # Pillow's bound fired first; a GIF's frames are said our way.
+        raise Rejected(TOO_MANY_PIXELS, pixel_limits.refusal(data, 0, 0, max_image_pixels) or str(error)) from None
     except Image.UnidentifiedImageError:
         raise Rejected(NOT_AN_IMAGE, f"Pillow cannot identify {len(data)} bytes as an image") from None
     except Exception as error:

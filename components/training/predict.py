@@ -154,8 +154,8 @@ def read_photo(path: str, max_image_pixels: int = DEFAULT_MAX_PIXELS,
             if photo.format in _TF_FORMATS and photo.getexif().get(_EXIF_ORIENTATION, 1) == 1:
                 return raw
             upright = ImageOps.exif_transpose(photo).convert("RGB")
-    except Image.DecompressionBombError as error:  # Pillow's own bound, far above ours: refused unread.
-        raise ValueError(f"{REFUSAL_MARK}{error}") from None
+    except Image.DecompressionBombError as error:  # Pillow's own bound, far above ours, fired first: refused unread.
+        raise ValueError(f"{REFUSAL_MARK}{pixel_limits.refusal(raw, 0, 0, max_image_pixels) or error}") from None
     except UnidentifiedImageError:
         raise ValueError("not an image file (or a format Pillow cannot read)") from None
     except ValueError:
