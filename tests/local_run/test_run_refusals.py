@@ -71,3 +71,13 @@ def test_an_emptied_class_folder_stops_the_run(flags, capsys, tmp_path):
     assert out[-1] == "Result: stopped (class(es) roses have no photo under " \
                       f"{tmp_path / 'photos'}/<class>/: every configured class needs at least one " \
                       "(or remove it from data.classes))"
+
+
+def test_a_malformed_beam_argument_is_an_invalid_setting(flags, capsys):
+    """Row 13 for `run`: parsed with Beam's own options before the run takes the root."""
+    status = main(["run", *[item for pair in flags.items() for item in pair], "--beam-arg=--direct_num_workers=abc"])
+    out, err = capsys.readouterr()
+    err = [line for line in err.splitlines() if line.strip()]
+    assert (status, out) == (2, "")
+    assert err == ["flowers-pipeline run: invalid setting: --beam-arg: argument --direct_num_workers: "
+                   "invalid int value: 'abc'"]
