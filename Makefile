@@ -24,7 +24,7 @@ BENCH_DATA ?= ../shared/data/flower_photos
 SAMPLE_MIN_ACCURACY ?= 0.5
 
 .PHONY: install run test test-fast bench bench-ingest bench-incremental bench-train bench-cv bench-e2e bench-realjob \
-	bench-retrain bench-scale clean
+	bench-retrain bench-scale fuzz clean
 
 install: $(STAMP)
 
@@ -72,6 +72,12 @@ bench-scale: install
 
 bench-retrain: install
 	$(PY) -m benchmarks.retrain --data-root $(BENCH_DATA)
+
+# Mutated photos of every accepted format through every decoder, one process (a benchmark; a short seeded run
+# is in make test): FUZZ_INPUTS inputs, figures in bench-out/fuzz/fuzz.json.
+FUZZ_INPUTS ?= 10000
+fuzz: install
+	$(PY) -m benchmarks.fuzz --inputs $(FUZZ_INPUTS) --out bench-out/fuzz
 
 clean:
 	rm -rf runs bench-out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import typing
 from pathlib import Path
 from typing import Any, Mapping
@@ -267,10 +268,31 @@ def _parse(dotted: str, kind: Any, value: Any) -> Any:
             if value.lower() in ("0", "false", "no", "off"):
                 return False
             raise ValueError(value)
-        if kind in (int, float, str):
-            return kind(value.replace("_", "") if kind is not str else value)
+        if kind in (int, float):
+            return _strict_number(dotted, kind, value)
+        if kind is str:
+            return value
         if typing.get_origin(kind) is tuple:
             return tuple(v.strip() for v in value.split(",") if v.strip())
     except ValueError:
         raise ConfigError(f"{dotted}: {value!r} is not a valid {getattr(kind, '__name__', kind)}") from None
     raise ConfigError(f"{dotted}: unsupported type {kind}")
+
+
+# Plain decimal forms only: Python's int() and float() also take `1_0_0` and surrounding spaces. The names of
+# the non-finite floats parse, so that they are refused by the finite-number check with its own message.
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_FLOAT = re.compile(r"[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?|[+-]?(inf|infinity|nan)", re.IGNORECASE)
+
+
+def _strict_number(dotted: str, kind: type, value: str) -> Any:
+    """`value` as an int or float in plain decimal form; a negative zero (`-0`, `-0.0`) is refused, since a
+    sign on nothing is more likely a typo for another number than a way to write 0."""
+    pattern = _INTEGER if kind is int else _FLOAT
+    if not pattern.fullmatch(value):
+        raise ConfigError(f"{dotted}: {value!r} is not a plain decimal {kind.__name__} "
+                          f"(digits{'' if kind is int else ', a point and an exponent'}; no '_' or spaces)")
+    number = kind(value)
+    if number == 0 and value.startswith("-"):
+        raise ConfigError(f"{dotted}: {value!r} is a negative zero; write 0")
+    return number

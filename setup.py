@@ -19,6 +19,6 @@ setup(
         "apache-beam[gcp]==2.59.0",
         "Pillow",
     ],
-    extras_require={"test": ["pytest", "gcp-storage-emulator", "psutil"]},
+    extras_require={"test": ["pytest", "gcp-storage-emulator", "psutil", "hypothesis"]},
     entry_points={"console_scripts": ["flowers-pipeline=pipeline.cli:main"]},
 )

@@ -9,6 +9,7 @@ package and all of TFX on every worker at every start). `beam.extra_args` come l
 
 from __future__ import annotations
 
+from components.errors import ConfigError
 from pipeline_config import PipelineConfig
 
 
@@ -44,3 +45,28 @@ def dataflow_args(config: PipelineConfig) -> list[str]:
     if vertex.service_account:
         args.append(f"--service_account_email={vertex.service_account}")
     return args + list(config.beam.extra_args)
+
+
+def check_beam_args(flags: list[str]) -> None:
+    """Parse Beam flags up front with Beam's own option classes, as a pipeline would: an unknown option, a value
+    of the wrong type or an unknown runner is one ConfigError line (status 2), not Beam's silent drop of what it
+    cannot parse, its 100-line usage or a traceback from the runner."""
+    from apache_beam.options.pipeline_options import PipelineOptions, _BeamArgumentParser
+    from apache_beam.runners.runner import create_runner
+
+    class Parser(_BeamArgumentParser):  # Beam's parser (it knows value-provider options), raising, not exiting.
+        def error(self, message):
+            raise ConfigError(f"--beam-arg: {message}")
+
+    parser = Parser(add_help=False)
+    for options_class in {str(cls): cls for cls in PipelineOptions.__subclasses__()}.values():  # As Beam does.
+        options_class._add_argparse_args(parser)  # pylint: disable=protected-access
+    known, unknown = parser.parse_known_args(flags)
+    if unknown:
+        raise ConfigError(f"--beam-arg {unknown[0]}: not a Beam pipeline option (written --name=value, as "
+                          "Beam's PipelineOptions define them)")
+    if known.runner:
+        try:
+            create_runner(known.runner)
+        except ValueError as error:
+            raise ConfigError(f"--beam-arg --runner={known.runner}: {error}") from None

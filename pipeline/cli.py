@@ -46,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"flowers-pipeline {args.command}: {'invalid setting: ' if invalid else ''}"
               f"{printable(str(error), keep_newlines=True)}", file=sys.stderr)
         return 2 if invalid else 1
+    except KeyboardInterrupt:  # Ctrl-C: one line and the shell's status for SIGINT, 128 + 2.
+        print(f"flowers-pipeline {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 def _quiet_library_noise() -> None:

@@ -21,8 +21,7 @@ LOCK_FILE = ".run.lock"
 @contextlib.contextmanager
 def exclusive_run(pipeline_root: str) -> Iterator[None]:
     """Hold the root's lock for the block; UserError naming the other run if it is taken."""
-    os.makedirs(pipeline_root, exist_ok=True)
-    descriptor = os.open(os.path.join(pipeline_root, LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o644)
+    descriptor = _open_lock_file(pipeline_root)
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -35,6 +34,20 @@ def exclusive_run(pipeline_root: str) -> Iterator[None]:
         yield
     finally:
         os.close(descriptor)  # Releases the lock.
+
+
+def _open_lock_file(pipeline_root: str) -> int:
+    """The lock file's descriptor; a root that is a file, or a lock file that is a folder, is a UserError."""
+    path = os.path.join(pipeline_root, LOCK_FILE)
+    try:
+        os.makedirs(pipeline_root, exist_ok=True)
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except FileExistsError:
+        raise UserError(f"PIPELINE_ROOT {printable(pipeline_root)} is a file, not a folder; "
+                        "pass another --pipeline-root") from None
+    except OSError as error:
+        raise UserError(f"cannot open the run lock {printable(path)}: {error.strerror}"
+                        f"{' (a folder is in its place; remove it)' if os.path.isdir(path) else ''}") from None
 
 
 def in_use(pipeline_root: str) -> bool:

@@ -156,3 +156,27 @@ def test_training_settings_from_json_coerce_struct_floats_and_validate():
                              "training.model_options.mobilenet_v2.alpha: must be a number")]:
         with pytest.raises(ConfigError, match=message):
             TrainingSettings.from_dict(values)
+
+
+@pytest.mark.parametrize("field, value", [
+    ("training.epochs", "1_0_0"), ("training.epochs", " 3"), ("training.epochs", "3.0"), ("training.epochs", "0x10"),
+    ("gate.min_accuracy", "0_5"), ("gate.min_accuracy", "0.5 "), ("training.epochs", "٣"),  # an Arabic-Indic 3
+])
+def test_numbers_take_plain_decimal_forms_only(field, value):
+    """Issue 20, row 14: Python's int() and float() accept `1_0_0`, padding and other scripts' digits."""
+    with pytest.raises(ConfigError, match=rf"{field.replace('.', '[.]')}: .* is not a plain decimal"):
+        load_config({field: value}, environ={})
+
+
+@pytest.mark.parametrize("field, value", [("gate.min_accuracy", "-0"), ("gate.min_accuracy", "-0.0"),
+                                          ("training.seed", "-0"), ("gate.max_accuracy_drop", "-0e3")])
+def test_a_negative_zero_is_refused(field, value):
+    with pytest.raises(ConfigError, match=rf"{field.replace('.', '[.]')}: '{value}' is a negative zero; write 0"):
+        load_config({field: value}, environ={})
+
+
+def test_plain_numbers_still_parse():
+    config = load_config({"training.epochs": "+12", "gate.min_accuracy": ".75", "training.learning_rate": "1E-3",
+                          "gate.max_accuracy_drop": "0"}, environ={})
+    assert (config.training.epochs, config.gate.min_accuracy, config.training.learning_rate,
+            config.gate.max_accuracy_drop) == (12, 0.75, 0.001, 0.0)

@@ -1,5 +1,7 @@
 """The checks around the ingestion job, run in the launching process (executor or `ingest` command) so that a
-failure reaches the user as one UserError line that says what to fix, instead of a worker traceback.
+failure reaches the user as one UserError line that says what to fix, instead of a worker traceback. A problem
+of the data itself (no photo, an empty class or split, too many rejects) is a RunStopped: found before
+training, it stops a run as the data checks do (`stopped`, exit 4).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from components import paths
 from components.artifacts import REJECTED_FILE, SPLIT_PREFIX, SPLITS, SUMMARY_FILE
-from components.errors import UserError, printable
+from components.errors import RunStopped, UserError, printable
 from components.ingestion import sources
 from components.ingestion.files import read_file
 from components.ingestion.settings import IngestSettings
@@ -26,13 +28,13 @@ def list_checked_photos(data_root: str, settings: IngestSettings) -> sources.Lis
     listing = sources.list_photos(data_root, settings.classes)
     root = sources.normalize_root(data_root)
     if not listing.photos:
-        raise UserError(f"no photo found under {root}: expected {root}/<class>/<photo> with an image extension "
+        raise RunStopped(f"no photo found under {root}: expected {root}/<class>/<photo> with an image extension "
                         f"({', '.join(sorted(sources.IMAGE_EXTENSIONS))}) for classes "
                         f"{', '.join(settings.classes)}; {len(listing.ignored)} path(s) ignored"
                         f"{_examples(listing.ignored)}")
     empty = [label for label, n in listing.per_class(settings.classes).items() if n == 0]
     if empty:
-        raise UserError(f"class(es) {', '.join(empty)} have no photo under {root}/<class>/: every configured "
+        raise RunStopped(f"class(es) {', '.join(empty)} have no photo under {root}/<class>/: every configured "
                         f"class needs at least one (or remove it from data.classes)")
     return listing
 
@@ -51,20 +53,20 @@ def check_summary(summary: dict, settings: IngestSettings, rejects: typing.Calla
     seen, rejected = summary["seen"], summary["rejected"]
     reasons = ", ".join(f"{reason}: {n}" for reason, n in summary["rejected_by_reason"].items())
     if sum(per_class.values()) == 0:
-        raise UserError(f"no valid photo: all {seen} photo(s) were rejected ({reasons})"
+        raise RunStopped(f"no valid photo: all {seen} photo(s) were rejected ({reasons})"
                         f"{_examples(rejects())}")
     empty = [label for label, n in per_class.items() if n == 0]
     if empty:
-        raise UserError(f"class(es) {', '.join(empty)} have no valid photo: every one of their photos was "
+        raise RunStopped(f"class(es) {', '.join(empty)} have no valid photo: every one of their photos was "
                         f"rejected{_examples([r for r in rejects() if _class_of(r['path']) in empty])}")
     if rejected > settings.max_rejected_fraction * seen:
-        raise UserError(f"{rejected} of {seen} photos ({rejected / seen:.1%}) were rejected, more than "
+        raise RunStopped(f"{rejected} of {seen} photos ({rejected / seen:.1%}) were rejected, more than "
                         f"max_rejected_fraction={settings.max_rejected_fraction:g} allows "
                         f"(data.max_rejected_fraction, --max-rejected-fraction) ({reasons})"
                         f"{_examples(rejects())}")
     written = {name: sum(summary["written"][name].values()) for name in SPLITS}
     for name in [name for name, n in written.items() if n == 0]:
-        raise UserError(f"the {name} split is empty: all {sum(written.values())} written photo(s) went to the "
+        raise RunStopped(f"the {name} split is empty: all {sum(written.values())} written photo(s) went to the "
                         f"other split (byte-identical photos always share a split, so few or duplicated photos can "
                         f"leave one empty); add photos or change data.eval_fraction ({settings.eval_fraction:g})")
 

@@ -11,6 +11,8 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps
 
+from components.ingestion import pixel_limits
+
 # Rejection reasons: a small fixed vocabulary so `rejected_by_reason` groups usefully.
 EMPTY_FILE = "empty file"
 NOT_AN_IMAGE = "not an image"
@@ -65,18 +67,19 @@ def transform(data: bytes, *, size: int, jpeg_quality: int, max_image_pixels: in
 
 
 def _open(data: bytes, max_image_pixels: int) -> Image.Image:
-    """Read only the header, and refuse decompression bombs before any pixel is decoded."""
+    """Read only the header, and refuse decompression bombs (`pixel_limits`) before any pixel is decoded."""
     try:
         image = Image.open(io.BytesIO(data))
-    except Image.DecompressionBombError as error:
-        raise Rejected(TOO_MANY_PIXELS, str(error)) from None
+    except Image.DecompressionBombError as error:  # Pillow's bound fired first; a GIF's frames are said our way.
+        raise Rejected(TOO_MANY_PIXELS, pixel_limits.refusal(data, 0, 0, max_image_pixels) or str(error)) from None
     except Image.UnidentifiedImageError:
         raise Rejected(NOT_AN_IMAGE, f"Pillow cannot identify {len(data)} bytes as an image") from None
     except Exception as error:
         raise Rejected(CORRUPT, _describe(error)) from None
     width, height = image.size
-    if width * height > max_image_pixels:
-        raise Rejected(TOO_MANY_PIXELS, f"{width}x{height} = {width * height} pixels > {max_image_pixels}")
+    too_many = pixel_limits.refusal(data, width, height, max_image_pixels)
+    if too_many:
+        raise Rejected(TOO_MANY_PIXELS, too_many)
     if width < 1 or height < 1:
         raise Rejected(CORRUPT, f"image size {width}x{height}")
     return image

@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 from apache_beam.io.filesystems import FileSystems
 
 from components import paths
-from components.errors import UserError, printable
+from components.errors import RunStopped, UserError, printable
 
 # Photo formats Pillow decodes; other files are reported as ignored (a HEIC needs a plugin Pillow lacks).
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".bmp", ".webp", ".avif", ".tif",
@@ -182,7 +182,7 @@ def _check_remote_root(root: str, classes: list[str]) -> None:
         raise UserError(f"data root {printable(root)} is missing or empty: no {printable(root)}/<class>/<photo> "
                         f"for any of {', '.join(classes)}. {_LOCAL_HINT}")
     if missing:
-        raise UserError(f"data root {printable(root)} has no photo for class(es) {', '.join(missing)}.")
+        raise RunStopped(f"data root {printable(root)} has no photo for class(es) {', '.join(missing)}.")
 
 
 def _check_gcs_network() -> None:

@@ -3,7 +3,8 @@
 The same engine as ingestion: the DirectRunner here (any running mode), Dataflow with `--runner=DataflowRunner`
 and its options. Each worker loads the SavedModel once (`beam.utils.shared`) and answers batches through the
 same `Predictor` as the per-file `predict`, so both give the same answers; every file ends up in exactly one
-output, predictions or errors, and `summary.json` counts them (seen = predicted + errors).
+output, predictions or errors, and `summary.json` counts them (seen = predicted + errors). Each job writes into
+a fresh staging folder moved into the output dir only on success (`batch_output`), so reruns never mix.
 """
 
 from __future__ import annotations
@@ -17,27 +18,36 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.utils import shared
 
 from components.ingestion.sources import IMAGE_EXTENSIONS
+from components.paths import literal
+from components.training.batch_output import staged
 
 PREDICTIONS = "predictions"
 ERRORS = "errors"
 SUMMARY_FILE = "summary.json"
+RESULT_PATTERNS = (f"{PREDICTIONS}-*.jsonl", f"{ERRORS}-*.jsonl", SUMMARY_FILE)
 _GLOB_CHARACTERS = "*?["
 
 
 def expand(path: str) -> list[str]:
     """A photo as itself, a folder as every photo under it (by extension, recursively), a glob as what it
-    matches; what matches nothing stays as given, so it is reported as an error rather than lost."""
+    matches (a folder it matches as that folder); what matches nothing stays as given, so it is reported as an
+    error rather than lost."""
     import tensorflow as tf
 
     if any(c in path for c in _GLOB_CHARACTERS):
-        matched = [m.path for m in FileSystems.match([path])[0].metadata_list]
+        matched = tf.io.gfile.glob(path)  # Folders too, which Beam's match leaves out.
+        files = [f for m in matched for f in (_photos_under(m) if tf.io.gfile.isdir(m) else [m])]
     elif tf.io.gfile.isdir(path):
-        matched = [m.path for m in FileSystems.match([FileSystems.join(path.rstrip("/"), "**")])[0].metadata_list
-                   if os.path.splitext(m.path)[1].lower() in IMAGE_EXTENSIONS]
+        files = _photos_under(path)
     else:
         return [path]
-    files = sorted(p for p in matched if not p.endswith("/"))  # Not GCS folder markers.
+    files = sorted(p for p in files if not p.endswith("/"))  # Not GCS folder markers.
     return files or [path]
+
+
+def _photos_under(folder: str) -> list[str]:
+    return [m.path for m in FileSystems.match([FileSystems.join(literal(folder.rstrip("/")), "**")])[0].metadata_list
+            if os.path.splitext(m.path)[1].lower() in IMAGE_EXTENSIONS]
 
 
 class _Loaded:
@@ -65,36 +75,44 @@ class PredictBatches(beam.DoFn):
 
 
 def run_batch_prediction(model_dir: str, paths: list[str], output_dir: str, beam_args: list[str],
-                         batch_size: int = 64, max_image_pixels: int | None = None) -> dict:
-    """Run the job to completion and return its summary (also written to `<output_dir>/summary.json`)."""
+                         batch_size: int = 64, max_image_pixels: int | None = None, overwrite: bool = False) -> dict:
+    """Run the job to completion and return its summary (also written to `<output_dir>/summary.json`, last, and
+    only when every shard was written: `batch_output.staged`)."""
     from components.training.photo_input import DEFAULT_MAX_PIXELS
-    from components.training.predict import resolve_model_dir
+    from components.training.predict import check_loadable, resolve_model_dir
 
     model_dir = resolve_model_dir(model_dir)  # One version for every worker, chosen at launch.
+    check_loadable(model_dir)  # A broken model is one line here, not a traceback from every worker.
+    with staged(output_dir, RESULT_PATTERNS, SUMMARY_FILE, overwrite) as staging:
+        _run_job(model_dir, paths, staging, output_dir, beam_args, batch_size, max_image_pixels or DEFAULT_MAX_PIXELS)
+    return read_summary(output_dir)
+
+
+def _run_job(model_dir: str, paths: list[str], staging: str, output_dir: str, beam_args: list[str],
+             batch_size: int, max_image_pixels: int) -> None:
     with beam.Pipeline(options=PipelineOptions(beam_args)) as pipeline:
         answers = (pipeline
                    | "Paths" >> beam.Create(paths)
                    | "Expand" >> beam.FlatMap(expand)
                    | "Spread" >> beam.Reshuffle()
                    | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=batch_size)
-                   | "Predict" >> beam.ParDo(PredictBatches(model_dir, max_image_pixels or DEFAULT_MAX_PIXELS)))
+                   | "Predict" >> beam.ParDo(PredictBatches(model_dir, max_image_pixels)))
         counts = {}
         for name, is_error in ((PREDICTIONS, False), (ERRORS, True)):
             rows = answers | f"Keep {name}" >> beam.Filter(lambda row, e=is_error: ("error" in row) == e)
             _ = (rows | f"Encode {name}" >> beam.Map(json.dumps)
-                 | f"Write {name}" >> beam.io.WriteToText(FileSystems.join(output_dir, name),
-                                                          file_name_suffix=".jsonl"))
+                 | f"Write {name}" >> beam.io.WriteToText(FileSystems.join(staging, name), file_name_suffix=".jsonl"))
             counts[name] = beam.pvalue.AsSingleton(rows | f"Count {name}" >> beam.combiners.Count.Globally())
         _ = (pipeline | "Once" >> beam.Create([model_dir])
-             | "Summary" >> beam.Map(_write_summary, output_dir, counts[PREDICTIONS], counts[ERRORS]))
-    return read_summary(output_dir)
+             | "Summary" >> beam.Map(_write_summary, staging, output_dir, counts[PREDICTIONS], counts[ERRORS]))
 
 
-def _write_summary(model_dir: str, output_dir: str, predicted: int, errors: int) -> None:
+def _write_summary(model_dir: str, staging: str, output_dir: str, predicted: int, errors: int) -> None:
+    """Into the staging folder; its patterns name the shards where they will be, in the output dir."""
     summary = {"model_dir": model_dir, "seen": predicted + errors, "predicted": predicted, "errors": errors,
-               "predictions": FileSystems.join(output_dir, f"{PREDICTIONS}-*.jsonl"),
-               "error_files": FileSystems.join(output_dir, f"{ERRORS}-*.jsonl")}
-    with FileSystems.create(FileSystems.join(output_dir, SUMMARY_FILE)) as summary_file:
+               "predictions": FileSystems.join(literal(output_dir), f"{PREDICTIONS}-*.jsonl"),
+               "error_files": FileSystems.join(literal(output_dir), f"{ERRORS}-*.jsonl")}
+    with FileSystems.create(FileSystems.join(staging, SUMMARY_FILE)) as summary_file:
         summary_file.write(json.dumps(summary, indent=1).encode())
 
 
@@ -106,7 +124,7 @@ def read_summary(output_dir: str) -> dict:
 def read_rows(output_dir: str, name: str) -> list[dict]:
     """Every row of the `predictions` or `errors` shards, sorted by path."""
     rows = []
-    for match in FileSystems.match([FileSystems.join(output_dir, f"{name}-*.jsonl")])[0].metadata_list:
+    for match in FileSystems.match([FileSystems.join(literal(output_dir), f"{name}-*.jsonl")])[0].metadata_list:
         with FileSystems.open(match.path) as shard:
             rows += [json.loads(line) for line in shard.read().decode().splitlines() if line]
     return sorted(rows, key=lambda row: row["path"])

@@ -42,7 +42,9 @@ def signatures(model: tf.keras.Model, classes: list[str], image_size: int,
     image_spec = tf.TensorSpec([image_size, image_size, 3], tf.float32)
 
     def outputs(images: tf.Tensor) -> dict:
-        probabilities = tf.cast(model(images, training=False), tf.float32)
+        """An empty batch gets empty outputs of the right shapes: the convolutions cannot run on zero images."""
+        probabilities = tf.cond(tf.shape(images)[0] > 0, lambda: tf.cast(model(images, training=False), tf.float32),
+                                lambda: tf.zeros([0, len(classes)], tf.float32))
         class_id = tf.argmax(probabilities, axis=-1)
         return {PROBABILITIES_OUTPUT: probabilities, CLASS_ID_OUTPUT: class_id,
                 LABEL_OUTPUT: tf.gather(names, class_id)}

@@ -5,7 +5,8 @@ as Pillow's `draft` does, the shorter side is resized to the model's size with a
 and only the central square is kept. Here the square's box is computed in source coordinates first and only the
 window under that box (plus the filter's reach) is resampled, so no full-size intermediate exists; JPEGs decode
 only that window. Before decoding, the dimensions are read from the header (`extract_jpeg_shape` for JPEG; fixed
-offsets for PNG, GIF and BMP), and a photo over `max_pixels` or more elongated than MAX_ASPECT_RATIO is refused
+offsets for PNG, GIF and BMP; every GIF frame's own descriptor, as `components/ingestion/pixel_limits.py` reads
+them), and a photo over `max_pixels` or more elongated than MAX_ASPECT_RATIO is refused
 with an InvalidArgumentError whose message says why (see `REFUSAL_MARK`), so a server answers an error instead
 of allocating gigabytes for a few hundred bytes of PNG.
 
@@ -20,6 +21,7 @@ import re
 
 import tensorflow as tf
 
+from components.ingestion import pixel_limits
 from components.ingestion.image import DRAFT_MARGIN
 
 DEFAULT_MAX_PIXELS = 50_000_000  # data.max_image_pixels' default; the Trainer bakes the configured value in.
@@ -28,7 +30,7 @@ REFUSAL_MARK = "photo refused: "
 FORMATS = ("JPEG", "PNG", "GIF", "BMP")  # Index = the branch of the format switches below.
 _JPEG_RATIOS = (1, 2, 4, 8)  # libjpeg's DCT scales, which decode_jpeg takes as a static attribute.
 _HEADER_BYTES = 32
-_GIF_FRAME_SEPARATOR = b"\x00\x2c"  # A block terminator then an image descriptor: frames <= separators + 1.
+_WINDOW = 1024  # Bytes of GIF sub-blocks followed per loop step.
 
 
 def photo_to_input(encoded: tf.Tensor, image_size: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> tf.Tensor:
@@ -74,20 +76,73 @@ def _dimensions(encoded: tf.Tensor, kind: tf.Tensor) -> tuple[tf.Tensor, tf.Tens
 
 
 def _bounds_checks(encoded, kind, height, width, max_pixels: int) -> list[tf.Operation]:
-    """Refusals of no pixels, too many pixels (every frame of a GIF counts: giflib reads them all) and strips."""
-    frames = tf.cond(tf.equal(kind, 2),
-                     lambda: tf.cast(tf.size(tf.strings.split(encoded, _GIF_FRAME_SEPARATOR)), tf.int64),
-                     lambda: tf.constant(1, tf.int64))
+    """Refusals of no pixels, too many pixels (`pixel_limits`' rules: a GIF's every frame counts, at its own
+    size) and strips."""
+    frames, frame_pixels, largest = tf.cond(tf.equal(kind, 2), lambda: _gif_frames(encoded),
+                                            lambda: (tf.constant(0, tf.int64),) * 2 + (tf.zeros([2], tf.int64),))
+    pixels = tf.maximum(height * width * tf.maximum(frames, 1), frame_pixels)
     size = tf.strings.format("{}x{}", (width, height))
     shorter, longer = tf.minimum(height, width), tf.maximum(height, width)
     return [
         _refuse_unless(shorter >= 1, tf.strings.join(["the header gives no size (", size, "): not a readable photo"])),
-        _refuse_unless(height * width * frames <= max_pixels, tf.strings.join([
-            size, tf.where(frames > 1, tf.strings.format(" in up to {} frames", frames), ""),
-            tf.strings.format(" = {} pixels, over the limit of {}", (height * width * frames, max_pixels))])),
+        _refuse_unless(pixels <= max_pixels, tf.strings.join([  # pixel_limits.describe's words
+            size, tf.where(frames > 1, tf.strings.format(" in {} frames", frames), ""),
+            tf.where(largest[0] * largest[1] > height * width, tf.strings.format(", a frame of {}x{}", tuple(
+                tf.unstack(largest))), ""),
+            tf.strings.format(" = {} pixels, over the limit of {}", (pixels, max_pixels))])),
         _refuse_unless(longer <= MAX_ASPECT_RATIO * shorter,
                        tf.strings.join([size, f" is more elongated than {MAX_ASPECT_RATIO}:1"])),
     ]
+
+
+def _gif_frames(encoded: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """`pixel_limits.gif_frame_sizes` in graph ops: (frames, the sum of their own sizes, the largest's [width,
+    height]). One record per loop step; the sub-blocks after it
+    are skipped _WINDOW bytes at a time (`_skip_sub_blocks`), so a GIF of one-byte sub-blocks costs few steps."""
+    data = tf.cast(tf.io.decode_raw(tf.strings.join([encoded, b"\x00" * (_WINDOW + 256)]), tf.uint8), tf.int64)
+    length = tf.size(data, tf.int64) - _WINDOW - 256
+    zero = tf.constant(0, tf.int64)
+
+    def table(flags):  # pixel_limits.color_table_bytes
+        return tf.where(flags >= 128, 3 * tf.bitwise.left_shift(tf.constant(2, tf.int64), flags % 8), zero)
+
+    def step(position, in_blocks, done, frames, frame_pixels, largest):
+        record = tf.gather(data, tf.minimum(position, length) + tf.range(10, dtype=tf.int64))
+        at_record = tf.logical_not(in_blocks)
+        is_frame = at_record & tf.equal(record[0], pixel_limits.IMAGE_DESCRIPTOR)
+        is_extension = at_record & tf.equal(record[0], pixel_limits.EXTENSION)
+        size = tf.stack([record[5] + 256 * record[6], record[7] + 256 * record[8]])
+        pixels = tf.where(is_frame, size[0] * size[1], zero)
+        position = tf.where(is_frame, position + 11 + table(record[9]), tf.where(is_extension, position + 2, position))
+        position, in_blocks = _skip_sub_blocks(data, position, in_blocks | is_frame | is_extension)
+        return (position, in_blocks, at_record & tf.logical_not(is_frame | is_extension),
+                frames + tf.cast(is_frame, tf.int64), frame_pixels + pixels,
+                tf.where(pixels > largest[0] * largest[1], size, largest))
+
+    def more(position, in_blocks, done, frames, frame_pixels, largest):
+        return tf.logical_not(done) & (position < length)
+
+    start = pixel_limits.SCREEN_END + table(data[pixel_limits.SCREEN_FLAGS_OFFSET])
+    _, _, _, frames, frame_pixels, largest = tf.while_loop(
+        more, step, (start, tf.constant(False), tf.constant(False), zero, zero, tf.zeros([2], tf.int64)))
+    return frames, frame_pixels, largest
+
+
+def _skip_sub_blocks(data: tf.Tensor, position: tf.Tensor, in_blocks: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Follow the chain of sub-blocks (a length byte, that many bytes; a zero length ends it) through the next
+    _WINDOW bytes at once, by pointer doubling: (where the chain ends, past its zero, or where it leaves the
+    window; whether it is still going)."""
+    start = tf.minimum(position, tf.size(data, tf.int64) - _WINDOW - 256)  # Past the end, the loop stops anyway.
+    window = tf.gather(data, start + tf.range(_WINDOW, dtype=tf.int64))
+    offsets = tf.range(_WINDOW, dtype=tf.int64)
+    jumps = tf.concat([tf.where(tf.equal(window, 0), offsets, offsets + 1 + window),
+                       tf.range(_WINDOW, _WINDOW + 256, dtype=tf.int64)], 0)  # Past the window: fixed points.
+    for _ in range(_WINDOW.bit_length()):
+        jumps = tf.gather(jumps, jumps)
+    end = jumps[0]
+    finished = in_blocks & (end < _WINDOW)
+    return (tf.where(in_blocks, start + end + tf.cast(finished, tf.int64), position),
+            in_blocks & tf.logical_not(finished))
 
 
 def _refuse_unless(condition: tf.Tensor, reason) -> tf.Operation:

@@ -1,7 +1,8 @@
 """Loading an exported or pushed model and answering photos in batches through its photo signature.
 
-The host only reads files (and applies EXIF orientation, which the graph cannot); resizing and cropping
-happen in the model, exactly as at ingestion, and the model refuses photos over its pixel bound. A photo that
+The host reads files as ingestion does (bounded, never blocking), refuses photos over the pixel bound from their
+headers and applies EXIF orientation, which the graph cannot; resizing and cropping happen in the model, exactly
+as at ingestion, and the model refuses photos over its own pixel bound too. A photo that
 cannot be read, decoded or is refused gets an error of its own; answers come batch by batch, as they are ready.
 """
 
@@ -17,10 +18,13 @@ import tensorflow as tf
 from components.artifacts import (CLASS_NAMES_OUTPUT, CLASS_NAMES_SIGNATURE, PHOTO_INPUT, PHOTO_SIGNATURE,
                                   PROBABILITIES_OUTPUT)
 from components.errors import UserError
+from components.ingestion import files, image, pixel_limits
+from components.ingestion.settings import IngestSettings
 from components.training.photo_input import DEFAULT_MAX_PIXELS, REFUSAL_MARK, readable_error
 
 _TF_FORMATS = {"JPEG", "PNG", "GIF", "BMP"}  # What the photo signature decodes.
 _EXIF_ORIENTATION = 0x0112
+DEFAULT_MAX_FILE_BYTES = IngestSettings.max_file_bytes  # data.max_file_bytes' default: photos larger are refused.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,17 +55,34 @@ def resolve_model_dir(path: str) -> str:
     return os.path.join(path, max(versioned, key=int))
 
 
+def check_loadable(model_dir: str) -> None:
+    """Load the model once and let it go: a broken or foreign one is refused before a job starts its workers."""
+    Predictor(model_dir)
+
+
+def _load(model_dir: str):
+    """tf.saved_model.load; a broken SavedModel (a corrupt saved_model.pb, no variables/) is one UserError."""
+    try:
+        return tf.saved_model.load(model_dir)
+    except Exception as error:  # OSError, tf.errors.OpError, protobuf's DecodeError, ValueError...
+        message = getattr(error, "message", None) or str(error) or type(error).__name__
+        raise UserError(f"--model-dir {model_dir}: cannot load this SavedModel ({type(error).__name__}: "
+                        f"{message.strip().splitlines()[0]})") from None
+
+
 class Predictor:
     """One loaded model; `predict(paths)` answers every path, in order, batch by batch.
 
-    `max_image_pixels` bounds what the host decodes itself (formats the graph cannot read, EXIF rotation);
-    the graph applies the bound baked into the model to everything else.
+    `max_image_pixels` bounds every photo on the host before any decode (so also under a model exported before
+    GIF frames were bounded); the graph applies the bound baked into the model as well. Reads stop at
+    `max_file_bytes`.
     """
 
-    def __init__(self, model_dir: str, max_image_pixels: int = DEFAULT_MAX_PIXELS):
+    def __init__(self, model_dir: str, max_image_pixels: int = DEFAULT_MAX_PIXELS,
+                 max_file_bytes: int = DEFAULT_MAX_FILE_BYTES):
         self.model_dir = resolve_model_dir(model_dir)
-        self.max_image_pixels = max_image_pixels
-        loaded = tf.saved_model.load(self.model_dir)
+        self.max_image_pixels, self.max_file_bytes = max_image_pixels, max_file_bytes
+        loaded = _load(self.model_dir)
         signature = loaded.signatures.get(PHOTO_SIGNATURE)
         if signature is None or PHOTO_INPUT not in signature.structured_input_signature[1]:
             raise UserError(f"{self.model_dir}: its {PHOTO_SIGNATURE} signature takes no {PHOTO_INPUT}; "
@@ -85,9 +106,7 @@ class Predictor:
         encoded, errors = {}, {}
         for path in paths:
             try:
-                encoded[path] = read_photo(path, self.max_image_pixels)
-            except tf.errors.OpError as error:  # gfile: missing or unreadable file
-                errors[path] = error.message
+                encoded[path] = read_photo(path, self.max_image_pixels, self.max_file_bytes)
             except (OSError, ValueError) as error:
                 errors[path] = str(error) or type(error).__name__
         answered = self._answer(list(encoded), list(encoded.values()))
@@ -114,28 +133,35 @@ def _photo_error(message: str) -> str:
     return sentence if sentence.startswith(REFUSAL_MARK) else f"cannot decode image: {sentence}"
 
 
-def read_photo(path: str, max_image_pixels: int = DEFAULT_MAX_PIXELS) -> bytes:
+def read_photo(path: str, max_image_pixels: int = DEFAULT_MAX_PIXELS,
+               max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> bytes:
     """The file's bytes, re-encoded as PNG only when TensorFlow cannot decode the format or the photo needs
-    EXIF rotation (ingestion stores photos upright); only then does the host decode, within the pixel bound."""
+    EXIF rotation (ingestion stores photos upright); only then does the host decode. Read as ingestion reads
+    (`files.read_photo`: a FIFO or device is refused unopened, reads stop at max_file_bytes) and refused over
+    the pixel bound (`pixel_limits`, every GIF frame at its own size) before any pixel is decoded, whatever
+    bound the model bakes in."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    with tf.io.gfile.GFile(path, "rb") as photo_file:
-        raw = photo_file.read()
     try:
-        with Image.open(io.BytesIO(raw)) as image:
-            if image.format in _TF_FORMATS and image.getexif().get(_EXIF_ORIENTATION, 1) == 1:
+        raw = files.read_photo(path, max_file_bytes)
+    except image.Rejected as rejected:
+        raise ValueError(str(rejected)) from None
+    try:
+        with Image.open(io.BytesIO(raw)) as photo:
+            too_many = pixel_limits.refusal(raw, *photo.size, max_image_pixels)
+            if too_many:
+                raise ValueError(f"{REFUSAL_MARK}{too_many}")
+            if photo.format in _TF_FORMATS and photo.getexif().get(_EXIF_ORIENTATION, 1) == 1:
                 return raw
-            width, height = image.size
-            if width * height > max_image_pixels:
-                raise ValueError(f"{REFUSAL_MARK}{width}x{height} = {width * height} pixels, "
-                                 f"over the limit of {max_image_pixels}")
-            upright = ImageOps.exif_transpose(image).convert("RGB")
-    except Image.DecompressionBombError as error:  # Pillow's own bound, far above ours: refused unread.
-        raise ValueError(f"{REFUSAL_MARK}{error}") from None
+            upright = ImageOps.exif_transpose(photo).convert("RGB")
+    except Image.DecompressionBombError as error:  # Pillow's own bound, far above ours, fired first: refused unread.
+        raise ValueError(f"{REFUSAL_MARK}{pixel_limits.refusal(raw, 0, 0, max_image_pixels) or error}") from None
     except UnidentifiedImageError:
         raise ValueError("not an image file (or a format Pillow cannot read)") from None
-    except OSError as error:
-        raise ValueError(f"cannot read image: {error}") from None
+    except ValueError:
+        raise
+    except Exception as error:  # Pillow raises OSError, SyntaxError, struct.error... on bad data, as at ingestion.
+        raise ValueError(f"cannot read image: {type(error).__name__}: {error}") from None
     buffer = io.BytesIO()
     upright.save(buffer, format="PNG")
     return buffer.getvalue()

@@ -25,8 +25,9 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(args, check_model=False)  # Nothing is trained: only the data settings matter.
     from components.errors import printable
     from components.ingestion import IngestSettings, run_ingest
-    from pipeline.beam_args import local_beam_args
+    from pipeline.beam_args import check_beam_args, local_beam_args
 
+    check_beam_args(local_beam_args(config))
     data = config.data
     print(f"Ingesting {printable(data.data_root)} -> {printable(args.output_dir)} "
           f"({data.image_size}x{data.image_size}, eval fraction {data.eval_fraction:g})", flush=True)

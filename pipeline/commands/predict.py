@@ -16,7 +16,10 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
                         help="text: 'PATH: LABEL PROBABILITY'; json: one object per line (without --output-dir)")
     parser.add_argument("--batch-size", type=positive_int, default=64, help="photos per model call")
     parser.add_argument("--output-dir", help="run a Beam batch job instead and write JSON-lines shards of "
-                                             "predictions and errors plus summary.json here (local or gs://)")
+                                             "predictions and errors plus summary.json here (local or gs://); "
+                                             "a folder that already holds files is refused unless --overwrite")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="with --output-dir: replace the results already there (only on success)")
     parser.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
                         help="with --output-dir: Beam pipeline option, repeatable, written with '=': "
                              "--beam-arg=--runner=DataflowRunner")
@@ -28,21 +31,30 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Per file: one line per image, in order, as each batch is answered. Batch: the job's summary. Exit
     status 1 if any image could not be answered."""
-    if args.output_dir:
-        return _run_batch(args)
-    from components.training.predict import Predictor
+    from pipeline.interrupt import ctrl_c_as_interrupt
 
-    failed = False
-    for prediction in Predictor(args.model_dir).predict(args.images, args.batch_size):
-        print(json.dumps(prediction.as_dict()) if args.format == "json" else _text(prediction), flush=True)
-        failed = failed or bool(prediction.error)
-    return 1 if failed else 0
+    with ctrl_c_as_interrupt():
+        if args.output_dir is not None:
+            return _run_batch(args)
+        from components.training.predict import Predictor
+
+        failed = False
+        for prediction in Predictor(args.model_dir).predict(args.images, args.batch_size):
+            print(json.dumps(prediction.as_dict()) if args.format == "json" else _text(prediction), flush=True)
+            failed = failed or bool(prediction.error)
+        return 1 if failed else 0
 
 
 def _run_batch(args: argparse.Namespace) -> int:
+    from components.errors import ConfigError
     from components.training.batch_predict import run_batch_prediction
+    from pipeline.beam_args import check_beam_args
 
-    summary = run_batch_prediction(args.model_dir, args.images, args.output_dir, args.beam_arg, args.batch_size)
+    if not args.output_dir.strip():
+        raise ConfigError("--output-dir: must not be empty (leave it out to predict file by file)")
+    check_beam_args(args.beam_arg)
+    summary = run_batch_prediction(args.model_dir, args.images, args.output_dir, args.beam_arg, args.batch_size,
+                                   overwrite=args.overwrite)
     print(f"{summary['seen']} files: {summary['predicted']} predicted ({summary['predictions']}), "
           f"{summary['errors']} errors ({summary['error_files']}); model {summary['model_dir']}")
     return 1 if summary["errors"] else 0

@@ -16,7 +16,7 @@ import dataclasses
 import json
 import re
 import time
-from typing import Any, Iterable
+from typing import Any
 
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
@@ -225,10 +225,10 @@ def _parse_clause(filter_text: str, clause: str) -> tuple[str, str, str]:
         raise UserError(f"resolver filter {filter_text!r}: cannot evaluate {clause.strip()!r}")
     field = "metadata" if match.group(1).startswith("metadata.") else match.group(1)
     value = match.group(4)
-    return field, match.group(2) or "", json_format_string(value)
+    return field, match.group(2) or "", _unquote(value)
 
 
-def json_format_string(value: str) -> str:
+def _unquote(value: str) -> str:
     return value[1:-1].replace('\\"', '"') if value.startswith('"') else value
 
 
@@ -256,7 +256,3 @@ def _property(artifact: metadata_store_pb2.Artifact, key: str) -> Any:
             kind = mapping[key].WhichOneof("value")
             return getattr(mapping[key], kind) if kind else None
     return None
-
-
-def names_of(outputs: dict[str, list[str]]) -> Iterable[str]:
-    return (name for names in outputs.values() for name in names)

@@ -69,6 +69,8 @@ def test_two_concurrent_runs_on_one_root(tmp_path, make_photo_folder):
                                   f"(pid {first.pid}, started ")
         assert ours[0].endswith("); wait for it to finish, or pass another --pipeline-root")
         assert "Run " not in out and "Pipeline 'flowers'" not in out  # Refused before it printed anything.
+        assert out.splitlines() == [f"Result: failed (UserError: another run is using PIPELINE_ROOT {root} "
+                                    f"{ours[0].split(f'PIPELINE_ROOT {root} ', 1)[1]})"]
     finally:
         first.send_signal(signal.SIGKILL)
         first.communicate(timeout=60)

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from tests.training.training_fixtures import CLASSES, zeros_png
+from tests.training.training_fixtures import CLASSES, gif_with_frame, zeros_png
 
 MEMORY_MARGIN_KB = 300 * 1024
 _QUIET = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -50,6 +50,9 @@ def hostile(dataset, tmp_path_factory):
     paths = {"bomb": folder / "bomb.png", "tall": folder / "tall.png", "wide": folder / "wide.png"}
     for (name, path), size in zip(paths.items(), ((30000, 30000), (1, 100000), (100000, 1))):
         path.write_bytes(zeros_png(*size))
+    for side in (20000, 65535):  # Issue 20, row 1: one frame of side x side under a 64x64 logical screen.
+        paths[f"gif{side}"] = folder / f"hidden_frame_{side}.gif"
+        paths[f"gif{side}"].write_bytes(gif_with_frame(side, side))
     ordinary = sorted(p for p in dataset["photos"] if "/eval/" in p)[:2]
     return {"ordinary": ordinary, **{name: str(path) for name, path in paths.items()}}
 
@@ -106,3 +109,18 @@ def test_predict_streams_each_batch_as_it_is_answered(trained, hostile):
     first = next(answers)
     assert first.label in CLASSES and len(read) == 2  # the first batch is out before the rest is read
     assert len(list(answers)) == 8 and len(read) == 9
+
+
+@pytest.mark.parametrize("script", [_PLAIN_TF_SERVER, _PREDICT_CLI], ids=["serving_default", "predict"])
+def test_a_gif_frame_larger_than_its_screen_is_refused_within_the_memory_of_ordinary_photos(trained, hostile, script):
+    """The frame's own size counts, in plain TensorFlow (the model's graph) and in `predict` (the host check)."""
+    model = trained["fn_args"].serving_model_dir
+    first, second = hostile["ordinary"]
+    ordinary = _run(script, model, first, second)
+    attacked = _run(script, model, first, hostile["gif20000"], hostile["gif65535"], second)
+    answers = attacked["answers"]
+    assert [answers[0], answers[3]] == ordinary["answers"]
+    for answer, side in zip(answers[1:3], (20000, 65535)):
+        assert (f"photo refused: 64x64, a frame of {side}x{side} = {side * side} pixels, over the limit of 50000000"
+                in answer["error"])
+    assert attacked["maxrss_kb"] <= ordinary["maxrss_kb"] + MEMORY_MARGIN_KB

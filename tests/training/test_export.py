@@ -10,9 +10,10 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
+from components.ingestion import pixel_limits
 from components.ingestion.image import DRAFT_MARGIN, resize_and_crop
-from components.training.photo_input import MAX_ASPECT_RATIO, photo_to_input, readable_error
-from tests.training.training_fixtures import ingest_like, zeros_png
+from components.training.photo_input import DEFAULT_MAX_PIXELS, MAX_ASPECT_RATIO, photo_to_input, readable_error
+from tests.training.training_fixtures import gif_with_frame, ingest_like, zeros_png
 
 
 def _blocks(width: int, height: int, block: int = 4) -> Image.Image:
@@ -74,8 +75,29 @@ def test_strips_are_refused_whatever_their_orientation():
 def test_every_frame_of_a_gif_counts():
     frames = [_blocks(60, 60 + i).crop((0, 0, 60, 60)).convert("P") for i in range(5)]  # distinct, or merged
     animated = _encoded(frames[0], "GIF", save_all=True, append_images=frames[1:])
-    assert "in up to" in _refusal(animated, max_pixels=60 * 60 * 3)
+    assert _refusal(animated, max_pixels=60 * 60 * 3) == (
+        "photo refused: 60x60 in 5 frames = 18000 pixels, over the limit of 10800")
     photo_to_input(tf.constant(animated), 32, max_pixels=60 * 60 * 20)
+
+
+@pytest.mark.parametrize("side", [20000, 65535])
+def test_a_gif_frame_bigger_than_its_screen_is_refused_as_pixel_limits_refuses_it(side):
+    """Issue 20, row 1: the frame's own descriptor counts, in the graph's words and the host's."""
+    hidden = gif_with_frame(side, side)
+    assert _refusal(hidden) == f"photo refused: {pixel_limits.refusal(hidden, 64, 64, DEFAULT_MAX_PIXELS)}"
+    assert _refusal(hidden) == (f"photo refused: 64x64, a frame of {side}x{side} = {side * side} pixels, "
+                                f"over the limit of {DEFAULT_MAX_PIXELS}")
+    assert photo_to_input(tf.constant(gif_with_frame(64, 64)), 32).shape == (32, 32, 3)
+
+
+def test_gif_sub_blocks_are_followed_past_the_loops_window():
+    """Frames after long runs of data (one-byte and full sub-blocks, more than a loop step's window) still count."""
+    frames = [_blocks(120, 90 + i).crop((0, 0, 120, 90)).convert("P") for i in range(3)]
+    animated = _encoded(frames[0], "GIF", save_all=True, append_images=frames[1:])
+    assert len(animated) > 3 * 4096
+    assert _refusal(animated, max_pixels=120 * 90 * 2) == (
+        f"photo refused: {pixel_limits.refusal(animated, 120, 90, 120 * 90 * 2)}")
+    assert "in 3 frames" in _refusal(animated, max_pixels=120 * 90 * 2)
 
 
 def test_what_is_not_a_photo_gets_a_sentence():

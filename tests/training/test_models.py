@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -116,3 +118,40 @@ def _layer(model: tf.keras.Model, name: str) -> tf.keras.layers.Layer:
         if getattr(layer, "name", None) == name and isinstance(layer, tf.keras.layers.Layer):
             return layer
     raise KeyError(name)
+
+
+@pytest.fixture
+def broken_models(tmp_path, monkeypatch):
+    """A package of model modules that exist but fail to import, each its own way."""
+    package = tmp_path / "brokenmodels"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "raises.py").write_text("raise RuntimeError('boom at import')\n")
+    (package / "prefixdep.py").write_text("import brokenmod\n")  # A missing module whose name prefixes the path.
+    (package / "exits.py").write_text("import sys\nsys.exit(7)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield "brokenmodels"
+    for name in [name for name in sys.modules if name.startswith("brokenmodels")]:
+        del sys.modules[name]
+
+
+@pytest.mark.parametrize("module, reported", [
+    ("raises", "RuntimeError: boom at import"),
+    ("prefixdep", "ModuleNotFoundError: No module named 'brokenmod'"),
+    ("exits", "called sys.exit(7)"),
+])
+def test_a_model_module_that_fails_to_import_is_reported_with_its_own_error(broken_models, module, reported, capsys):
+    """Issue 20, row 10: one line naming the module and its error, exit 2, instead of a traceback, a hidden
+    ImportError or a silent exit 7."""
+    from pipeline.cli import main
+
+    status = main(["run", "--model", f"{broken_models}.{module}", "--data-root", "/nonexistent"])
+    err = capsys.readouterr().err.strip()
+    assert status == 2
+    assert err == (f"flowers-pipeline run: invalid setting: training.model: model module {broken_models}.{module} "
+                   f"failed to import: {reported}")
+
+
+def test_a_module_that_is_not_there_is_still_an_unknown_model(broken_models):
+    with pytest.raises(UserError, match=f"unknown model '{broken_models}.nothing'"):
+        models.builder(f"{broken_models}.nothing")

@@ -81,3 +81,16 @@ def test_every_export_carries_warmup_requests_of_eval_photos_that_the_model_answ
         photos = tf.make_ndarray(request.inputs[PHOTO_INPUT])
         assert photos.shape == (1,) and photos[0] in eval_jpegs
         assert serve(**{PHOTO_INPUT: tf.constant(photos)})["label"][0].numpy().decode() in CLASSES
+
+
+def test_an_empty_batch_gets_empty_outputs_of_the_right_shapes(trained):
+    """Issue 20, row 8: `tf.constant([], tf.string)` is a valid request with no photo in it."""
+    from components.artifacts import CLASS_ID_OUTPUT, EXAMPLES_INPUT, LABEL_OUTPUT, PROBABILITIES_OUTPUT
+
+    loaded = tf.saved_model.load(trained["fn_args"].serving_model_dir)
+    for signature, name in ((PHOTO_SIGNATURE, PHOTO_INPUT), (EXAMPLES_SIGNATURE, EXAMPLES_INPUT)):
+        outputs = loaded.signatures[signature](**{name: tf.constant([], tf.string)})
+        assert outputs[PROBABILITIES_OUTPUT].shape == (0, len(CLASSES))
+        assert outputs[PROBABILITIES_OUTPUT].dtype == tf.float32
+        assert outputs[CLASS_ID_OUTPUT].shape == outputs[LABEL_OUTPUT].shape == (0,)
+        assert outputs[LABEL_OUTPUT].dtype == tf.string

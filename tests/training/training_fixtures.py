@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 
 import numpy as np
 import tensorflow as tf
@@ -110,3 +111,15 @@ def open_test_store(kind: str):
 def table_array(table) -> np.ndarray:
     """Every row of a feature table, read back through its own dataset."""
     return np.concatenate(list(table.dataset().batch(4096).as_numpy_iterator()))
+
+
+def gif_with_frame(frame_width: int, frame_height: int, screen: int = 64) -> bytes:
+    """A GIF whose logical screen says screen x screen but whose one frame's descriptor says frame_width x
+    frame_height (Pillow's encoding of a small photo, that one header field changed): the size a decoder
+    allocates when it trusts the frame and checks only the screen."""
+    buffer = io.BytesIO()
+    Image.new("P", (screen, screen)).save(buffer, "GIF")
+    data = bytearray(buffer.getvalue())
+    descriptor = data.index(b"\x2c\x00\x00\x00\x00", 13)  # Image separator, left 0, top 0.
+    data[descriptor + 5:descriptor + 9] = struct.pack("<HH", frame_width, frame_height)
+    return bytes(data)

@@ -16,7 +16,7 @@ import pkgutil
 import typing
 from typing import Any, Callable, Mapping
 
-from components.errors import UserError
+from components.errors import ConfigError, UserError
 from components.training import autograph
 from components.training.models.options import Options
 
@@ -76,15 +76,25 @@ def _model_module(name: str):
 
 
 def _importable(name: str):
-    """The module `name` stands for, or None where there is none (a module that fails to import raises)."""
+    """The module `name` stands for, or None where there is none. A module that exists but fails to import (it
+    raises, its own imports fail, it calls sys.exit) is a ConfigError carrying that module's own error."""
     if not all(part.isidentifier() for part in name.split(".")):
         return None
+    path = _module_path(name)
     try:
         return _module(name)
     except ModuleNotFoundError as error:
-        if error.name and _module_path(name).startswith(error.name):
+        if error.name and (path == error.name or path.startswith(error.name + ".")):  # The module itself.
             return None
-        raise
+        raise _import_failed(name, error) from None
+    except (Exception, SystemExit) as error:
+        raise _import_failed(name, error) from None
+
+
+def _import_failed(name: str, error: BaseException) -> ConfigError:
+    what = f"called sys.exit({error.code!r})" if isinstance(error, SystemExit) else \
+        f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}".rstrip(": ")
+    return ConfigError(f"training.model: model module {_module_path(name)} failed to import: {what}")
 
 
 def _module(name: str):
