@@ -96,6 +96,7 @@ class RunReader:
         for event in events:
             target = inputs if event.type == _INPUT else outputs if event.type == _OUTPUT else None
             if target is not None and event.artifact_id in artifacts:
-                key = event.path.steps[0].key if event.path.steps else ""
-                target.setdefault(key, []).append(artifacts[event.artifact_id])
+                keys = [step.key for step in event.path.steps if step.HasField("key")] or [""]
+                for key in keys:  # An artifact read under two keys (a model that is its own baseline).
+                    target.setdefault(key, []).append(artifacts[event.artifact_id])
         return Step(execution, node_id, inputs, outputs)

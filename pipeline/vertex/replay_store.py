@@ -87,11 +87,16 @@ class ReplayStore:
         mlmd.custom_properties[ERROR].string_value = execution.error
         mlmd.custom_properties["state"].string_value = execution.state
         [execution_id] = self.store.put_executions([mlmd])
-        events = [metadata_store_pb2.Event(artifact_id=self.artifact(name).id, execution_id=execution_id,
-                                           type=_EVENTS[direction],
-                                           path=metadata_store_pb2.Event.Path(steps=[{"key": key}, {"index": i}]))
-                  for direction in _EVENTS for key, names in getattr(execution, direction).items()
-                  for i, name in enumerate(names)]
+        events: dict[tuple[int, int], metadata_store_pb2.Event] = {}
+        for direction in _EVENTS:  # One event per artifact and direction, naming every key it was under.
+            for key, names in getattr(execution, direction).items():
+                for i, name in enumerate(names):
+                    artifact_id = self.artifact(name).id
+                    event = events.setdefault((artifact_id, _EVENTS[direction]), metadata_store_pb2.Event(
+                        artifact_id=artifact_id, execution_id=execution_id, type=_EVENTS[direction]))
+                    event.path.steps.add().key = key
+                    event.path.steps.add().index = i
+        events = list(events.values())
         self.store.put_events(events)
         self.store.put_attributions_and_associations(
             [metadata_store_pb2.Attribution(artifact_id=e.artifact_id, context_id=c) for e in events
