@@ -23,7 +23,8 @@ BENCH_DATA ?= ../shared/data/flower_photos
 # the production gate (gate.min_accuracy, 0.80): runs on it gate at SAMPLE_MIN_ACCURACY unless DATA_ROOT is set.
 SAMPLE_MIN_ACCURACY ?= 0.5
 
-.PHONY: install run test test-fast bench bench-ingest bench-train bench-cv bench-e2e bench-realjob bench-retrain clean
+.PHONY: install run test test-fast bench bench-ingest bench-train bench-cv bench-e2e bench-realjob bench-retrain \
+	bench-label-issues bench-near-duplicates clean
 
 install: $(STAMP)
 
@@ -62,6 +63,14 @@ bench-realjob: install
 
 bench-retrain: install
 	$(PY) -m benchmarks.retrain --data-root $(BENCH_DATA)
+
+# The 3,170 shared photos with 3 % filed under a wrong class: recall and length of the label-issue list.
+bench-label-issues: install
+	$(PY) -m benchmarks.label_issues $(ARGS)
+
+# The near-duplicate threshold's rates on synthetic copies of the bundled sample's photos.
+bench-near-duplicates: install
+	$(PY) -m benchmarks.near_duplicates $(ARGS)
 
 clean:
 	rm -rf runs bench-out

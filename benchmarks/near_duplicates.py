@@ -46,8 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     photos = [Image.open(path).convert("RGB") for path in paths]
     print(f"{len(photos)} photos of {args.data_root}, {len(COPIES)} copies each", flush=True)
     for weights in args.weights:
-        rates = threshold_rates(photos, weights)
         print(f"\nbackbone {weights}")
+        rates = threshold_rates(photos, weights, paths)
         print(f"{'cosine':>8}" + "".join(f"{name:>14}" for name in COPIES) + f"{'false pairs':>14}")
         for threshold, caught, false_share in rates:
             print(f"{threshold:>8.2f}" + "".join(f"{caught[name]:>14.3f}" for name in COPIES)
@@ -55,12 +55,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def threshold_rates(photos: list[Image.Image], weights: str) -> list[tuple[float, dict, float]]:
-    """(threshold, {copy kind: share caught}, share of distinct pairs at or above) for each of THRESHOLDS."""
+def threshold_rates(photos: list[Image.Image], weights: str, paths: list[str]) -> list[tuple[float, dict, float]]:
+    """(threshold, {copy kind: share caught}, share of distinct pairs at or above) for each of THRESHOLDS; the
+    distinct pairs above the lowest threshold are printed, to be looked at (some are real duplicates)."""
     originals = _unit(pooled_features(photos, weights))
     copies = {name: _unit(pooled_features([make(photo) for photo in photos], weights)) for name, make in COPIES.items()}
     similarity = {name: (originals * features).sum(axis=1) for name, features in copies.items()}
-    distinct = (originals @ originals.T)[np.triu_indices(len(photos), k=1)]
+    upper = np.triu_indices(len(photos), k=1)
+    distinct = (originals @ originals.T)[upper]
+    for index in np.flatnonzero(distinct >= THRESHOLDS[0]):
+        print(f"  distinct pair at {distinct[index]:.4f}: {paths[upper[0][index]]} {paths[upper[1][index]]}")
     for name, values in similarity.items():
         print(f"  {name}: cosine to the original min {values.min():.4f}, 5th percentile "
               f"{np.percentile(values, 5):.4f}", flush=True)
