@@ -90,10 +90,8 @@ def _adam(params: list[np.ndarray], moments: list[list[np.ndarray]], grads: list
 
 def held_out_logits(train_views: np.ndarray, train_labels: np.ndarray, train_folds: np.ndarray,
                     eval_features: np.ndarray, classes: int, recipe: HeadRecipe) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold logits of every train photo and the whole-train head's logits of every eval photo.
-
-    A fold with no photos is skipped; a fold holding every photo (tiny data) is left out of training too, so its
-    logits come from a head trained on nothing but its start: honest, and flagged by nothing it would not be."""
+    """Out-of-fold logits of every train photo (view 0) and the whole-train head's logits of every eval photo.
+    A fold holding every train photo (tiny data) has no head to predict it: its logits are 0, a uniform guess."""
     out_of_fold = np.zeros((len(train_labels), classes), np.float32)
     for fold in np.unique(train_folds):
         held = train_folds == fold
@@ -119,7 +117,8 @@ def self_confidence(probabilities: np.ndarray, labels: np.ndarray) -> np.ndarray
     return probabilities[np.arange(len(labels)), labels]
 
 
-def near_duplicate_pairs(features: np.ndarray, threshold: float = NEAR_DUPLICATE_COSINE) -> list[tuple[int, int, float]]:
+def near_duplicate_pairs(features: np.ndarray,
+                         threshold: float = NEAR_DUPLICATE_COSINE) -> list[tuple[int, int, float]]:
     """(i, j, cosine) for every pair i < j at or above `threshold`, most similar first."""
     norms = np.linalg.norm(features, axis=1, keepdims=True)
     unit = features / np.where(norms > 0, norms, 1.0)

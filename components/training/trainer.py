@@ -84,8 +84,8 @@ class Run:
         self.callbacks = [tf.keras.callbacks.TensorBoard(fn_args.model_run_dir), self.progress,
                           divergence.FailOnNonFiniteLoss()]
         self.review: data_review.Review | None = None
-        self.review_note = "skipped: no cached pooled features (the model is not built in parts, or the feature cache " \
-                           "is off or would not fit)"
+        self.review_note = ("skipped: no cached pooled features (the model is not built in parts, or the feature "
+                            "cache is off or would not fit)")
         self.review_seconds = 0.0
 
     def cache(self, model_parts: parts.Parts | None):
@@ -118,11 +118,11 @@ class Run:
         cached activations; the eval photos' probabilities at the end."""
         batch, seed = self.global_batch, self.settings.seed
         pooled = features.predict(model_parts.tuned, cached.train.reshape(-1, *cached.train.shape[2:]), batch)
+        pooled = pooled.reshape(*cached.train.shape[:2], -1)
         pooled_eval = features.predict(model_parts.tuned, cached.eval, batch)
-        self._review(model_parts.head, pooled.reshape(*cached.train.shape[:2], -1), pooled_eval, cached)
+        self._review(model_parts.head, pooled, pooled_eval, cached)
         self._fit(model_parts.head, self._frozen_rate(),
-                  features.train_dataset(pooled.reshape(*cached.train.shape[:2], -1), cached.train_labels, batch,
-                                         seed),
+                  features.train_dataset(pooled, cached.train_labels, batch, seed),
                   features.eval_dataset(pooled_eval, cached.eval_labels, batch), 0, self.settings.epochs)
         if not self._fine_tunes(model_parts):
             return features.predict(model_parts.head, pooled_eval, batch)

@@ -10,8 +10,8 @@ from components.training import calibration, data_issues
 
 
 def _recipe(epochs: int = 10, dropout: float = 0.0) -> data_issues.HeadRecipe:
-    return data_issues.HeadRecipe(epochs=epochs, batch_size=16, rates=lambda steps, epochs: np.full(steps * epochs, 1e-2),
-                                  dropout=dropout, seed=3)
+    return data_issues.HeadRecipe(epochs=epochs, batch_size=16, dropout=dropout, seed=3,
+                                  rates=lambda steps, epochs: np.full(steps * epochs, 1e-2))
 
 
 def _blobs(per_class: int, classes: int = 3, width: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

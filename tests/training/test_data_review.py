@@ -69,7 +69,8 @@ def test_every_export_serves_the_calibrated_probabilities_with_the_same_top_clas
     keras_model = tf.keras.models.load_model(args.serving_model_dir, compile=False)  # As EdgeExport loads it.
     assert keras_model.get_layer(parts.HEAD).get_layer(parts.TEMPERATURE).scale == pytest.approx(
         1 / record["temperature"])
-    pixels = np.stack([data.decode_record_image(tf.constant(_image(r)), 32).numpy() for r in dataset["records"]["eval"]])
+    pixels = np.stack([data.decode_record_image(tf.constant(_image(record)), 32).numpy()
+                       for record in dataset["records"]["eval"]])
     converter = tf.lite.TFLiteConverter.from_keras_model(keras_model)
     interpreter = tf.lite.Interpreter(model_content=converter.convert())
     runner = interpreter.get_signature_runner()
