@@ -44,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
         calibration = json.load(calibration_file)
     print_scores(moved, listed, photos)
     review, wall = history["data_review_seconds"], history["wall_seconds"]
-    print(f"data review: {review:.1f} s of the Trainer's {wall:.1f} s ({review / (wall - review):.1%} added)")
+    print(f"data review: {review:.1f} s of the Trainer's {wall:.1f} s ({review / (wall - review):.1%} added); "
+          f"its NumPy head's eval accuracy {history['data_review_head_eval_accuracy']:.3f}, the Trainer's head "
+          f"{history['epochs'][training.epochs - 1]['val_accuracy']:.3f}")
     print(f"temperature {calibration['temperature']:.3f}; eval ECE {calibration['ece_before']:.4f} -> "
           f"{calibration['ece_after']:.4f}; eval accuracy {calibration['accuracy_before']:.4f} -> "
           f"{calibration['accuracy_after']:.4f}; near-duplicate pairs {calibration['near_duplicates']}")

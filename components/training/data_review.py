@@ -27,6 +27,8 @@ class Review:
     temperature: float
     label_issues: list[dict]
     near_duplicates: list[dict]
+    head_eval_accuracy: float  # The NumPy head trained on the whole train split, on the eval split: how close
+    # the copy of the recipe comes to the Trainer's own head (the history's first-phase val_accuracy).
 
     def counts(self) -> dict:
         """Near-duplicate pairs within each split and across them."""
@@ -72,5 +74,5 @@ def review(train: Photos, evaluation: Photos, train_folds: np.ndarray, classes: 
     pairs = [{"paths": [photos[i][1], photos[j][1]], "splits": [photos[i][0], photos[j][0]],
               "labels": [classes[labels[i]], classes[labels[j]]], "similarity": similarity}
              for i, j, similarity in data_issues.near_duplicate_pairs(features)]
-    return Review(temperature, issues, pairs)
+    return Review(temperature, issues, pairs, calibration.accuracy(eval_logits, evaluation.labels))
 

@@ -67,6 +67,7 @@ def run_fn(fn_args) -> None:
         "eval_records": eval_records, "params": model.count_params(), "feature_cache": bool(cached),
         "fine_tune_layers": fine_tuning.layers if fine_tuning.epochs else 0,
         "data_review": run.review_note, "data_review_seconds": run.review_seconds,
+        "data_review_head_eval_accuracy": run.review.head_eval_accuracy if run.review else None,
         "wall_seconds": time.perf_counter() - started}, run.progress.epochs)
 
 
@@ -151,8 +152,9 @@ class Run:
             data.read_folds(train_files, self.settings.data_review_folds), self.fn_args.custom_config["classes"],
             recipe)
         self.review_seconds, self.review_note = time.perf_counter() - started, "done"
-        log.info("data review in %.1f s: %d label issues, near-duplicate pairs %s, temperature %.3f",
-                 self.review_seconds, len(self.review.label_issues), self.review.counts(), self.review.temperature)
+        log.info("data review in %.1f s: %d label issues, near-duplicate pairs %s, temperature %.3f, NumPy head's "
+                 "eval accuracy %.3f", self.review_seconds, len(self.review.label_issues), self.review.counts(),
+                 self.review.temperature, self.review.head_eval_accuracy)
 
     def end_to_end(self, model: tf.keras.Model) -> np.ndarray:
         """Both phases on decoded photos, with the codelab's augmentation; the eval photos' probabilities."""
