@@ -6,11 +6,14 @@
   by the head trained on the whole train split. Every photo then has a probability from a model that never
   trained on it, at the cost of a few seconds (no backbone is run or retrained).
 - Label issues: confident learning (Northcutt, Jiang and Chuang, "Confident Learning: Estimating Uncertainty in
-  Dataset Labels", JAIR 2021). Class j's threshold t_j is the mean probability of j over the photos labelled j;
-  a photo is counted under the class of highest probability among those reaching their threshold, and is an
-  issue when that class is not its given label and the model's top class is not its given label either
-  (cleanlab's `filter_by="confident_learning"`; cleanlab itself is AGPL-3.0). Ranked by the self-confidence
-  (the probability of the given label), lowest first.
+  Dataset Labels", JAIR 2021), pruned by noise rate as cleanlab does by default (cleanlab itself is AGPL-3.0).
+  Class j's threshold t_j is the mean probability of j over the photos labelled j; the confident joint counts the
+  photos labelled i under the class of highest probability among those whose threshold they reach; rescaled so
+  that each row holds the photos labelled i, its off-diagonal cell (i, j) estimates how many photos labelled i
+  are of class j, and that many photos labelled i with the largest margin p_j - p_i are issues, unless the top
+  class is their label. Ranked by the self-confidence (the probability of the given label), lowest first. On the
+  3,170 shared photos with 3 % moved, this finds 0.82 of the moved photos in a list 2.2 times their number, where
+  the confident joint's off-diagonal alone finds 0.72 (README, "The Trainer's data review").
 - Near-duplicates: pairs whose pooled features have a cosine similarity of at least NEAR_DUPLICATE_COSINE.
 """
 
@@ -104,15 +107,38 @@ def held_out_logits(train_views: np.ndarray, train_labels: np.ndarray, train_fol
 
 
 def label_issues(probabilities: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Indices of the photos confident learning doubts, lowest self-confidence first."""
+    """Indices of the photos confident learning doubts (pruned by noise rate), lowest self-confidence first."""
+    flagged = np.zeros(len(labels), bool)
+    for given, row in enumerate(estimated_joint(probabilities, labels)):
+        members = np.flatnonzero(labels == given)
+        for true, count in enumerate(np.rint(row).astype(int)):
+            if true != given and count > 0:
+                margin = probabilities[members, true] - probabilities[members, given]
+                flagged[members[np.argsort(-margin, kind="stable")[:count]]] = True
+    indices = np.flatnonzero(flagged & (probabilities.argmax(axis=1) != labels))
+    return indices[np.argsort(self_confidence(probabilities, labels)[indices], kind="stable")]
+
+
+def confident_joint(probabilities: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """[given, counted as]: each photo under the class of highest probability among those whose threshold (the
+    mean probability of the class over its own photos) it reaches; a photo reaching none is not counted."""
     classes = probabilities.shape[1]
-    thresholds = np.array([probabilities[labels == j, j].mean() if (labels == j).any() else 1.0
+    thresholds = np.array([probabilities[labels == j, j].mean() if (labels == j).any() else np.inf
                            for j in range(classes)])
     confident = np.where(probabilities >= thresholds, probabilities, -1.0)
-    counted_as = confident.argmax(axis=1)
-    flagged = ((confident.max(axis=1) >= 0) & (counted_as != labels) & (probabilities.argmax(axis=1) != labels))
-    indices = np.flatnonzero(flagged)
-    return indices[np.argsort(self_confidence(probabilities, labels)[indices], kind="stable")]
+    counted = confident.max(axis=1) >= 0
+    joint = np.zeros((classes, classes))
+    np.add.at(joint, (labels[counted], confident[counted].argmax(axis=1)), 1)
+    return joint
+
+
+def estimated_joint(probabilities: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The confident joint calibrated: each row rescaled to the photos with that label, then the whole to the
+    photo count, so cell (i, j) estimates the photos labelled i whose true class is j."""
+    joint = confident_joint(probabilities, labels)
+    given = np.bincount(labels, minlength=joint.shape[0])
+    rows = joint / np.maximum(joint.sum(axis=1, keepdims=True), 1) * given[:, None]
+    return rows / max(rows.sum(), 1) * len(labels)
 
 
 def self_confidence(probabilities: np.ndarray, labels: np.ndarray) -> np.ndarray:

@@ -50,12 +50,16 @@ def test_confident_learning_flags_the_moved_photos_first_and_trusts_the_rest():
     assert (np.diff(scores) >= 0).all()  # Most doubtful first.
 
 
-def test_an_issue_is_confidently_another_class_and_not_the_models_top_class_either():
+def test_the_confident_joint_counts_each_photo_under_the_likeliest_class_whose_threshold_it_reaches():
     probabilities = np.array([[0.95, 0.03, 0.02], [0.9, 0.05, 0.05], [0.5, 0.45, 0.05], [0.1, 0.85, 0.05],
                               [0.4, 0.3, 0.3], [0.2, 0.6, 0.2], [0.1, 0.1, 0.8]])
-    labels = np.array([0, 0, 0, 0, 1, 1, 2])  # Thresholds: 0.6125, 0.45, 0.8.
-    # Photo 2 reaches only class 1's threshold, but its top class is its label; photo 4's top class is not its
-    # label, but it reaches no threshold; photo 3 is confidently class 1 and its top class is 1.
+    labels = np.array([0, 0, 0, 0, 1, 1, 2])  # Thresholds: 0.6125, 0.45, 0.8; photo 4 reaches none.
+    np.testing.assert_array_equal(data_issues.confident_joint(probabilities, labels),
+                                  [[2, 2, 0], [0, 1, 0], [0, 0, 1]])
+    joint = data_issues.estimated_joint(probabilities, labels)  # Rows rescaled to 4, 2, 1 photos: sum 7.
+    np.testing.assert_allclose(joint, [[2, 2, 0], [0, 2, 0], [0, 0, 1]])
+    # Two photos labelled 0 are estimated to be of class 1: the two of largest margin p1 - p0 (3, then 2); photo
+    # 2's top class is its label, so only photo 3 is an issue.
     assert list(data_issues.label_issues(probabilities, labels)) == [3]
 
 
