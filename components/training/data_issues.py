@@ -12,8 +12,8 @@
   that each row holds the photos labelled i, its off-diagonal cell (i, j) estimates how many photos labelled i
   are of class j, and that many photos labelled i with the largest margin p_j - p_i are issues, unless the top
   class is their label. Ranked by the self-confidence (the probability of the given label), lowest first. On the
-  3,170 shared photos with 3 % moved, this finds 0.82 of the moved photos in a list 2.2 times their number, where
-  the confident joint's off-diagonal alone finds 0.72 (README, "The Trainer's data review").
+  3,170 shared photos with 3 % moved (`make bench-label-issues`), this finds 0.82 of the moved photos in a list
+  2.2 times their number, where the confident joint's off-diagonal alone finds 0.72.
 - Near-duplicates: pairs whose pooled features have a cosine similarity of at least NEAR_DUPLICATE_COSINE.
 """
 
