@@ -19,6 +19,7 @@ from components.errors import ConfigError, UserError
 from components.ingestion.settings import CODELAB_CLASSES  # noqa: F401 (the default data.classes, for callers)
 from components.ingestion.settings import IngestSettings
 from components.settings import check as _check, check_type
+from components.training import DEFAULT_TARGET_ACCURACY
 from components.training.settings import MODEL_OPTIONS, TrainingSettings, model_option
 
 # Keras 2 (tf_keras) for the whole TFX 1.16 stack, set before TensorFlow loads wherever a process can start:
@@ -67,11 +68,15 @@ class GateConfig:
     min_accuracy: float = 0.80
     max_accuracy_drop: float = 0.02
     max_tflite_drop: float = 0.02  # The int8 TFLite model is pushed only this close to the SavedModel's accuracy.
+    # The accuracy on answered photos for which the Trainer picks the confidence threshold that `predict
+    # --min-confidence auto` applies (CONFIDENCE_FILE); not a blessing condition.
+    target_accuracy: float = DEFAULT_TARGET_ACCURACY
 
     def validate(self) -> None:
         _check(0.0 <= self.min_accuracy <= 1.0, "gate.min_accuracy", "must be in [0, 1]")
         _check(0.0 <= self.max_accuracy_drop <= 1.0, "gate.max_accuracy_drop", "must be in [0, 1]")
         _check(0.0 <= self.max_tflite_drop <= 1.0, "gate.max_tflite_drop", "must be in [0, 1]")
+        _check(0.0 < self.target_accuracy <= 1.0, "gate.target_accuracy", "must be in (0, 1]")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -69,7 +69,7 @@ def records_by_fold(examples: str, folds: int) -> dict[int, list[FoldRecord]]:
     for origin, patterns in split_patterns(examples).items():
         for record in tf.data.TFRecordDataset(tf.io.gfile.glob(patterns[0]), compression_type="GZIP"):
             parsed = tf.io.parse_single_example(record, spec)
-            fold = split.bucket(split.content_key(parsed[IMAGE_FEATURE].numpy()), folds)
+            fold = split.fold_for(parsed[IMAGE_FEATURE].numpy(), folds)
             by_fold[fold].append(FoldRecord(record.numpy(), int(parsed[CLASS_FEATURE]), origin))
     return by_fold
 

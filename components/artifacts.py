@@ -33,12 +33,26 @@ SOURCE_FEATURE = "source"  # The photo's path (a non-UTF-8 byte kept as is).
 # ModelRun artifact (Trainer -> report).
 HISTORY_FILE = "training_history.json"  # {"epochs": [{metric: value}, ...], "wall_seconds": ..., other scalars}
 EVAL_PREDICTIONS_FILE = "eval_predictions.json"  # {source: [class index, probability]}: the report's photo grid.
-LABEL_ISSUES_FILE = "label_issues.jsonl"  # Photos whose given label the out-of-fold probabilities doubt, worst first.
-NEAR_DUPLICATES_FILE = "near_duplicates.jsonl"  # Pairs of photos with nearly the same pooled features.
-CALIBRATION_FILE = "calibration.json"  # The fitted temperature, eval ECE before and after, reliability bins.
+# The data review's files (components/training/data_review.py); absent when the history's "data_review" says
+# "skipped: <why>" (a model not built in parts, or no feature cache). Probabilities are in data.classes order.
+# One object a line, most doubtful first: {"path": source, "split": "train"|"eval", "given": class name,
+# "suggested": class name, "probabilities": [held-out, calibrated], "score": probability of the given label}.
+LABEL_ISSUES_FILE = "label_issues.jsonl"
+# One object a line, most similar first: {"paths": [a, b], "splits": [split_a, split_b], "labels": [label_a,
+# label_b], "similarity": cosine of the pooled features}.
+NEAR_DUPLICATES_FILE = "near_duplicates.jsonl"
+# {"temperature": T, "bins": 15, "ece_before", "ece_after", "accuracy_before", "accuracy_after" (the final
+# model's eval split, T fitted on the train split's out-of-fold logits only), "reliability_before",
+# "reliability_after": [[mean confidence, accuracy, count] per bin, [null, null, 0] when empty], "label_issues":
+# count, "near_duplicates": {"within_train", "within_eval", "cross_split"}: counts, "threshold": {"cosine": c}}.
+CALIBRATION_FILE = "calibration.json"
 
 # Serving SavedModel (Trainer -> Evaluator, pusher's serving check, `predict`, clients).
-CONFIDENCE_FILE = "assets.extra/confidence.json"  # In the SavedModel: the threshold chosen for the version.
+# In the SavedModel, from its (calibrated) eval probabilities: {"target_accuracy": t, "threshold": the lowest
+# threshold whose answered photos reach t, null if none does, "coverage": share answered at it, "curve":
+# [[threshold, coverage, accuracy or null], ...] for thresholds 0, 0.01, ..., 1, "per_class": {class: curve of
+# the photos of that given label}}. Written for every model, calibrated or not.
+CONFIDENCE_FILE = "assets.extra/confidence.json"
 PHOTO_SIGNATURE = "serving_default"
 EXAMPLES_SIGNATURE = "serving_examples"
 CLASS_NAMES_SIGNATURE = "class_names"

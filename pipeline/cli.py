@@ -13,7 +13,8 @@ from components.errors import UserError, printable
 from pipeline_config import ConfigError
 
 # The subcommands, in the order `--help` lists them: each is a module of pipeline.commands.
-COMMANDS = ("run", "ingest", "predict", "report", "models", "compile", "replay", "submit", "schedule")
+COMMANDS = ("run", "ingest", "predict", "report", "label-issues", "models", "compile", "replay", "submit",
+            "schedule")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,4 +75,4 @@ def _drop_known_noise(record: logging.LogRecord) -> bool:
 
 
 def _command_module(name: str):
-    return importlib.import_module(f"pipeline.commands.{name}")
+    return importlib.import_module(f"pipeline.commands.{name.replace('-', '_')}")

@@ -60,7 +60,7 @@ def create_pipeline(config: PipelineConfig, *, schema_file: str, metadata_connec
         train_args=tfx.proto.TrainArgs(splits=["train"]),
         eval_args=tfx.proto.EvalArgs(splits=["eval"]),
         custom_config=trainer_custom_config(dataclasses.asdict(config.training), list(data.classes),
-                                            data.image_size, data.max_image_pixels),
+                                            data.image_size, data.max_image_pixels, config.gate.target_accuracy),
         base_model=warm_start.outputs["model"] if warm_start else None,
     )
     trainer_component = (make_trainer or tfx.components.Trainer)(**trainer_args)

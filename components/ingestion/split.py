@@ -19,6 +19,12 @@ def bucket(key: str, buckets: int) -> int:
     return int(key[:16], 16) % buckets
 
 
+def fold_for(image: bytes, folds: int) -> int:
+    """The cross-validation fold of a record among `folds`, from its image's bytes: byte-identical photos share a
+    fold, as they share a split (the Trainer's label-issue pass and `make bench-cv` both deal folds this way)."""
+    return bucket(content_key(image), folds)
+
+
 def split_for(key: str, eval_fraction: float) -> str:
     """`eval` for the first eval_fraction of BUCKETS hash buckets, `train` for the rest."""
     return EVAL_SPLIT if bucket(key, BUCKETS) < round(eval_fraction * BUCKETS) else TRAIN_SPLIT

@@ -16,6 +16,7 @@ import tensorflow as tf
 from components import artifacts
 from components.artifacts import CLASS_FEATURE, IMAGE_FEATURE, SOURCE_FEATURE
 from components.errors import UserError
+from components.ingestion import split
 
 AUTOTUNE = tf.data.AUTOTUNE
 _FEATURES = {IMAGE_FEATURE: tf.io.FixedLenFeature([], tf.string), CLASS_FEATURE: tf.io.FixedLenFeature([], tf.int64)}
@@ -83,6 +84,12 @@ def read_labels(patterns: list[str]) -> np.ndarray:
 def read_sources(patterns: list[str]) -> list[str]:
     """The source path of every record, in file order."""
     return [source.decode("utf-8", "surrogateescape") for source in _read_feature(patterns, SOURCE_FEATURE, tf.string)]
+
+
+def read_folds(patterns: list[str], folds: int) -> np.ndarray:
+    """The cross-validation fold of every record, in file order, by ingestion's rule on its image's bytes."""
+    images = _read_feature(patterns, IMAGE_FEATURE, tf.string)
+    return np.fromiter((split.fold_for(image, folds) for image in images), np.int64)
 
 
 def _read_feature(patterns: list[str], name: str, dtype: tf.dtypes.DType):

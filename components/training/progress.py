@@ -9,7 +9,8 @@ import time
 
 import tensorflow as tf
 
-from components.artifacts import EVAL_PREDICTIONS_FILE, HISTORY_FILE
+from components.artifacts import (CALIBRATION_FILE, CONFIDENCE_FILE, EVAL_PREDICTIONS_FILE, HISTORY_FILE,
+                                  LABEL_ISSUES_FILE, NEAR_DUPLICATES_FILE)
 
 log = logging.getLogger(__name__)
 
@@ -66,3 +67,26 @@ def write_eval_predictions(directory: str, sources: list[str], probabilities) ->
     with tf.io.gfile.GFile(path, "w") as predictions_file:
         json.dump(rows, predictions_file)
     return path
+
+
+def write_review(directory: str, review, calibration: dict) -> None:
+    """The data review's files in the ModelRun folder: label issues and near-duplicates a JSON object a line, in
+    their order (most doubtful, most similar first), and the calibration record."""
+    tf.io.gfile.makedirs(directory)
+    for name, rows in ((LABEL_ISSUES_FILE, review.label_issues), (NEAR_DUPLICATES_FILE, review.near_duplicates)):
+        with tf.io.gfile.GFile(os.path.join(directory, name), "w") as rows_file:
+            rows_file.write("".join(json.dumps(row) + "\n" for row in rows))
+    _write_json(os.path.join(directory, CALIBRATION_FILE), calibration)
+
+
+def write_confidence(serving_model_dir: str, confidence: dict) -> str:
+    """The confidence threshold record inside the SavedModel, so it travels with every pushed version."""
+    path = os.path.join(serving_model_dir, CONFIDENCE_FILE)
+    tf.io.gfile.makedirs(os.path.dirname(path))
+    _write_json(path, confidence)
+    return path
+
+
+def _write_json(path: str, value: dict) -> None:
+    with tf.io.gfile.GFile(path, "w") as json_file:
+        json.dump(value, json_file, indent=1)

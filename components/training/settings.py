@@ -42,6 +42,8 @@ class TrainingSettings:
     fine_tune_min_records: int = 400  # The second phase runs only when the train split holds this many photos.
     feature_cache: bool = True  # Run a model's frozen part once per photo view and train on its outputs.
     feature_cache_max_bytes: int = 2**30  # Host memory for those outputs; beyond it they spill to local disk.
+    # Folds of the data review's out-of-fold head (label issues, temperature); Northcutt et al. use 5.
+    data_review_folds: int = 5
     shuffle_buffer: int = 2048
     steps_per_execution: int = 32  # Steps per host round-trip, used on TPU only (capped at an epoch).
     accelerator: str = "auto"  # auto | tpu | gpu | cpu
@@ -67,6 +69,7 @@ class TrainingSettings:
         check(0 < self.fine_tune_learning_rate <= 1, "training.fine_tune_learning_rate", "must be in (0, 1]")
         check(self.fine_tune_min_records >= 0, "training.fine_tune_min_records", "must not be negative")
         check(self.feature_cache_max_bytes >= 0, "training.feature_cache_max_bytes", "must not be negative")
+        check(self.data_review_folds >= 2, "training.data_review_folds", "must be at least 2")
         check(self.shuffle_buffer >= 1, "training.shuffle_buffer", "must be at least 1")
         check(self.steps_per_execution >= 1, "training.steps_per_execution", "must be at least 1")
         check(self.accelerator in ("auto", "tpu", "gpu", "cpu"), "training.accelerator",

@@ -15,8 +15,9 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from components.training import (data, divergence, export, feature_store, features, models, progress, recipe,
-                                 schedule, strategy)
+from components.artifacts import EVAL_SPLIT, TRAIN_SPLIT
+from components.training import (calibration, data, data_issues, data_review, divergence, export, feature_store,
+                                 features, models, progress, recipe, schedule, strategy)
 from components.training.models import parts
 from components.training.settings import TrainingSettings
 
@@ -52,9 +53,19 @@ def run_fn(fn_args) -> None:
         else:
             with feature_store.open_store(cache_plan.kind, settings.shuffle_buffer) as store:
                 eval_probabilities = run.on_features(model_parts, run.cache(model_parts, store))
+        if run.review:
+            with placement.strategy.scope():
+                model = parts.with_temperature(model, run.review.temperature)
         export.export(model, classes, image_size, fn_args.serving_model_dir, _save_options(placement),
                       max_image_pixels=config["max_image_pixels"], warmup_records=fn_args.eval_files)
 
+    eval_labels = data.read_labels(fn_args.eval_files)
+    if run.review:
+        progress.write_review(fn_args.model_run_dir, run.review, run.review.calibration(eval_probabilities,
+                                                                                        eval_labels))
+        eval_probabilities = run.review.calibrated(eval_probabilities)
+    progress.write_confidence(fn_args.serving_model_dir, calibration.confidence_record(
+        eval_probabilities, eval_labels, classes, config["target_accuracy"]))
     progress.write_eval_predictions(fn_args.model_run_dir, data.read_sources(fn_args.eval_files), eval_probabilities)
     progress.write_history(fn_args.model_run_dir, {
         "model": settings.model, "strategy": placement.kind, "replicas": placement.replicas,
@@ -62,6 +73,8 @@ def run_fn(fn_args) -> None:
         "eval_records": eval_records, "params": model.count_params(), "feature_cache": cache_plan.kind,
         "feature_cache_reason": cache_plan.reason,
         "fine_tune_layers": fine_tuning.layers if fine_tuning.epochs else 0,
+        "data_review": run.review_note, "data_review_seconds": run.review_seconds,
+        "data_review_head_eval_accuracy": run.review.head_eval_accuracy if run.review else None,
         "wall_seconds": time.perf_counter() - started}, run.progress.epochs)
 
 
@@ -78,6 +91,10 @@ class Run:
         self.progress = progress.EpochProgress(self.steps_per_epoch * global_batch, self.total_epochs)
         self.callbacks = [tf.keras.callbacks.TensorBoard(fn_args.model_run_dir), self.progress,
                           divergence.FailOnNonFiniteLoss()]
+        self.review: data_review.Review | None = None
+        self.review_note = ("skipped: no cached pooled features (the model is not built in parts, or the feature "
+                            "cache is off or would not fit)")
+        self.review_seconds = 0.0
 
     def cache_plan(self, model_parts: parts.Parts | None) -> features.CachePlan:
         """Where the frozen part's activations go (features.plan), logged with its reason."""
@@ -108,11 +125,12 @@ class Run:
         """Head on pooled features (the tuned part run once, still frozen), then tuned part and head on the
         cached activations; the eval photos' probabilities at the end."""
         batch, seed = self.global_batch, self.settings.seed
-        pooled = features.predict(model_parts.tuned, cached.train, batch)
+        pooled = features.predict(model_parts.tuned, cached.train, batch).reshape(
+            len(cached.train_labels), cached.train.views, -1)
         pooled_eval = features.predict(model_parts.tuned, cached.eval, batch)
+        self._review(model_parts.head, pooled, pooled_eval, cached)
         self._fit(model_parts.head, self._frozen_rate(),
-                  features.train_dataset(pooled.reshape(len(cached.train_labels), cached.train.views, -1),
-                                         cached.train_labels, batch, seed),
+                  features.train_dataset(pooled, cached.train_labels, batch, seed),
                   features.eval_dataset(pooled_eval, cached.eval_labels, batch), 0, self.settings.epochs)
         if not self._fine_tunes(model_parts):
             return features.predict(model_parts.head, pooled_eval, batch)
@@ -123,6 +141,27 @@ class Run:
                   features.eval_dataset(cached.eval, cached.eval_labels, batch), self.settings.epochs,
                   self.total_epochs)
         return features.predict(upper, cached.eval, batch)
+
+    def _review(self, head: tf.keras.Model, train_views: np.ndarray, eval_features: np.ndarray,
+                cached: features.Cached) -> None:
+        """Label issues, near-duplicates and the temperature from the pooled features (`data_review`)."""
+        if parts.softmax_output(head) is None:
+            self.review_note = "skipped: the head does not end in a softmax Dense, so no temperature can be baked in"
+            return
+        started = time.perf_counter()
+        train_files, eval_files = self.fn_args.train_files, self.fn_args.eval_files
+        dropout = sum(layer.rate for layer in head.layers if isinstance(layer, tf.keras.layers.Dropout))
+        recipe = data_issues.HeadRecipe(self.settings.epochs, self.global_batch, self._frozen_rates, dropout,
+                                        self.settings.seed)
+        self.review = data_review.review(
+            data_review.Photos(TRAIN_SPLIT, train_views, cached.train_labels, data.read_sources(train_files)),
+            data_review.Photos(EVAL_SPLIT, eval_features[:, None], cached.eval_labels, data.read_sources(eval_files)),
+            data.read_folds(train_files, self.settings.data_review_folds), self.fn_args.custom_config["classes"],
+            recipe)
+        self.review_seconds, self.review_note = time.perf_counter() - started, "done"
+        log.info("data review in %.1f s: %d label issues, near-duplicate pairs %s, temperature %.3f, NumPy head's "
+                 "eval accuracy %.3f", self.review_seconds, len(self.review.label_issues), self.review.counts(),
+                 self.review.temperature, self.review.head_eval_accuracy)
 
     def end_to_end(self, model: tf.keras.Model) -> np.ndarray:
         """Both phases on decoded photos, with the codelab's augmentation; the eval photos' probabilities."""
@@ -150,9 +189,14 @@ class Run:
                  self.fine_tuning.epochs, self.fine_tuning.learning_rate)
         return True
 
-    def _frozen_rate(self):
+    def _frozen_rate(self, steps_per_epoch: int | None = None):
         peak = schedule.scaled(self.settings.learning_rate, self.global_batch)
-        return schedule.WarmupDecay(peak, self.steps_per_epoch, self.settings.warmup_epochs, self.settings.lr_decay)
+        return schedule.WarmupDecay(peak, steps_per_epoch or self.steps_per_epoch, self.settings.warmup_epochs,
+                                    self.settings.lr_decay)
+
+    def _frozen_rates(self, steps_per_epoch: int, epochs: int) -> np.ndarray:
+        """Every step's rate of the head phase for a train set of `steps_per_epoch` (the data review's folds)."""
+        return np.asarray(self._frozen_rate(steps_per_epoch)(np.arange(steps_per_epoch * epochs)), np.float64)
 
     def _fine_tune_rate(self):
         peak = schedule.scaled(self.fine_tuning.learning_rate, self.global_batch)

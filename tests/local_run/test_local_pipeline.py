@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import re
 from pathlib import Path
@@ -16,6 +17,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from components import artifacts
 from components.edge.exporter import export_edge_models
 from components.report import collect_run, format_summary
 from components.report.collect import edge_summary
@@ -87,6 +89,16 @@ def test_the_pushed_version_carries_both_tflite_models_and_the_labels(first_run)
     assert all(m.accuracy is not None and m.latency_ms > 0 and m.size_bytes > 0 for m in record.edge.models)
     assert "next to the version: float16 TFLite, int8 TFLite and labels.txt" in printed
     assert "Edge models (TFLite)" in (root / "run_report.html").read_text()
+
+
+def test_the_pushed_version_carries_its_confidence_record_and_label_issues_says_why_there_are_none(first_run,
+                                                                                                   capsys):
+    photos, root, serving, status, printed = first_run
+    version = record_of(root).push.version
+    confidence = json.loads((serving / version / artifacts.CONFIDENCE_FILE).read_text())
+    assert confidence["target_accuracy"] == 0.95 and confidence["curve"][0][1] == 1.0
+    assert cli.main(["label-issues", "--pipeline-root", str(root)]) == 0
+    assert "data review was skipped: no cached pooled features" in capsys.readouterr().out  # squeezenet
 
 
 def test_an_int8_model_too_far_below_the_saved_model_is_not_pushed_and_the_summary_says_why(first_run, tmp_path):

@@ -71,3 +71,30 @@ def _cut_index(backbone: tf.keras.Model, layers: int) -> int:
         if earliest_read_after[cut] >= cut:
             return cut
     return 0
+
+
+TEMPERATURE = "temperature"
+
+
+def with_temperature(model: tf.keras.Model, temperature: float) -> tf.keras.Model | None:
+    """`model` with its head's logits divided by `temperature` before the softmax: the same layers but for the
+    head's softmax Dense, copied with its weights as a linear Dense followed by the division and the softmax (the
+    top class, and so accuracy, cannot change); None when the head does not end in a softmax Dense. Built-in
+    layers only (Rescaling, Softmax), so the export loads and converts to TFLite without custom objects."""
+    model_parts = of(model)
+    output = softmax_output(model_parts.head) if model_parts else None
+    if output is None:
+        return None
+    logits = tf.keras.layers.Dense.from_config({**output.get_config(), "activation": "linear"})
+    scaled = tf.keras.layers.Rescaling(1.0 / temperature, dtype="float32", name=TEMPERATURE)(logits(output.input))
+    probabilities = tf.keras.layers.Softmax(dtype="float32", name="calibrated_probabilities")(scaled)
+    logits.set_weights(output.get_weights())
+    head = tf.keras.Model(model_parts.head.input, probabilities, name=HEAD)
+    return compose(model.input, model_parts.frozen, model_parts.tuned, head, name=model.name)
+
+
+def softmax_output(head: tf.keras.Model) -> tf.keras.layers.Dense | None:
+    """The head's last layer when it is a Dense with a softmax activation (logits can then be scaled), else None."""
+    output = head.layers[-1]
+    is_softmax_dense = isinstance(output, tf.keras.layers.Dense) and output.get_config()["activation"] == "softmax"
+    return output if is_softmax_dense else None
