@@ -1,12 +1,27 @@
-"""The stock Pusher's contract, shared by both push executors: an unblessed model is recorded as not pushed."""
+"""The stock Pusher's contract, shared by both push executors: an unblessed model is recorded as not pushed. Both
+also take the optional inputs a model card is written from, and know the run they belong to."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from tfx import types
 from tfx.components.pusher import executor as pusher_executor
-from tfx.types import artifact_utils, standard_component_specs
+from tfx.types import artifact_utils, standard_artifacts, standard_component_specs
+from tfx.types.component_spec import ChannelParameter
+
+from components.push.card_facts import MODEL_EVALUATION_KEY, Lineage
+
+
+class CardPusherSpec(standard_component_specs.PusherSpec):
+    """The stock Pusher's spec with the run's records the model card is rendered from, each optional."""
+
+    INPUTS = {**standard_component_specs.PusherSpec.INPUTS,
+              standard_component_specs.EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples, optional=True),
+              standard_component_specs.MODEL_RUN_KEY: ChannelParameter(type=standard_artifacts.ModelRun,
+                                                                       optional=True),
+              MODEL_EVALUATION_KEY: ChannelParameter(type=standard_artifacts.ModelEvaluation, optional=True)}
 
 
 class BlessedOnlyExecutor(pusher_executor.Executor):
@@ -20,6 +35,14 @@ class BlessedOnlyExecutor(pusher_executor.Executor):
             self._MarkNotPushed(pushed_model)
             return
         self.push_blessed(input_dict, pushed_model, exec_properties)
+
+    def lineage(self, pushed_model: types.Artifact) -> Lineage:
+        """The run and pipeline this push belongs to, for the model card. TFX writes outputs at
+        `<pipeline root>/<node id>/<output key>/<execution id>`, so the root is three levels above the output."""
+        context = self._context
+        return Lineage(pipeline_name=context.pipeline_info.id if context and context.pipeline_info else "",
+                       run_id=(context.pipeline_run_id if context else "") or "",
+                       pipeline_root=os.path.dirname(os.path.dirname(os.path.dirname(pushed_model.uri.rstrip("/")))))
 
     def push_blessed(self, input_dict: dict[str, list[types.Artifact]], pushed_model: types.Artifact,
                      exec_properties: dict[str, Any]) -> None:
