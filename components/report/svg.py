@@ -8,7 +8,8 @@ import math
 from typing import Optional, Sequence
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
-_W, _H, _PAD = 420, 240, 40
+_W, _H, _PAD = 540, 240, 40
+_LEGEND = 130  # Room on the right for the series names, clear of the lines.
 Points = Sequence[tuple[float, float]]
 
 
@@ -29,14 +30,16 @@ def xy_chart(title: str, series: dict[str, Points], x_label: str = "", y_label: 
     frame = _Frame(x_range or _span([x for x, _ in points]), y_range or _span([y for _, y in points]))
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="{_H}" role="img" '
              f'aria-label="{html.escape(title)}">',
-             f'<text x="{_W / 2}" y="16" text-anchor="middle" font-weight="bold">{html.escape(title)}</text>',
+             f'<text x="{(_W - _LEGEND) / 2}" y="16" text-anchor="middle" font-weight="bold">'
+             f'{html.escape(title)}</text>',
              frame.axes(x_label, y_label)]
     if diagonal:
         parts.append(frame.segment(frame.x_range[0], frame.x_range[0], frame.x_range[1], frame.x_range[1]))
     for i, (name, line) in enumerate(series.items()):
         color = PALETTE[i % len(PALETTE)]
         parts.append(frame.polyline(line, color))
-        parts.append(f'<text x="{_W - 130}" y="{34 + 14 * i}" fill="{color}" font-size="12">{html.escape(name)}</text>')
+        parts.append(f'<text x="{_W - _LEGEND + 10}" y="{34 + 14 * i}" fill="{color}" font-size="12">'
+                     f'{html.escape(name)}</text>')
     parts += [frame.mark(x, y, label) for x, y, label in marks if _finite(x) and _finite(y)]
     parts.append("</svg>")
     return "".join(parts)
@@ -45,7 +48,7 @@ def xy_chart(title: str, series: dict[str, Points], x_label: str = "", y_label: 
 class _Frame:
     """Maps data coordinates into the plot area."""
 
-    left, right, top, bottom = _PAD, _W - _PAD / 2, _PAD / 1.5, _H - _PAD
+    left, right, top, bottom = _PAD, _W - _LEGEND, _PAD / 1.5 + 8, _H - _PAD
 
     def __init__(self, x_range: tuple[float, float], y_range: tuple[float, float]):
         self.x_range, self.y_range = x_range, y_range
@@ -65,7 +68,7 @@ class _Frame:
                 f'<text x="{left}" y="{bottom + 16}" font-size="11">{html.escape(_tick(x_label, x0))}</text>'
                 f'<text x="{right}" y="{bottom + 16}" text-anchor="end" font-size="11">'
                 f'{html.escape(_tick(x_label, x1))}</text>'
-                f'<text x="{left + 4}" y="{top - 6}" font-size="11" fill="#555">{html.escape(y_label)}</text>')
+                f'<text x="{left + 4}" y="{top + 12}" font-size="11" fill="#555">{html.escape(y_label)}</text>')
 
     def segment(self, xa: float, ya: float, xb: float, yb: float) -> str:
         (x1, y1), (x2, y2) = self.at(xa, ya), self.at(xb, yb)
