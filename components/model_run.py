@@ -17,6 +17,8 @@ from components.artifacts import (CALIBRATION_FILE, CONFIDENCE_FILE, HISTORY_FIL
                                   NEAR_DUPLICATES_FILE, TRAIN_SPLIT)
 from components.json_files import read_json, read_jsonl
 
+DATA_REVIEW_KEY = "data_review"  # The Trainer's history: "done", or "skipped: <why>".
+SKIPPED = "skipped"
 MAX_ROWS = 100_000  # Lines read from one JSON-lines file: far more than any photo set here holds pairs of.
 PAIR_KINDS = ("within_train", "within_eval", "cross_split")
 
@@ -107,10 +109,11 @@ def confidence(saved_model_dir: str) -> Optional[Confidence]:
 
 
 def missing_reason(run_history: dict[str, Any]) -> str:
-    """Why the Trainer may have recorded no data issues or calibration, from what its history says of the run."""
-    if run_history.get("feature_cache") is False:
-        return (f"{run_history.get('model', 'the model')} was trained without the feature cache, so there were no "
-                "pooled features to compute them from")
+    """Why the Trainer may have recorded no data issues or calibration: its history's `data_review` note
+    ("done", or "skipped: <why>"), else what the history's absence says."""
+    note = run_history.get(DATA_REVIEW_KEY)
+    if isinstance(note, str) and note.startswith(SKIPPED):
+        return "the Trainer's data review was " + note
     if not run_history:
         return "the Trainer recorded no history in this run"
     return "the Trainer did not record them: a run from before they were computed"

@@ -3,15 +3,17 @@ also take the optional inputs a model card is written from, and know the run the
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from tfx import types
 from tfx.components.pusher import executor as pusher_executor
 from tfx.types import artifact_utils, standard_artifacts, standard_component_specs
 from tfx.types.component_spec import ChannelParameter
+from tfx.utils import json_utils
 
 from components.push.card_facts import MODEL_EVALUATION_KEY, Lineage
+
+PIPELINE_ROOT_KEY = "flowers_pipeline_root"  # custom_config: the root, for the card's lineage (any runner's layout).
 
 
 class CardPusherSpec(standard_component_specs.PusherSpec):
@@ -36,13 +38,13 @@ class BlessedOnlyExecutor(pusher_executor.Executor):
             return
         self.push_blessed(input_dict, pushed_model, exec_properties)
 
-    def lineage(self, pushed_model: types.Artifact) -> Lineage:
-        """The run and pipeline this push belongs to, for the model card. TFX writes outputs at
-        `<pipeline root>/<node id>/<output key>/<execution id>`, so the root is three levels above the output."""
+    def lineage(self, exec_properties: dict[str, Any]) -> Lineage:
+        """The run and pipeline this push belongs to, for the model card (the root comes in `custom_config`)."""
         context = self._context
+        custom_config = json_utils.loads(exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or "{}")
         return Lineage(pipeline_name=context.pipeline_info.id if context and context.pipeline_info else "",
                        run_id=(context.pipeline_run_id if context else "") or "",
-                       pipeline_root=os.path.dirname(os.path.dirname(os.path.dirname(pushed_model.uri.rstrip("/")))))
+                       pipeline_root=custom_config.get(PIPELINE_ROOT_KEY, ""))
 
     def push_blessed(self, input_dict: dict[str, list[types.Artifact]], pushed_model: types.Artifact,
                      exec_properties: dict[str, Any]) -> None:

@@ -17,13 +17,13 @@ from tfx.dsl.components.base import base_component, executor_spec
 from tfx.proto import pusher_pb2
 from tfx.types import standard_artifacts, standard_component_specs
 from tfx.types.component_spec import ChannelParameter
-from tfx.utils import io_utils, proto_utils
+from tfx.utils import io_utils, json_utils, proto_utils
 
 from components.artifacts import ALREADY_SERVED_PROPERTY, NOT_PUSHED_REASON_PROPERTY
 from components.edge import EdgeModel, layout
 from components.push import card_facts
 from components.push.atomic import push_atomically, served_version_of
-from components.push.blessed import BlessedOnlyExecutor, CardPusherSpec
+from components.push.blessed import PIPELINE_ROOT_KEY, BlessedOnlyExecutor, CardPusherSpec
 from components.push.card_facts import EDGE_MODEL_KEY
 from components.push.serving_check import check_serving
 
@@ -48,7 +48,7 @@ class AtomicExecutor(BlessedOnlyExecutor):
             destination = f"{base_directory.rstrip('/')}/{version}"
             logging.info("Model %s is already served as %s; not pushing it again.", model_path, destination)
         else:
-            facts = card_facts.gather(input_dict, self.lineage(pushed_model))
+            facts = card_facts.gather(input_dict, self.lineage(exec_properties))
             version, destination = push_atomically(model_path, base_directory, _version_files(input_dict, facts))
             logging.info("Model pushed to %s.", destination)
         io_utils.copy_dir(model_path, pushed_model.uri)  # The archived copy the stock Pusher keeps.
@@ -69,10 +69,11 @@ class AtomicPusher(tfx.components.Pusher):
     def __init__(self, model: types.BaseChannel, model_blessing: types.BaseChannel,
                  push_destination: pusher_pb2.PushDestination, edge_model: types.BaseChannel | None = None,
                  examples: types.BaseChannel | None = None, model_run: types.BaseChannel | None = None,
-                 model_evaluation: types.BaseChannel | None = None):
+                 model_evaluation: types.BaseChannel | None = None, pipeline_root: str = ""):
         spec = AtomicPusherSpec(model=model, model_blessing=model_blessing, push_destination=push_destination,
                                 edge_model=edge_model, examples=examples, model_run=model_run,
                                 model_evaluation=model_evaluation,
+                                custom_config=json_utils.dumps({PIPELINE_ROOT_KEY: pipeline_root}),
                                 pushed_model=types.Channel(type=standard_artifacts.PushedModel))
         base_component.BaseComponent.__init__(self, spec=spec)  # Pusher.__init__ would build a plain PusherSpec.
 

@@ -120,8 +120,9 @@ def _issue_lines(facts: CardFacts) -> list[str]:
              f"{counts['within_train']} within train, {counts['within_eval']} within eval.",
              f"- Label issues found: {issues.label_issue_count} photos whose given label the out-of-fold "
              "probabilities doubt" + (", the most doubtful:" if issues.label_issues else ".")]
-    lines += [f"  - `{row['path']}` ({row['split']}): filed as {row['given']}, looks like {row['suggested']} "
-              f"(score {fmt(row.get('score'))})" for row in issues.label_issues[:LABEL_ISSUES_LISTED]]
+    lines += [f"  - `{row['path']}` ({row['split']}): filed as {row['given']} (held-out probability "
+              f"{fmt(row.get('score'))}), looks like {row['suggested']}"
+              for row in issues.label_issues[:LABEL_ISSUES_LISTED]]
     return lines
 
 

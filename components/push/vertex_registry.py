@@ -22,7 +22,7 @@ from tfx.types import standard_artifacts, standard_component_specs
 from tfx.utils import io_utils, json_utils
 
 from components.push import card_facts, model_card
-from components.push.blessed import BlessedOnlyExecutor, CardPusherSpec
+from components.push.blessed import PIPELINE_ROOT_KEY, BlessedOnlyExecutor, CardPusherSpec
 
 CHAMPION_ALIAS = "champion"
 REGISTRY_KEY = "flowers_vertex_registry"  # The Pusher custom_config key holding a RegistryTarget as a dict.
@@ -94,7 +94,7 @@ class RegistryExecutor(BlessedOnlyExecutor):
         custom_config = json_utils.loads(exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or "{}")
         target = RegistryTarget(**custom_config[REGISTRY_KEY])
         io_utils.copy_dir(self.GetModelPath(input_dict), pushed_model.uri)  # The copy the registry points at.
-        facts = card_facts.gather(input_dict, self.lineage(pushed_model))
+        facts = card_facts.gather(input_dict, self.lineage(exec_properties))
         card_facts.write_card(pushed_model.uri, facts)
         pushed = push_version(pushed_model.uri, target, description=model_card.summary(facts))
         self._MarkPushed(pushed_model, pushed_destination=pushed.versioned_name, pushed_version=pushed.version_id)
@@ -115,7 +115,8 @@ class RegistryPusher(tfx.components.Pusher):
         base_component.BaseComponent.__init__(self, spec=spec)  # Pusher.__init__ would build a plain PusherSpec.
 
 
-def registry_pusher(model, model_blessing, target: RegistryTarget, **card_inputs) -> RegistryPusher:
+def registry_pusher(model, model_blessing, target: RegistryTarget, pipeline_root: str = "",
+                    **card_inputs) -> RegistryPusher:
     """`card_inputs`: the optional examples, model_run and model_evaluation channels the model card is read from."""
-    return RegistryPusher(model=model, model_blessing=model_blessing,
-                          custom_config={REGISTRY_KEY: dataclasses.asdict(target)}, **card_inputs)
+    return RegistryPusher(model=model, model_blessing=model_blessing, custom_config={
+        REGISTRY_KEY: dataclasses.asdict(target), PIPELINE_ROOT_KEY: pipeline_root}, **card_inputs)

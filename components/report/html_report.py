@@ -28,7 +28,8 @@ color:#fff;font-weight:bold}.blessed{background:#2e7d32}.not-blessed{background:
 .grid{display:flex;flex-wrap:wrap;gap:8px}.photo{width:150px;font-size:12px;text-align:center}
 .photo img{width:150px;height:150px;object-fit:cover;border:3px solid #2e7d32}.photo.wrong img{border-color:#c62828}
 .wrong .caption{color:#c62828;font-weight:bold}.muted{color:#777}
-.photo.doubted img{border-color:#ef6c00}.pair{display:flex;gap:4px;padding:4px;border:2px solid #ddd;border-radius:6px;font-size:12px}
+.photo.doubted img{border-color:#ef6c00}
+.pair{display:flex;gap:4px;padding:4px;border:2px solid #ddd;border-radius:6px;font-size:12px}
 .pair.cross{border-color:#c62828}.pair img{width:110px;height:110px;object-fit:cover}
 """
 

@@ -181,7 +181,7 @@ def run_pipeline(outcome: dict, examples_dir: str, model_dir: str) -> None:
                           push_destination=tfx.proto.PushDestination(
                               filesystem=tfx.proto.PushDestination.Filesystem(base_directory=outcome["serving_dir"])),
                           examples=examples.outputs["result"], model_run=model_run.outputs["result"],
-                          model_evaluation=evaluator.outputs["evaluation"])
+                          model_evaluation=evaluator.outputs["evaluation"], pipeline_root=outcome["pipeline_root"])
     dag = tfx.dsl.Pipeline(
         pipeline_name=PIPELINE_NAME, pipeline_root=outcome["pipeline_root"],
         components=[examples, model, model_run, baseline, evaluator, pusher], enable_cache=True,

@@ -54,7 +54,7 @@ def test_the_cards_data_issues_and_calibration_are_the_trainers_files(scenario):
     card = _card(scenario, "2")
     assert "2 across train and eval, 1 within train, 0 within eval" in card
     assert "Label issues found: 3 photos" in card
-    assert "- `daisy/2.jpg` (eval): filed as daisy, looks like roses (score 0.920)" in card
+    assert "- `daisy/2.jpg` (eval): filed as daisy (held-out probability 0.080), looks like roses" in card
     calibration = trainer_records.CALIBRATION
     assert f"{calibration['ece_before']:.3f} before, {calibration['ece_after']:.3f} after" in card
     assert "Confidence threshold: 0.9995 reaches the target accuracy 0.950 on the eval split, answering 85%" in card

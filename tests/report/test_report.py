@@ -89,7 +89,8 @@ def test_report_is_one_self_contained_file_with_every_section(record, tmp_path):
                     "Rejected and ignored files", "roses/broken.jpg", "blessed",
                     "Byte-identical photos (1 group listed, 1 under conflicting labels)", "daisy/twin.jpg",
                     "Likely mislabeled photos", "Near-duplicate photos", "Reliability on the eval split",
-                    "Accuracy against coverage", "Blessed versions (2)", "Eval accuracy of each blessed model"):
+                    "Confidence threshold: accuracy against coverage", "Blessed versions (2)",
+                    "Eval accuracy of each blessed model"):
         assert section in page
 
 

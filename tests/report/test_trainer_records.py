@@ -53,7 +53,7 @@ def test_the_files_read_back_as_written(tmp_path):
 def test_summary_lines_give_the_label_issue_and_cross_split_counts_and_the_ece(tmp_path):
     records.write_model_run(str(tmp_path / "run"))
     records.write_confidence(str(tmp_path / "model"))
-    text = format_summary(_record(str(tmp_path / "run"), str(tmp_path / "model"), {"feature_cache": True}))
+    text = format_summary(_record(str(tmp_path / "run"), str(tmp_path / "model"), {"data_review": "done"}))
     assert "  label issues: 3 photos whose label the out-of-fold probabilities doubt (train 2, eval 1)" in text
     assert "  near-duplicates: 2 across train and eval, 1 within train, 0 within eval (cosine >= 0.970)" in text
     assert "  calibration: temperature 1.734; eval ECE (15 bins) 0.081 -> 0.012, accuracy 0.950 -> 0.950" in text
@@ -63,7 +63,7 @@ def test_summary_lines_give_the_label_issue_and_cross_split_counts_and_the_ece(t
 def test_report_sections_show_thumbnails_the_reliability_diagram_and_both_coverage_curves(tmp_path):
     records.write_model_run(str(tmp_path / "run"))
     records.write_confidence(str(tmp_path / "model"))
-    record = _record(str(tmp_path / "run"), str(tmp_path / "model"), {"feature_cache": True})
+    record = _record(str(tmp_path / "run"), str(tmp_path / "model"), {"data_review": "done"})
     photos = {path: b"\xff\xd8jpeg" for path in ("daisy/2.jpg", "roses/0.jpg", "roses/1.jpg")}
     page = render(record, "no photo grid here", photos)
     parsed = _Page()
@@ -85,10 +85,11 @@ def test_report_sections_show_thumbnails_the_reliability_diagram_and_both_covera
 
 
 def test_without_the_files_each_section_says_why_and_nothing_breaks(tmp_path):
-    record = _record(str(tmp_path / "run"), str(tmp_path / "model"), {"model": "squeezenet", "feature_cache": False})
+    skipped = "skipped: no cached pooled features (the model is not built in parts)"
+    record = _record(str(tmp_path / "run"), str(tmp_path / "model"), {"model": "squeezenet", "data_review": skipped})
     assert record.training.data_issues is None and record.training.calibration is None
     page = render(record, "none")
-    reason = "squeezenet was trained without the feature cache, so there were no pooled features to compute them from"
+    reason = f"the Trainer's data review was {skipped}"
     assert page.count(f"not recorded: {reason}") == 3
     assert "not recorded: the exported model holds no confidence file" in page
     text = format_summary(record)

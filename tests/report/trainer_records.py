@@ -15,11 +15,11 @@ from components import artifacts
 CLASSES = ["daisy", "dandelion", "roses", "sunflowers", "tulips"]
 LABEL_ISSUES = [
     {"path": "daisy/2.jpg", "split": "eval", "given": "daisy", "suggested": "roses",
-     "probabilities": [0.08, 0.04, 0.81, 0.04, 0.03], "score": 0.92},
+     "probabilities": [0.08, 0.04, 0.81, 0.04, 0.03], "score": 0.08},
     {"path": "tulips/1.jpg", "split": "train", "given": "tulips", "suggested": "sunflowers",
-     "probabilities": [0.02, 0.05, 0.06, 0.62, 0.25], "score": 0.71},
+     "probabilities": [0.02, 0.05, 0.06, 0.62, 0.25], "score": 0.25},
     {"path": "roses/3.jpg", "split": "train", "given": "roses", "suggested": "tulips",
-     "probabilities": [0.01, 0.01, 0.33, 0.05, 0.60], "score": 0.55},
+     "probabilities": [0.01, 0.01, 0.33, 0.05, 0.60], "score": 0.33},
 ]
 NEAR_DUPLICATES = [
     {"paths": ["roses/0.jpg", "roses/1.jpg"], "splits": ["train", "eval"], "labels": ["roses", "roses"],
@@ -31,13 +31,13 @@ NEAR_DUPLICATES = [
 ]
 CALIBRATION = {"temperature": 1.734, "bins": 15, "ece_before": 0.081, "ece_after": 0.012, "accuracy_before": 0.95,
                "accuracy_after": 0.95,
-               "reliability_before": [[0.45, 0.3, 2], [0.0, 0.0, 0], [0.72, 0.8, 5], [0.93, 1.0, 13]],
-               "reliability_after": [[0.38, 0.3, 2], [0.0, 0.0, 0], [0.78, 0.8, 5], [0.97, 1.0, 13]],
+               "reliability_before": [[0.45, 0.3, 2], [None, None, 0], [0.72, 0.8, 5], [0.93, 1.0, 13]],
+               "reliability_after": [[0.38, 0.3, 2], [None, None, 0], [0.78, 0.8, 5], [0.97, 1.0, 13]],
                "label_issues": len(LABEL_ISSUES),
                "near_duplicates": {"within_train": 1, "within_eval": 0, "cross_split": 2},
                "threshold": {"cosine": 0.97}}
 CONFIDENCE = {"target_accuracy": 0.95, "threshold": 0.9995, "coverage": 0.85,
-              "curve": [[0.0, 1.0, 0.9], [0.5, 0.95, 0.93], [0.9995, 0.85, 0.95], [0.9999, 0.4, 1.0]],
+              "curve": [[0.0, 1.0, 0.9], [0.5, 0.95, 0.93], [0.9995, 0.85, 0.95], [0.9999, 0.4, 1.0], [1.0, 0.0, None]],
               "per_class": {name: [[0.0, 1.0, 0.8 + 0.02 * i], [0.9995, 0.7 + 0.05 * i, 0.96], [0.9999, 0.3, 1.0]]
                             for i, name in enumerate(CLASSES)}}
 
