@@ -1,6 +1,7 @@
 """The Trainer's data-issue, calibration and confidence files, read back and rendered: summary lines, report
 sections and charts from real files in the contract's shapes, and a clear 'not recorded' when they are absent."""
 
+import html
 import html.parser
 
 from components import model_run
@@ -90,7 +91,7 @@ def test_without_the_files_each_section_says_why_and_nothing_breaks(tmp_path):
     assert record.training.data_issues is None and record.training.calibration is None
     page = render(record, "none")
     reason = f"the Trainer's data review was {skipped}"
-    assert page.count(f"not recorded: {reason}") == 3
+    assert page.count(html.escape(f"not recorded: {reason}")) == 3
     assert "not recorded: the exported model holds no confidence file" in page
     text = format_summary(record)
     assert f"  label issues: not recorded ({reason})" in text and f"  calibration: not recorded ({reason})" in text
