@@ -55,12 +55,13 @@ def _run_batch(args: argparse.Namespace) -> int:
 
 def _text(prediction) -> str:
     from components.errors import printable
+    from components.text import threshold_text
 
     if prediction.error:
         return f"{printable(prediction.path)}: error: {printable(str(prediction.error))}"
     if prediction.unsure:
         return (f"{printable(prediction.path)}: unsure (best guess {prediction.label} {prediction.probability:.3f}, "
-                f"below {prediction.min_confidence:.3f})")
+                f"below {threshold_text(prediction.min_confidence)})")
     return f"{printable(prediction.path)}: {prediction.label} {prediction.probability:.3f}"
 
 
