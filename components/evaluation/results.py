@@ -72,6 +72,15 @@ def read_gate(evaluation_uri: str, classes: list[str], blessed: bool) -> GateFig
     return GateFigures(candidate, baseline, min_accuracy, max_drop, reasons)
 
 
+def gate_rule(min_accuracy: Optional[float], max_drop: Optional[float]) -> str:
+    """The gate in words. Without a baseline TFX's Evaluator drops the change threshold from the EvalConfig it
+    runs (and saves), so no drop was checked."""
+    floor = f"eval accuracy at least {min_accuracy:.3f}" if min_accuracy is not None else "no accuracy floor"
+    if max_drop is None:
+        return f"{floor}; no earlier blessed model, so no baseline to compare with"
+    return f"{floor} and at most {max_drop:.3f} below the baseline's"
+
+
 def gate_thresholds(evaluation_uri: str) -> tuple[Optional[float], Optional[float]]:
     """(min_accuracy, max_accuracy_drop) as configured on the accuracy metric of the EvalConfig TFMA saved with
     its results."""

@@ -11,7 +11,7 @@ import dataclasses
 from typing import Any, Optional
 
 from components import model_run
-from components.evaluation.results import GateFigures
+from components.evaluation.results import GateFigures, gate_rule
 from components.text import edge_name, fmt, megabytes, percent, threshold_text, whole_number
 
 LABEL_ISSUES_LISTED = 10
@@ -206,8 +206,7 @@ def _gate(facts: CardFacts) -> str:
     if gate is None:
         return "## Gate decision\n\nBlessed (the Pusher pushes only blessed models); its figures were not recorded."
     reasons = "\n".join(f"- {reason}" for reason in gate.reasons)
-    return (f"## Gate decision\n\n**Blessed**: eval accuracy at least {fmt(gate.min_accuracy)} and at most "
-            f"{fmt(gate.max_accuracy_drop)} below the baseline's.\n\n{reasons}")
+    return f"## Gate decision\n\n**Blessed**: {gate_rule(gate.min_accuracy, gate.max_accuracy_drop)}.\n\n{reasons}"
 
 
 def _lineage(facts: CardFacts) -> str:

@@ -11,7 +11,7 @@ from components.report.html_parts import jpeg_src
 from components.report.html_parts import table as _table
 from components.report.predictions import GridPhoto, sample_predictions
 from components.report.thumbnails import thumbnails
-from components.evaluation.results import ModelMetrics
+from components.evaluation.results import ModelMetrics, gate_rule
 from components.report.record import RunRecord
 from components.text import class_name
 from components.text import count, edge_name, fmt, in_class_order, megabytes, whole_number
@@ -28,7 +28,7 @@ color:#fff;font-weight:bold}.blessed{background:#2e7d32}.not-blessed{background:
 .grid{display:flex;flex-wrap:wrap;gap:8px}.photo{width:150px;font-size:12px;text-align:center}
 .photo img{width:150px;height:150px;object-fit:cover;border:3px solid #2e7d32}.photo.wrong img{border-color:#c62828}
 .wrong .caption{color:#c62828;font-weight:bold}.muted{color:#777}
-.photo.doubted img{border-color:#ef6c00}
+.photo.doubted img{border-color:#ef6c00}.photo .path{overflow-wrap:anywhere}
 .pair{display:flex;gap:4px;padding:4px;border:2px solid #ddd;border-radius:6px;font-size:12px}
 .pair.cross{border-color:#c62828}.pair img{width:110px;height:110px;object-fit:cover}
 """
@@ -77,8 +77,7 @@ def _gate_section(record: RunRecord) -> str:
     push = (f"pushed to <code>{_e(record.push.destination)}</code> (version {_e(record.push.version)})"
             if record.push.pushed else "not pushed" + (f": {_e(record.push.not_pushed_reason)}"
                                                         if record.push.not_pushed_reason else ""))
-    thresholds = (f"Gate: accuracy &ge; {fmt(gate.min_accuracy)} and at most {fmt(gate.max_accuracy_drop)} below "
-                  f"the baseline." if gate.evaluated else "")
+    thresholds = f"Gate: {_e(gate_rule(gate.min_accuracy, gate.max_accuracy_drop))}." if gate.evaluated else ""
     return (f'<h2>Gate decision</h2><p><span class="badge {css}">{_e(gate.decision)}</span> &nbsp; {push}</p>'
             f"<p>{thresholds}</p><ul>{reasons}</ul>{table if gate.evaluated else ''}")
 
@@ -205,9 +204,9 @@ def _history_section(record: RunRecord) -> str:
              f"version {_e(v.version)}" if v.pushed else _e("not pushed" + (f": {v.not_pushed_reason}"
                                                                            if v.not_pushed_reason else "")))
             for i, v in enumerate(record.history, 1)]
-    chart = svg.xy_chart("Eval accuracy of each blessed model",
-                         {"eval accuracy": [(i, v.accuracy) for i, v in enumerate(record.history, 1)
-                                            if v.accuracy is not None]}, x_label="blessed #")
+    points = [(i, v.accuracy) for i, v in enumerate(record.history, 1) if v.accuracy is not None]
+    chart = (svg.xy_chart("Eval accuracy of each blessed model", {"eval accuracy": points}, x_label="blessed #")
+             if len(points) > 1 else "")  # One point is no trend: the table says it.
     return (f"<h2>Blessed versions ({len(record.history)})</h2>"
             + _table(["#", "blessed", "run", "photos", "eval accuracy", "pushed"], rows) + f"<div>{chart}</div>")
 

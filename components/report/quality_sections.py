@@ -52,8 +52,9 @@ def _issue_cell(row: dict, classes: list[str], jpeg: Optional[bytes]) -> str:
     suggested = _probability(probabilities, classes, row["suggested"])
     caption = (f"{escape(row['split'])}: filed as <b>{escape(row['given'])}</b> ({given}), "
                f"looks like <b>{escape(row['suggested'])}</b> ({suggested})")
-    return (f'<div class="photo doubted">{_img(jpeg, row["path"])}<div class="caption">{caption}</div>'
-            f'<div class="muted">{escape(row["path"])}</div></div>')
+    return (f'<div class="photo doubted" title="{escape(row["path"])}">{_img(jpeg, row["path"])}'
+            f'<div class="caption">{caption}</div>'
+            f'<div class="muted path">{escape(short_path(row["path"]))}</div></div>')
 
 
 def near_duplicate_section(record: RunRecord, photos: dict[str, bytes]) -> str:
@@ -73,7 +74,8 @@ def near_duplicate_section(record: RunRecord, photos: dict[str, bytes]) -> str:
 
 def _pair(pair: dict, photos: dict[str, bytes]) -> str:
     cross = len(set(pair["splits"])) > 1
-    sides = "".join(f'<div>{_img(photos.get(path), path)}<div>{escape(split)}: {escape(label)}</div></div>'
+    sides = "".join(f'<div title="{escape(path)}">{_img(photos.get(path), path)}<div>{escape(split)}: '
+                    f'{escape(label)}</div></div>'
                     for path, split, label in zip(pair["paths"], pair["splits"], pair["labels"]))
     return (f'<div class="pair{" cross" if cross else ""}" title="{escape(" | ".join(pair["paths"]))}">{sides}'
             f'<div>cosine<br>{fmt(pair["similarity"])}</div></div>')
@@ -141,6 +143,11 @@ def _figures_at(curve: Sequence[Sequence[float]], threshold: Optional[float]) ->
 def _probability(probabilities: list[float], classes: list[str], name: str) -> str:
     index = classes.index(name) if name in classes else -1
     return fmt(probabilities[index], 2) if 0 <= index < len(probabilities) else "?"
+
+
+def short_path(path: str) -> str:
+    """A photo's class folder and file name: what a person looks for in the data folder."""
+    return "/".join(path.replace("\\", "/").rstrip("/").split("/")[-2:])
 
 
 def _img(jpeg: Optional[bytes], path: str) -> str:

@@ -16,9 +16,11 @@ from types import SimpleNamespace
 
 import pytest
 
+from components.artifacts import MODEL_CARD_FILE
 from components.edge.exporter import export_edge_models
 from components.report import collect_run, format_summary
 from components.report.collect import edge_summary
+from components.text import edge_name, megabytes
 from pipeline import cli
 
 pytestmark = pytest.mark.e2e  # Every test here runs the whole DAG under LocalDagRunner.
@@ -87,6 +89,18 @@ def test_the_pushed_version_carries_both_tflite_models_and_the_labels(first_run)
     assert all(m.accuracy is not None and m.latency_ms > 0 and m.size_bytes > 0 for m in record.edge.models)
     assert "next to the version: float16 TFLite, int8 TFLite and labels.txt" in printed
     assert "Edge models (TFLite)" in (root / "run_report.html").read_text()
+
+
+def test_the_pushed_version_holds_the_runs_own_model_card(first_run):
+    photos, root, serving, *_ = first_run
+    record = record_of(root)
+    card = (serving / record.push.version / MODEL_CARD_FILE).read_text()
+    assert f"| run id | {record.run_id} |" in card and f"| pipeline root | {root} |" in card
+    assert f"- This model: **{record.gate.accuracy:.3f}** on {int(record.gate.candidate.example_count)} photos" in card
+    for model in record.edge.models:
+        assert f"| {edge_name(model.name)} | {model.accuracy:.3f} | {megabytes(model.size_bytes)} |" in card
+    assert "listing: 20 files, sha256 " in card  # The data fingerprint ingestion keys its cache on.
+    assert "| model | squeezenet |" in card and "| daisy | " in card
 
 
 def test_an_int8_model_too_far_below_the_saved_model_is_not_pushed_and_the_summary_says_why(first_run, tmp_path):

@@ -43,7 +43,7 @@ def test_the_cards_figures_are_the_runs_own(scenario, record):
     assert f"(the baseline): {gate.baseline_accuracy:.3f} on 20 photos" in card
     assert "| daisy | 4 | 1.000 | 1.000 | 1.000 | 0.000 |" in card  # Baseline a calls every daisy a dandelion.
     assert all(f"- {reason}" in card for reason in gate.reasons) and gate.reasons
-    assert "at least 0.500 and at most 0.100 below the baseline's" in card
+    assert "**Blessed**: eval accuracy at least 0.500 and at most 0.100 below the baseline's." in card
     assert "| daisy | 4 | 4 |" in card and "| total | 20 | 20 |" in card
     assert f"rejected: 2 ({image.EMPTY_FILE} 1, {image.NOT_AN_IMAGE} 1); ignored (not photos): 1" in card
     assert "1 of them filed under two or more labels" in card
@@ -80,3 +80,4 @@ def test_an_older_runs_card_says_what_its_trainer_did_not_record(scenario):
     assert "Confidence threshold: not recorded (the model holds no confidence file)." in card
     assert "(the baseline): none (no earlier blessed model)" in card
     assert "Not recorded: no edge export reached the Pusher." in card
+    assert "**Blessed**: eval accuracy at least 0.500; no earlier blessed model, so no baseline to compare with" in card
