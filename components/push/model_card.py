@@ -11,6 +11,7 @@ import dataclasses
 from typing import Any, Optional
 
 from components import model_run
+from components.edge.layout import model_order
 from components.evaluation.results import GateFigures, gate_rule
 from components.text import edge_name, fmt, megabytes, percent, threshold_text, whole_number
 
@@ -194,7 +195,8 @@ def _edge(facts: CardFacts) -> str:
         return f"## On a phone (TFLite)\n\n{edge.get('status', 'not exported')}: {edge.get('reason', '')}"
     rows = [[edge_name(name), fmt(m.get("accuracy")), megabytes(m.get("size_bytes")),
              fmt(m.get("latency_ms"), 1), {True: "in this version", False: "not pushed", None: "-"}[m.get("accepted")]
-             + (f": {m['reason']}" if m.get("reason") else "")] for name, m in (edge.get("models") or {}).items()]
+             + (f": {m['reason']}" if m.get("reason") else "")]
+            for name, m in sorted((edge.get("models") or {}).items(), key=lambda item: model_order(item[0]))]
     return "\n".join(["## On a phone (TFLite)", "",
                       f"Measured on {whole_number(edge.get('eval_photos'))} eval photos, one at a time; the accepted "
                       "files are in `tflite/`.", "",

@@ -143,11 +143,10 @@ def edge_summary(edge_model) -> EdgeSummary:
                                latency_ms=figures.get("latency_ms"), accepted=figures.get("accepted"),
                                reason=figures.get("reason", ""))
               for name, figures in (metrics.get("models") or {}).items()]
-    order = {"saved_model": 0, "float16": 1, "int8": 2}
     return EdgeSummary(status=metrics.get("status", ""), reason=metrics.get("reason", ""),
                        eval_photos=metrics.get("eval_photos"), calibration_photos=metrics.get("calibration_photos"),
                        max_int8_drop=metrics.get("max_int8_drop"),
-                       models=sorted(models, key=lambda m: (order.get(m.name, len(order)), m.name)))
+                       models=sorted(models, key=lambda m: edge_layout.model_order(m.name)))
 
 
 def version_history(reader: RunReader, pipeline_name: str, classes: list[str]) -> list[BlessedVersion]:
