@@ -64,6 +64,9 @@ LABEL_OUTPUT = "label"
 CLASS_NAMES_OUTPUT = "class_names"
 OUTPUTS = (PROBABILITIES_OUTPUT, CLASS_ID_OUTPUT, LABEL_OUTPUT)  # Of the photo and examples signatures.
 
+# Pushed version (pusher -> people, registries).
+MODEL_CARD_FILE = "model_card.md"  # Beside the SavedModel: what the model is for, its data, figures and lineage.
+
 # ModelEvaluation artifact (the EvalConfig's metric classes -> TFMA's metric and plot keys -> report).
 ACCURACY_METRIC_CLASS = "SparseCategoricalAccuracy"  # The gated metric, keyed ACCURACY_METRIC in the results.
 EXAMPLE_COUNT_METRIC_CLASS = "ExampleCount"

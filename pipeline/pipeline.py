@@ -81,7 +81,9 @@ def create_pipeline(config: PipelineConfig, *, schema_file: str, metadata_connec
                              blessing=evaluator.outputs["blessing"], classes_json=json.dumps(list(data.classes)),
                              max_int8_drop=config.gate.max_tflite_drop)
     push_args = dict(model=trainer_component.outputs["model"], model_blessing=evaluator.outputs["blessing"],
-                     edge_model=edge_export.outputs["edge_model"],
+                     edge_model=edge_export.outputs["edge_model"], examples=examples,  # The last three: the card.
+                     model_run=trainer_component.outputs["model_run"], model_evaluation=evaluator.outputs["evaluation"],
+                     pipeline_root=config.pipeline_root,
                      push_destination=tfx.proto.PushDestination(
                          filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_dir)))
     pusher_component = (make_pusher or AtomicPusher)(**push_args)

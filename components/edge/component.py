@@ -14,7 +14,6 @@ from tfx.types.artifact import Artifact
 from tfx.utils import path_utils
 
 from components.artifacts import BLESSED_PROPERTY, EDGE_MODEL_TYPE
-from components.edge import layout
 from components.edge.exporter import CALIBRATION_PHOTOS, export_edge_models, record_skipped
 
 

@@ -21,6 +21,12 @@ PUSH_DIR = "push"
 REJECTED_DIR = "rejected"
 VERSION_DIR = "tflite"  # Inside a pushed version; TF Serving ignores folders it does not know.
 MODEL_FILES = {"float16": "model_float16.tflite", "int8": "model_int8.tflite"}
+MODEL_ORDER = ("saved_model", "float16", "int8")  # How the metrics' models are listed: the reference first.
+
+
+def model_order(name: str) -> tuple[int, str]:
+    """Sort key of a metrics model name: MODEL_ORDER, then any other name alphabetically."""
+    return (MODEL_ORDER.index(name) if name in MODEL_ORDER else len(MODEL_ORDER), name)
 
 
 def add_to_version(edge_uri: str, version_dir: str) -> None:

@@ -5,7 +5,8 @@ retraining leaves 52 Models. Here the Model is found by display name (created by
 uploads a version of it with the `champion` alias: Vertex keeps an alias unique within a Model, so giving it to the
 new version moves it (the SDK's `is_default_version` moves the `default` alias the same way). With an endpoint,
 the new version is deployed with all the traffic and the versions deployed before it are undeployed, so one
-replica serves instead of one per past push.
+replica serves instead of one per past push. The version carries the run's model card: `model_card.md` in the
+folder it is uploaded from, and the card's summary as its description.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from typing import Any
 from absl import logging
 from tfx import types
 from tfx import v1 as tfx
-from tfx.dsl.components.base import executor_spec
-from tfx.types import standard_component_specs
+from tfx.dsl.components.base import base_component, executor_spec
+from tfx.types import standard_artifacts, standard_component_specs
 from tfx.utils import io_utils, json_utils
 
-from components.push.blessed import BlessedOnlyExecutor
+from components.push import card_facts, model_card
+from components.push.blessed import PIPELINE_ROOT_KEY, BlessedOnlyExecutor, CardPusherSpec
 
 CHAMPION_ALIAS = "champion"
 REGISTRY_KEY = "flowers_vertex_registry"  # The Pusher custom_config key holding a RegistryTarget as a dict.
@@ -52,7 +54,7 @@ class PushedVersion:
         return f"{self.model}@{self.version_id}"
 
 
-def push_version(model_dir: str, target: RegistryTarget, credentials=None) -> PushedVersion:
+def push_version(model_dir: str, target: RegistryTarget, credentials=None, description: str = "") -> PushedVersion:
     """Upload model_dir (gs://) as the next version of the target Model, alias it and deploy it if asked."""
     from google.cloud import aiplatform
 
@@ -61,7 +63,8 @@ def push_version(model_dir: str, target: RegistryTarget, credentials=None) -> Pu
     model = aiplatform.Model.upload(
         display_name=target.model_display_name, artifact_uri=model_dir,
         serving_container_image_uri=target.serving_image, parent_model=parent.resource_name if parent else None,
-        is_default_version=True, version_aliases=[target.alias], sync=True, **where)
+        is_default_version=True, version_aliases=[target.alias], description=description or None, sync=True,
+        **where)
     logging.info("Uploaded %s as version %s of %s (alias %s)", model_dir, model.version_id, model.resource_name,
                  target.alias)
     if not target.endpoint_display_name:
@@ -91,7 +94,9 @@ class RegistryExecutor(BlessedOnlyExecutor):
         custom_config = json_utils.loads(exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or "{}")
         target = RegistryTarget(**custom_config[REGISTRY_KEY])
         io_utils.copy_dir(self.GetModelPath(input_dict), pushed_model.uri)  # The copy the registry points at.
-        pushed = push_version(pushed_model.uri, target)
+        facts = card_facts.gather(input_dict, self.lineage(exec_properties))
+        card_facts.write_card(pushed_model.uri, facts)
+        pushed = push_version(pushed_model.uri, target, description=model_card.summary(facts))
         self._MarkPushed(pushed_model, pushed_destination=pushed.versioned_name, pushed_version=pushed.version_id)
         pushed_model.set_string_custom_property("version_alias", target.alias)
         if pushed.endpoint:
@@ -101,9 +106,17 @@ class RegistryExecutor(BlessedOnlyExecutor):
 class RegistryPusher(tfx.components.Pusher):
     """`tfx.components.Pusher` whose executor registers versions of one Vertex Model (see push_version)."""
 
+    SPEC_CLASS = CardPusherSpec
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(RegistryExecutor)
 
+    def __init__(self, model, model_blessing, custom_config: dict[str, Any], **card_inputs):
+        spec = CardPusherSpec(model=model, model_blessing=model_blessing, custom_config=json_utils.dumps(custom_config),
+                              pushed_model=types.Channel(type=standard_artifacts.PushedModel), **card_inputs)
+        base_component.BaseComponent.__init__(self, spec=spec)  # Pusher.__init__ would build a plain PusherSpec.
 
-def registry_pusher(model, model_blessing, target: RegistryTarget) -> RegistryPusher:
-    return RegistryPusher(model=model, model_blessing=model_blessing,
-                          custom_config={REGISTRY_KEY: dataclasses.asdict(target)})
+
+def registry_pusher(model, model_blessing, target: RegistryTarget, pipeline_root: str = "",
+                    **card_inputs) -> RegistryPusher:
+    """`card_inputs`: the optional examples, model_run and model_evaluation channels the model card is read from."""
+    return RegistryPusher(model=model, model_blessing=model_blessing, custom_config={
+        REGISTRY_KEY: dataclasses.asdict(target), PIPELINE_ROOT_KEY: pipeline_root}, **card_inputs)

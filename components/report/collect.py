@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 from typing import Any, Optional
 
+from tfx.types.standard_component_specs import EVALUATION_KEY, EXAMPLES_KEY
+from tfx.utils import path_utils
+
+from components import json_files
+from components import model_run as model_run_files
 from components.artifacts import (ALREADY_SERVED_PROPERTY, BLESSED_PROPERTY, DUPLICATES_FILE,
-                                  EDGE_MODEL_FORMER_TYPES, EDGE_MODEL_TYPE, HISTORY_FILE, NOT_PUSHED_REASON_PROPERTY,
+                                  EDGE_MODEL_FORMER_TYPES, EDGE_MODEL_TYPE, NOT_PUSHED_REASON_PROPERTY,
                                   PUSHED_DESTINATION_PROPERTY, PUSHED_PROPERTY, PUSHED_VERSION_PROPERTY,
                                   REJECTED_FILE, SUMMARY_FILE)
 from components.edge import layout as edge_layout
-from components.report import evaluation_io, examples_io
+from components.evaluation import results
+from components.report import examples_io
 from components.report.mlmd_run import RunReader, Step
-from components.report.record import (ComponentRun, DataSummary, EdgeModelFigures, EdgeSummary, GateResult,
-                                      PushResult, RunRecord, TrainingSummary)
+from components.report.record import (BlessedVersion, ComponentRun, DataSummary, EdgeModelFigures, EdgeSummary,
+                                      GateResult, PushResult, RunRecord, TrainingSummary)
 from components.validation.label_drift import LabelDrift
 
 MAX_REJECTED_FILES = 200
@@ -42,6 +49,7 @@ def collect_run(metadata_path: str, pipeline_name: str, pipeline_root: str, run_
     record.gate = gate_result(reader, steps, record.classes)
     record.edge = edge_summary(_last_output(reader, steps, EDGE_MODEL_TYPE, *EDGE_MODEL_FORMER_TYPES))
     record.push = push_result(_last_output(reader, steps, "PushedModel"))
+    record.history = version_history(reader, pipeline_name, record.classes)
     return record
 
 
@@ -53,7 +61,7 @@ def data_summary(examples) -> DataSummary:
     """Counts from the ingest summary file and the rejects and duplicates manifests beside the splits."""
     if examples is None:
         return DataSummary()
-    summary = examples_io.read_json(os.path.join(examples.uri, SUMMARY_FILE)) or {}
+    summary = json_files.read_json(os.path.join(examples.uri, SUMMARY_FILE)) or {}
     return DataSummary(
         examples_uri=examples.uri,
         seen=summary.get("seen"),
@@ -62,8 +70,8 @@ def data_summary(examples) -> DataSummary:
         rejected_by_reason=summary.get("rejected_by_reason", {}),
         ignored=summary.get("ignored"),
         duplicates=summary.get("duplicates", {}),
-        rejected_files=examples_io.read_jsonl(os.path.join(examples.uri, REJECTED_FILE), MAX_REJECTED_FILES),
-        duplicate_groups=examples_io.read_jsonl(os.path.join(examples.uri, DUPLICATES_FILE), MAX_REJECTED_FILES),
+        rejected_files=json_files.read_jsonl(os.path.join(examples.uri, REJECTED_FILE), MAX_REJECTED_FILES),
+        duplicate_groups=json_files.read_jsonl(os.path.join(examples.uri, DUPLICATES_FILE), MAX_REJECTED_FILES),
     )
 
 
@@ -87,13 +95,17 @@ def training_summary(reader: RunReader, steps: list[Step]) -> TrainingSummary:
     run_ids = {s.execution.id for s in steps if s.state == "ran"}
     summary = TrainingSummary(model_uri=model.uri, cached=producer is None or producer.id not in run_ids)
     model_run = _last_output(reader, steps, "ModelRun")
-    history = (examples_io.read_json(os.path.join(model_run.uri, HISTORY_FILE)) if model_run else None) or {}
     summary.run_uri = model_run.uri if model_run else ""
+    history = model_run_files.history(summary.run_uri)
     summary.epochs = parse_epochs(history)
     summary.details = history_details(history)
     summary.seconds = history.get(_TIME_KEY)
     if summary.seconds is None and producer is not None:
         summary.seconds = (producer.last_update_time_since_epoch - producer.create_time_since_epoch) / 1000.0
+    summary.data_issues = model_run_files.data_issues(summary.run_uri)
+    summary.calibration = model_run_files.calibration(summary.run_uri)
+    summary.confidence = model_run_files.confidence(path_utils.serving_model_path(model.uri))
+    summary.not_recorded = model_run_files.missing_reason(history)
     return summary
 
 
@@ -114,16 +126,13 @@ def gate_result(reader: RunReader, steps: list[Step], classes: list[str]) -> Gat
     if evaluator is None or evaluator.state not in ("ran", "cached"):
         return GateResult()
     evaluation, blessing = evaluator.outputs["evaluation"][0], evaluator.outputs["blessing"][0]
-    by_name = evaluation_io.load_model_metrics(evaluation.uri, classes)
-    candidate, baseline = evaluation_io.candidate_and_baseline(by_name)
-    min_accuracy, max_drop = evaluation_io.gate_thresholds(evaluator.property("eval_config"))
     blessed = _int_property(blessing, BLESSED_PROPERTY) == 1
-    reasons = (evaluation_io.pass_reasons(candidate, baseline, min_accuracy, max_drop) if blessed
-               else evaluation_io.failure_reasons(evaluation.uri, candidate, baseline))
+    figures = results.read_gate(evaluation.uri, classes, blessed)
     baselines = evaluator.inputs.get("baseline_model", [])
-    return GateResult(evaluated=True, blessed=blessed, reasons=reasons, min_accuracy=min_accuracy,
-                      max_accuracy_drop=max_drop, candidate=candidate, baseline=baseline,
-                      baseline_uri=baselines[0].uri if baselines else "", evaluation_uri=evaluation.uri)
+    return GateResult(evaluated=True, blessed=blessed, reasons=figures.reasons, min_accuracy=figures.min_accuracy,
+                      max_accuracy_drop=figures.max_accuracy_drop, candidate=figures.candidate,
+                      baseline=figures.baseline, baseline_uri=baselines[0].uri if baselines else "",
+                      evaluation_uri=evaluation.uri)
 
 
 def edge_summary(edge_model) -> EdgeSummary:
@@ -135,11 +144,35 @@ def edge_summary(edge_model) -> EdgeSummary:
                                latency_ms=figures.get("latency_ms"), accepted=figures.get("accepted"),
                                reason=figures.get("reason", ""))
               for name, figures in (metrics.get("models") or {}).items()]
-    order = {"saved_model": 0, "float16": 1, "int8": 2}
     return EdgeSummary(status=metrics.get("status", ""), reason=metrics.get("reason", ""),
                        eval_photos=metrics.get("eval_photos"), calibration_photos=metrics.get("calibration_photos"),
                        max_int8_drop=metrics.get("max_int8_drop"),
-                       models=sorted(models, key=lambda m: (order.get(m.name, len(order)), m.name)))
+                       models=sorted(models, key=lambda m: edge_layout.model_order(m.name)))
+
+
+def version_history(reader: RunReader, pipeline_name: str, classes: list[str]) -> list[BlessedVersion]:
+    """Every model blessed in any run of the pipeline, with its photos, eval accuracy and push, from ML Metadata
+    and the artifacts it points to (no model is loaded)."""
+    versions = []
+    for found in reader.blessings(pipeline_name):
+        examples = found.evaluator.inputs.get(EXAMPLES_KEY, [])
+        evaluations = found.evaluator.outputs.get(EVALUATION_KEY, [])
+        candidate, _ = results.candidate_and_baseline(
+            results.load_model_metrics(evaluations[0].uri, classes)) if evaluations else (None, None)
+        pushes = [push_result(pushed) for pushed in found.pushed_models]
+        push = next((p for p in pushes if p.pushed), pushes[-1] if pushes else PushResult())
+        versions.append(BlessedVersion(
+            run_id=found.run_id, blessed_at=utc_time(found.blessing.create_time_since_epoch),
+            photos=data_summary(examples[0]).written_total if examples else None,
+            accuracy=candidate.accuracy if candidate else None, pushed=push.pushed, version=push.version,
+            not_pushed_reason=push.not_pushed_reason))
+    return versions
+
+
+def utc_time(milliseconds: int) -> str:
+    """An ML Metadata time (milliseconds since the epoch) for people: '2026-12-03 13:05 UTC'."""
+    moment = datetime.datetime.fromtimestamp(milliseconds / 1000, datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def push_result(pushed_model) -> PushResult:

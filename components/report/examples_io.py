@@ -1,48 +1,22 @@
-"""Reading the ingestion's files back: its summary, its rejects and duplicates manifests and eval records
-(GZIP TFRecords)."""
+"""Reading the ingestion's records back (GZIP TFRecords of each split)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any, Iterator
 
 from tfx.dsl.io import fileio
 
 from components import artifacts, paths
 from components.artifacts import CLASS_FEATURE, LABEL_FEATURE
-from components.report.text import class_name
+from components.text import class_name
 
 
-def read_json(path: str) -> Any:
-    """The parsed file, or None when it is missing or not JSON (the report shows what it can)."""
-    if not path or not fileio.exists(path):
-        return None
-    try:
-        with fileio.open(path, "r") as f:
-            return json.loads(f.read())
-    except (ValueError, OSError):
-        return None
-
-
-def read_jsonl(path: str, limit: int) -> list[dict[str, Any]]:
-    """Up to `limit` of the file's JSON objects, one a line (none when it is missing)."""
-    if not fileio.exists(path):
-        return []
-    rows = []
-    with fileio.open(path, "r") as f:
-        for line in f:
-            if len(rows) >= limit:
-                break
-            if line.strip():
-                rows.append(json.loads(line))
-    return rows
-
-
-def eval_records(examples_uri: str, features: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Parsed eval examples (only `features`) as numpy values, in file order."""
+def split_records(examples_uri: str, features: dict[str, Any], split: str = artifacts.EVAL_SPLIT
+                  ) -> Iterator[dict[str, Any]]:
+    """Parsed examples of one split (only `features`) as numpy values, in file order."""
     import tensorflow as tf
 
-    files = sorted(fileio.glob(artifacts.split_files(paths.literal(examples_uri), artifacts.EVAL_SPLIT)[0]))
+    files = sorted(fileio.glob(artifacts.split_files(paths.literal(examples_uri), split)[0]))
     if not files:
         return
     dataset = tf.data.TFRecordDataset(files, compression_type="GZIP")
@@ -59,6 +33,6 @@ def class_names(examples_uri: str) -> list[str]:
 
     features = {CLASS_FEATURE: tf.io.FixedLenFeature([], tf.int64), LABEL_FEATURE: tf.io.FixedLenFeature([], tf.string)}
     names: dict[int, str] = {}
-    for record in eval_records(examples_uri, features):
+    for record in split_records(examples_uri, features):
         names.setdefault(int(record[CLASS_FEATURE]), record[LABEL_FEATURE].decode())
     return [class_name(names, i) for i in range(max(names) + 1)] if names else []

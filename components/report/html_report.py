@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-import base64
-import html
 import os
 from typing import Optional
 
-from components.report import svg
+from components.report import quality_sections, svg
+from components.report.html_parts import escape as _e
+from components.report.html_parts import jpeg_src
+from components.report.html_parts import table as _table
 from components.report.predictions import GridPhoto, sample_predictions
-from components.report.record import ModelMetrics, RunRecord
-from components.report.text import class_name, count, edge_name, fmt, in_class_order, megabytes, whole_number
+from components.report.thumbnails import thumbnails
+from components.evaluation.results import ModelMetrics, gate_rule
+from components.report.record import RunRecord
+from components.text import class_name
+from components.text import count, edge_name, fmt, in_class_order, megabytes, whole_number
 from components.validation.label_drift import describe
 
 REPORT_FILE = "run_report.html"
@@ -24,6 +28,9 @@ color:#fff;font-weight:bold}.blessed{background:#2e7d32}.not-blessed{background:
 .grid{display:flex;flex-wrap:wrap;gap:8px}.photo{width:150px;font-size:12px;text-align:center}
 .photo img{width:150px;height:150px;object-fit:cover;border:3px solid #2e7d32}.photo.wrong img{border-color:#c62828}
 .wrong .caption{color:#c62828;font-weight:bold}.muted{color:#777}
+.photo.doubted img{border-color:#ef6c00}.photo .path{overflow-wrap:anywhere}
+.pair{display:flex;gap:4px;padding:4px;border:2px solid #ddd;border-radius:6px;font-size:12px}
+.pair.cross{border-color:#c62828}.pair img{width:110px;height:110px;object-fit:cover}
 """
 
 
@@ -32,17 +39,20 @@ def write_report(record: RunRecord, out_dir: str) -> str:
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, REPORT_FILE)
     with open(path, "w", encoding="utf-8") as f:
-        f.write(render(record, _predictions_or_error(record)))
+        f.write(render(record, _predictions_or_error(record),
+                       thumbnails(record.data.examples_uri, quality_sections.flagged_photos(record))))
     return path
 
 
-def render(record: RunRecord, predictions: list[GridPhoto] | str) -> str:
-    """The page; `predictions` is the photo grid's content, or why it could not be made."""
+def render(record: RunRecord, predictions: list[GridPhoto] | str, photos: dict[str, bytes] | None = None) -> str:
+    """The page; `predictions` is the photo grid's content, or why it could not be made; `photos` the thumbnails
+    of the photos the Trainer flagged, by source path."""
     title = f"Run report: {record.pipeline_name}"
     body = [f"<h1>{_e(title)}</h1>", f'<p class="muted">run {_e(record.run_id or "none recorded")}</p>']
     if record.run_id:
         body += [_gate_section(record), _edge_section(record), _per_class_section(record), _confusion_section(record),
-                 _photo_section(predictions), _training_section(record), _data_section(record),
+                 _photo_section(predictions), *quality_sections.sections(record, photos or {}),
+                 _history_section(record), _training_section(record), _data_section(record),
                  _drift_section(record), _components_section(record)]
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'
             f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>")
@@ -67,8 +77,7 @@ def _gate_section(record: RunRecord) -> str:
     push = (f"pushed to <code>{_e(record.push.destination)}</code> (version {_e(record.push.version)})"
             if record.push.pushed else "not pushed" + (f": {_e(record.push.not_pushed_reason)}"
                                                         if record.push.not_pushed_reason else ""))
-    thresholds = (f"Gate: accuracy &ge; {fmt(gate.min_accuracy)} and at most {fmt(gate.max_accuracy_drop)} below "
-                  f"the baseline." if gate.evaluated else "")
+    thresholds = f"Gate: {_e(gate_rule(gate.min_accuracy, gate.max_accuracy_drop))}." if gate.evaluated else ""
     return (f'<h2>Gate decision</h2><p><span class="badge {css}">{_e(gate.decision)}</span> &nbsp; {push}</p>'
             f"<p>{thresholds}</p><ul>{reasons}</ul>{table if gate.evaluated else ''}")
 
@@ -187,13 +196,28 @@ def _duplicates(groups: list[dict]) -> str:
             + _table(["files", "labels"], rows))
 
 
+def _history_section(record: RunRecord) -> str:
+    """Every model blessed so far in this pipeline, read from ML Metadata: when, on how many photos, how good."""
+    if not record.history:
+        return "<h2>Blessed versions</h2><p>no model of this pipeline has been blessed yet</p>"
+    rows = [(str(i), _e(v.blessed_at), _e(v.run_id), whole_number(v.photos), fmt(v.accuracy),
+             f"version {_e(v.version)}" if v.pushed else _e("not pushed" + (f": {v.not_pushed_reason}"
+                                                                           if v.not_pushed_reason else "")))
+            for i, v in enumerate(record.history, 1)]
+    points = [(i, v.accuracy) for i, v in enumerate(record.history, 1) if v.accuracy is not None]
+    chart = (svg.xy_chart("Eval accuracy of each blessed model", {"eval accuracy": points}, x_label="blessed #")
+             if len(points) > 1 else "")  # One point is no trend: the table says it.
+    return (f"<h2>Blessed versions ({len(record.history)})</h2>"
+            + _table(["#", "blessed", "run", "photos", "eval accuracy", "pushed"], rows) + f"<div>{chart}</div>")
+
+
 def _components_section(record: RunRecord) -> str:
     rows = [(_e(c.node_id), _e(c.state), fmt(c.seconds, 1)) for c in record.components]
     return "<h2>Components</h2>" + _table(["component", "state", "seconds"], rows)
 
 
 def _photo(p: GridPhoto) -> str:
-    src = "data:image/jpeg;base64," + base64.b64encode(p.jpeg).decode()
+    src = jpeg_src(p.jpeg)
     caption = (f"{_e(p.predicted_label)} ({p.probability:.0%})" if p.correct
                else f"{_e(p.predicted_label)} ({p.probability:.0%}), true: {_e(p.true_label)}")
     return (f'<div class="photo{"" if p.correct else " wrong"}"><img src="{src}" alt="{_e(p.true_label)}">'
@@ -212,12 +236,3 @@ def _bar(value: Optional[float]) -> str:
     return (f'<span style="display:inline-block;width:{value * 100:.0f}px;height:10px;background:#1f77b4"></span> '
             f"{fmt(value)}")
 
-
-def _table(header: list[str], rows: list[tuple]) -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
-
-
-def _e(text) -> str:
-    return html.escape(str(text))

@@ -1,4 +1,5 @@
-"""The latest run of a pipeline in ML Metadata: its executions and the artifacts they read and wrote."""
+"""A pipeline's runs in ML Metadata: one run's executions and the artifacts they read and wrote, and the models
+blessed across all its runs."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from typing import Optional
 
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
+from tfx.types.standard_component_specs import PUSHED_MODEL_KEY
+
+from components.artifacts import BLESSED_PROPERTY, CURRENT_MODEL_ID_PROPERTY
 
 _STATES = {
     metadata_store_pb2.Execution.COMPLETE: "ran",
@@ -39,13 +43,19 @@ class Step:
         e = self.execution
         return max(0.0, (e.last_update_time_since_epoch - e.create_time_since_epoch) / 1000.0)
 
-    def property(self, name: str) -> str:
-        value = self.execution.custom_properties.get(name)
-        return value.string_value if value is not None else ""
+
+@dataclasses.dataclass
+class Blessing:
+    """A model the gate blessed: the Evaluator's step that did, its run, and what the Pushers that read it wrote."""
+
+    blessing: metadata_store_pb2.Artifact
+    evaluator: Step
+    run_id: str
+    pushed_models: list[metadata_store_pb2.Artifact]
 
 
 class RunReader:
-    """Read-only view of one pipeline's latest run in a SQLite ML Metadata store."""
+    """Read-only view of a pipeline's runs in a SQLite ML Metadata store."""
 
     def __init__(self, metadata_path: str):
         config = metadata_store_pb2.ConnectionConfig()
@@ -77,6 +87,26 @@ class RunReader:
         """The run's executions in the order they started."""
         executions = sorted(self.store.get_executions_by_context(run.id), key=lambda e: e.id)
         return [self._step(e) for e in executions]
+
+    def blessings(self, pipeline_name: str) -> list[Blessing]:
+        """Every model blessed in any run of the pipeline, oldest first, once each (a model blessed again, e.g.
+        against a newer baseline, counts from its first blessing)."""
+        query = (f"type = 'ModelBlessing' AND contexts_p.type = 'pipeline' AND contexts_p.name = '{pipeline_name}' "
+                 f"AND custom_properties.{BLESSED_PROPERTY}.int_value = 1")
+        found = self.store.get_artifacts(list_options=metadata_store.ListOptions(filter_query=query))
+        first: dict[int, metadata_store_pb2.Artifact] = {}
+        for blessing in sorted(found, key=lambda a: (a.create_time_since_epoch, a.id)):
+            model_id = blessing.custom_properties[CURRENT_MODEL_ID_PROPERTY].int_value
+            first.setdefault(model_id, blessing)
+        return [self._blessing(blessing) for blessing in first.values()]
+
+    def _blessing(self, blessing: metadata_store_pb2.Artifact) -> Blessing:
+        evaluator = self.producer(blessing)
+        runs = [c.name for c in self.store.get_contexts_by_execution(evaluator.id) if c.type == "pipeline_run"]
+        readers = {e.execution_id for e in self.store.get_events_by_artifact_ids([blessing.id]) if e.type == _INPUT}
+        pushed = [artifact for execution in self.store.get_executions_by_id(sorted(readers))
+                  for artifact in self._step(execution).outputs.get(PUSHED_MODEL_KEY, [])]
+        return Blessing(blessing, self._step(evaluator), runs[0] if runs else "", pushed)
 
     def type_name(self, artifact: metadata_store_pb2.Artifact) -> str:
         return self._type_names.get(artifact.type_id, "")

@@ -7,11 +7,11 @@ import dataclasses
 import math
 import os
 
+from components import json_files
 from components.artifacts import EVAL_PREDICTIONS_FILE, IMAGE_FEATURE, LABEL_FEATURE, SOURCE_FEATURE
+from components.text import class_name
 from components.report import examples_io
-from components.report.text import class_name
-
-THUMBNAIL_QUALITY = 80  # Re-encoded for the report: a third of the size of the quality-95 records.
+from components.report.thumbnails import thumbnail
 
 
 @dataclasses.dataclass
@@ -31,7 +31,7 @@ class GridPhoto:
 def sample_predictions(run_uri: str, examples_uri: str, classes: list[str], count: int = 36) -> list[GridPhoto]:
     """Up to `count` eval photos, spread evenly over the classes, with the top class the Trainer's final model
     gave each (its eval predictions file): the report loads no model."""
-    predicted = examples_io.read_json(os.path.join(run_uri, EVAL_PREDICTIONS_FILE)) if run_uri else None
+    predicted = json_files.read_json(os.path.join(run_uri, EVAL_PREDICTIONS_FILE)) if run_uri else None
     if predicted is None:
         return []
     predictions = []
@@ -40,7 +40,7 @@ def sample_predictions(run_uri: str, examples_uri: str, classes: list[str], coun
         if source not in predicted:
             continue
         best, probability = predicted[source]
-        predictions.append(GridPhoto(jpeg=_thumbnail(record[IMAGE_FEATURE]), true_label=record[LABEL_FEATURE].decode(),
+        predictions.append(GridPhoto(jpeg=thumbnail(record[IMAGE_FEATURE]), true_label=record[LABEL_FEATURE].decode(),
                                      predicted_label=class_name(classes, best), probability=float(probability)))
     return predictions
 
@@ -51,7 +51,7 @@ def _balanced_sample(examples_uri: str, count: int) -> list[dict]:
 
     features = {name: tf.io.FixedLenFeature([], tf.string) for name in (IMAGE_FEATURE, LABEL_FEATURE, SOURCE_FEATURE)}
     by_label: dict[bytes, list[dict]] = {}
-    for record in examples_io.eval_records(examples_uri, features):
+    for record in examples_io.split_records(examples_uri, features):
         by_label.setdefault(record[LABEL_FEATURE], []).append(record)
     if not by_label:
         return []
@@ -62,8 +62,3 @@ def _balanced_sample(examples_uri: str, count: int) -> list[dict]:
         interleaved += [records[row] for records in columns if row < len(records)]
     return interleaved[:count]
 
-
-def _thumbnail(jpeg: bytes) -> bytes:
-    import tensorflow as tf
-
-    return tf.io.encode_jpeg(tf.io.decode_jpeg(jpeg, channels=3), quality=THUMBNAIL_QUALITY).numpy()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Optional
 
+from components.evaluation.results import ModelMetrics
+from components.model_run import Calibration, Confidence, DataIssues
 from components.validation.label_drift import LabelDrift
 
 
@@ -40,20 +42,14 @@ class TrainingSummary:
     cached: bool = False  # The model comes from an earlier run's Trainer execution.
     epochs: list[dict[str, float]] = dataclasses.field(default_factory=list)  # One dict of metrics per epoch.
     details: dict[str, Any] = dataclasses.field(default_factory=dict)  # Scalars of the history, e.g. model, params.
+    data_issues: Optional[DataIssues] = None  # Label issues and near-duplicates, from the pooled features.
+    calibration: Optional[Calibration] = None
+    confidence: Optional[Confidence] = None  # In the exported model: the threshold `predict` applies.
+    not_recorded: str = ""  # Why the Trainer recorded no data issues or calibration (when it did not).
 
     @property
     def final_metrics(self) -> dict[str, float]:
         return {k: v for k, v in self.epochs[-1].items() if k != "epoch"} if self.epochs else {}
-
-
-@dataclasses.dataclass
-class ModelMetrics:
-    """One model's figures on the eval split; per_class maps class name -> accuracy/precision/recall/count."""
-
-    accuracy: Optional[float] = None
-    example_count: Optional[float] = None
-    per_class: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
-    confusion: list[list[float]] = dataclasses.field(default_factory=list)  # [actual][predicted], class id order.
 
 
 @dataclasses.dataclass
@@ -119,6 +115,19 @@ class PushResult:
 
 
 @dataclasses.dataclass
+class BlessedVersion:
+    """One model the gate blessed in some run of the pipeline, for the history across versions."""
+
+    run_id: str
+    blessed_at: str  # UTC, when the Evaluator blessed it.
+    photos: Optional[int]  # Written by the ingestion it was trained and evaluated on.
+    accuracy: Optional[float]  # On that run's eval split.
+    pushed: bool
+    version: str = ""  # The serving version it was pushed as.
+    not_pushed_reason: str = ""
+
+
+@dataclasses.dataclass
 class RunRecord:
     pipeline_name: str
     pipeline_root: str
@@ -131,6 +140,7 @@ class RunRecord:
     gate: GateResult = dataclasses.field(default_factory=GateResult)
     edge: EdgeSummary = dataclasses.field(default_factory=EdgeSummary)
     push: PushResult = dataclasses.field(default_factory=PushResult)
+    history: list[BlessedVersion] = dataclasses.field(default_factory=list)  # Every blessed model, oldest first.
 
     @property
     def failed(self) -> list[str]:

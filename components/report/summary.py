@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from components.artifacts import LABELS_FILE
+from collections import Counter
+
+from components.artifacts import LABELS_FILE, TRAIN_SPLIT
 from components.errors import printable
 from components.report.record import RunRecord
-from components.report.text import count, edge_name, fmt, in_class_order, megabytes, whole_number
+from components.text import (count, edge_name, fmt, in_class_order, megabytes, percent, threshold_text,
+                             whole_number)
 from components.validation.label_drift import describe
 
 _NICE_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
@@ -14,8 +17,8 @@ _NICE_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 def format_summary(record: RunRecord) -> str:
     if not record.run_id:
         return f"Pipeline '{record.pipeline_name}': no run recorded in ML Metadata yet."
-    sections = [_components(record), _data(record), _drift(record), _training(record), _evaluation(record),
-                _decision(record), _edge(record), _push(record)]
+    sections = [_components(record), _data(record), _drift(record), _training(record), _data_issues(record),
+                _calibration(record), _evaluation(record), _decision(record), _edge(record), _push(record)]
     return "\n".join(line for section in sections for line in section)
 
 
@@ -55,6 +58,40 @@ def _training(record: RunRecord) -> list[str]:
     metrics = ", ".join(f"{k} {fmt(final[k])}" for k in shown)
     epochs = count(len(training.epochs), "epoch") if training.epochs else "no history"
     return [f"  training:   {fmt(training.seconds, 1)} s, {epochs}{when}" + (f"; final {metrics}" if metrics else "")]
+
+
+def _data_issues(record: RunRecord) -> list[str]:
+    """The photos the Trainer's out-of-fold probabilities doubt, and the near-duplicate pairs it found."""
+    training = record.training
+    if not training.model_uri:
+        return []
+    issues = training.data_issues
+    if issues is None:
+        return [f"  label issues: not recorded ({training.not_recorded})"]
+    by_split = Counter(row.get("split", "?") for row in issues.label_issues)
+    splits = ", ".join(f"{split} {n}" for split, n in sorted(by_split.items(), key=lambda kv: kv[0] != TRAIN_SPLIT))
+    counts = issues.pair_counts
+    cosine = f" (cosine >= {fmt(issues.cosine_threshold)})" if issues.cosine_threshold is not None else ""
+    return [f"  label issues: {count(issues.label_issue_count, 'photo')} whose label the out-of-fold probabilities "
+            f"doubt" + (f" ({splits})" if splits else ""),
+            f"  near-duplicates: {counts['cross_split']} across train and eval, {counts['within_train']} within "
+            f"train, {counts['within_eval']} within eval{cosine}"]
+
+
+def _calibration(record: RunRecord) -> list[str]:
+    training = record.training
+    if not training.model_uri:
+        return []
+    found, confidence = training.calibration, training.confidence
+    lines = [f"  calibration: temperature {fmt(found.temperature)}; eval ECE ({found.bins} bins) "
+             f"{fmt(found.ece_before)} -> {fmt(found.ece_after)}, accuracy {fmt(found.accuracy_before)} -> "
+             f"{fmt(found.accuracy_after)}" if found else f"  calibration: not recorded ({training.not_recorded})"]
+    if confidence is not None:
+        lines.append(f"  confidence: threshold {threshold_text(confidence.threshold)} reaches accuracy "
+                     f"{fmt(confidence.target_accuracy)} on {percent(confidence.coverage)} of eval photos"
+                     if confidence.threshold is not None else
+                     f"  confidence: no threshold reaches accuracy {fmt(confidence.target_accuracy)} on eval photos")
+    return lines
 
 
 def _evaluation(record: RunRecord) -> list[str]:

@@ -53,21 +53,22 @@ def _photos_under(folder: str) -> list[str]:
 class _Loaded:
     """What `shared.Shared` keeps per worker process (it needs an object it can weakly reference)."""
 
-    def __init__(self, model_dir: str, max_image_pixels: int):
+    def __init__(self, model_dir: str, max_image_pixels: int, min_confidence: float | None):
         from components.training.predict import Predictor
 
-        self.predictor = Predictor(model_dir, max_image_pixels)
+        self.predictor = Predictor(model_dir, max_image_pixels, min_confidence)
 
 
 class PredictBatches(beam.DoFn):
     """Lists of paths -> one answer dict per path (prediction or error), the model loaded once per worker."""
 
-    def __init__(self, model_dir: str, max_image_pixels: int):
-        self._model_dir, self._max_image_pixels = model_dir, max_image_pixels
+    def __init__(self, model_dir: str, max_image_pixels: int, min_confidence: float | None = None):
+        self._model_dir, self._max_image_pixels, self._min_confidence = model_dir, max_image_pixels, min_confidence
         self._shared = shared.Shared()
 
     def setup(self):
-        self._loaded = self._shared.acquire(lambda: _Loaded(self._model_dir, self._max_image_pixels))
+        self._loaded = self._shared.acquire(
+            lambda: _Loaded(self._model_dir, self._max_image_pixels, self._min_confidence))
 
     def process(self, paths: list[str]):
         for prediction in self._loaded.predictor.predict_batch(paths):
@@ -75,28 +76,32 @@ class PredictBatches(beam.DoFn):
 
 
 def run_batch_prediction(model_dir: str, paths: list[str], output_dir: str, beam_args: list[str],
-                         batch_size: int = 64, max_image_pixels: int | None = None, overwrite: bool = False) -> dict:
+                         batch_size: int = 64, max_image_pixels: int | None = None, overwrite: bool = False,
+                         min_confidence: float | str | None = None) -> dict:
     """Run the job to completion and return its summary (also written to `<output_dir>/summary.json`, last, and
-    only when every shard was written: `batch_output.staged`)."""
+    only when every shard was written: `batch_output.staged`); with `min_confidence` (a probability or `auto`)
+    each prediction says whether it is `unsure`."""
     from components.training.photo_input import DEFAULT_MAX_PIXELS
-    from components.training.predict import check_loadable, resolve_model_dir
+    from components.training.predict import check_loadable, resolve_min_confidence, resolve_model_dir
 
-    model_dir = resolve_model_dir(model_dir)  # One version for every worker, chosen at launch.
-    check_loadable(model_dir)  # A broken model is one line here, not a traceback from every worker.
+    model_dir = resolve_model_dir(model_dir)  # One version for every worker, chosen at launch,
+    check_loadable(model_dir)  # (a broken model is one line here, not a traceback from every worker)
+    min_confidence = resolve_min_confidence(model_dir, min_confidence)  # and one threshold.
     with staged(output_dir, RESULT_PATTERNS, SUMMARY_FILE, overwrite) as staging:
-        _run_job(model_dir, paths, staging, output_dir, beam_args, batch_size, max_image_pixels or DEFAULT_MAX_PIXELS)
+        _run_job(model_dir, paths, staging, output_dir, beam_args, batch_size, max_image_pixels or DEFAULT_MAX_PIXELS,
+                 min_confidence)
     return read_summary(output_dir)
 
 
 def _run_job(model_dir: str, paths: list[str], staging: str, output_dir: str, beam_args: list[str],
-             batch_size: int, max_image_pixels: int) -> None:
+             batch_size: int, max_image_pixels: int, min_confidence: float | None) -> None:
     with beam.Pipeline(options=PipelineOptions(beam_args)) as pipeline:
         answers = (pipeline
                    | "Paths" >> beam.Create(paths)
                    | "Expand" >> beam.FlatMap(expand)
                    | "Spread" >> beam.Reshuffle()
                    | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=batch_size)
-                   | "Predict" >> beam.ParDo(PredictBatches(model_dir, max_image_pixels)))
+                   | "Predict" >> beam.ParDo(PredictBatches(model_dir, max_image_pixels, min_confidence)))
         counts = {}
         for name, is_error in ((PREDICTIONS, False), (ERRORS, True)):
             rows = answers | f"Keep {name}" >> beam.Filter(lambda row, e=is_error: ("error" in row) == e)

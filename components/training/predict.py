@@ -15,8 +15,8 @@ from typing import Iterable, Iterator
 
 import tensorflow as tf
 
-from components.artifacts import (CLASS_NAMES_OUTPUT, CLASS_NAMES_SIGNATURE, PHOTO_INPUT, PHOTO_SIGNATURE,
-                                  PROBABILITIES_OUTPUT)
+from components.artifacts import (CLASS_NAMES_OUTPUT, CLASS_NAMES_SIGNATURE, CONFIDENCE_FILE, PHOTO_INPUT,
+                                  PHOTO_SIGNATURE, PROBABILITIES_OUTPUT)
 from components.errors import UserError
 from components.ingestion import files, image, pixel_limits
 from components.ingestion.settings import IngestSettings
@@ -25,6 +25,7 @@ from components.training.photo_input import DEFAULT_MAX_PIXELS, REFUSAL_MARK, re
 _TF_FORMATS = {"JPEG", "PNG", "GIF", "BMP"}  # What the photo signature decodes.
 _EXIF_ORIENTATION = 0x0112
 DEFAULT_MAX_FILE_BYTES = IngestSettings.max_file_bytes  # data.max_file_bytes' default: photos larger are refused.
+AUTO = "auto"  # --min-confidence auto: the threshold chosen for the version.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,12 +35,32 @@ class Prediction:
     probability: float = 0.0
     probabilities: dict[str, float] | None = None
     error: str = ""
+    min_confidence: float | None = None  # Below it the answer is `unsure` (the label stays the best guess).
+
+    @property
+    def unsure(self) -> bool:
+        return self.min_confidence is not None and self.probability < self.min_confidence
 
     def as_dict(self) -> dict:
         if self.error:
             return {"path": self.path, "error": self.error}
-        return {"path": self.path, "label": self.label, "probability": self.probability,
-                "probabilities": self.probabilities}
+        answer = {"path": self.path, "label": self.label, "probability": self.probability,
+                  "probabilities": self.probabilities}
+        return answer if self.min_confidence is None else {**answer, "unsure": self.unsure}
+
+
+def resolve_min_confidence(model_dir: str, value: float | str | None) -> float | None:
+    """A threshold as given, or for `auto` the one the Trainer chose for this version (its confidence file);
+    None when no threshold reached the target accuracy, so every photo is answered."""
+    if value != AUTO:
+        return value
+    from components.model_run import confidence
+
+    chosen = confidence(model_dir)
+    if chosen is None:
+        raise UserError(f"--min-confidence auto: {model_dir} holds no {CONFIDENCE_FILE} (a model exported before "
+                        "thresholds were chosen); give a threshold such as --min-confidence 0.7")
+    return chosen.threshold
 
 
 def resolve_model_dir(path: str) -> str:
@@ -75,13 +96,14 @@ class Predictor:
 
     `max_image_pixels` bounds every photo on the host before any decode (so also under a model exported before
     GIF frames were bounded); the graph applies the bound baked into the model as well. Reads stop at
-    `max_file_bytes`.
+    `max_file_bytes`. Answers below `min_confidence` (a probability, or `auto`) are marked unsure.
     """
 
     def __init__(self, model_dir: str, max_image_pixels: int = DEFAULT_MAX_PIXELS,
-                 max_file_bytes: int = DEFAULT_MAX_FILE_BYTES):
+                 max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, min_confidence: float | str | None = None):
         self.model_dir = resolve_model_dir(model_dir)
         self.max_image_pixels, self.max_file_bytes = max_image_pixels, max_file_bytes
+        self.min_confidence = resolve_min_confidence(self.model_dir, min_confidence)
         loaded = _load(self.model_dir)
         signature = loaded.signatures.get(PHOTO_SIGNATURE)
         if signature is None or PHOTO_INPUT not in signature.structured_input_signature[1]:
@@ -124,7 +146,7 @@ class Predictor:
             return {p: a for path, photo in zip(paths, photos) for p, a in self._answer([path], [photo]).items()}
         probabilities = outputs[PROBABILITIES_OUTPUT].numpy()
         return {path: Prediction(path, self.classes[int(row.argmax())], float(row.max()),
-                                 dict(zip(self.classes, map(float, row))))
+                                 dict(zip(self.classes, map(float, row))), min_confidence=self.min_confidence)
                 for path, row in zip(paths, probabilities)}
 
 

@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"no ML Metadata at {config.metadata_path}: run `flowers-pipeline run` first, "
                         "or pass --pipeline-root")
     from components.report import collect_run
-    from components.report.examples_io import read_json, read_jsonl
+    from components.json_files import read_json, read_jsonl
     from pipeline.local_runner import glob_free_root
 
     glob_free_root(config.pipeline_root)

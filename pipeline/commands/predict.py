@@ -15,6 +15,9 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("text", "json"), default="text",
                         help="text: 'PATH: LABEL PROBABILITY'; json: one object per line (without --output-dir)")
     parser.add_argument("--batch-size", type=positive_int, default=64, help="photos per model call")
+    parser.add_argument("--min-confidence", type=min_confidence, metavar="P|auto",
+                        help="answer 'unsure' when the top probability is below P (0 to 1); 'auto' uses the threshold "
+                             "the Trainer chose for the version (the one reaching gate.target_accuracy on eval)")
     parser.add_argument("--output-dir", help="run a Beam batch job instead and write JSON-lines shards of "
                                              "predictions and errors plus summary.json here (local or gs://); "
                                              "a folder that already holds files is refused unless --overwrite")
@@ -39,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
         from components.training.predict import Predictor
 
         failed = False
-        for prediction in Predictor(args.model_dir).predict(args.images, args.batch_size):
+        for prediction in Predictor(args.model_dir, min_confidence=args.min_confidence).predict(
+                args.images, args.batch_size):
             print(json.dumps(prediction.as_dict()) if args.format == "json" else _text(prediction), flush=True)
             failed = failed or bool(prediction.error)
         return 1 if failed else 0
@@ -54,7 +58,7 @@ def _run_batch(args: argparse.Namespace) -> int:
         raise ConfigError("--output-dir: must not be empty (leave it out to predict file by file)")
     check_beam_args(args.beam_arg)
     summary = run_batch_prediction(args.model_dir, args.images, args.output_dir, args.beam_arg, args.batch_size,
-                                   overwrite=args.overwrite)
+                                   overwrite=args.overwrite, min_confidence=args.min_confidence)
     print(f"{summary['seen']} files: {summary['predicted']} predicted ({summary['predictions']}), "
           f"{summary['errors']} errors ({summary['error_files']}); model {summary['model_dir']}")
     return 1 if summary["errors"] else 0
@@ -62,7 +66,26 @@ def _run_batch(args: argparse.Namespace) -> int:
 
 def _text(prediction) -> str:
     from components.errors import printable
+    from components.text import threshold_text
 
     if prediction.error:
         return f"{printable(prediction.path)}: error: {printable(str(prediction.error))}"
+    if prediction.unsure:
+        return (f"{printable(prediction.path)}: unsure (best guess {prediction.label} {prediction.probability:.3f}, "
+                f"below {threshold_text(prediction.min_confidence)})")
     return f"{printable(prediction.path)}: {prediction.label} {prediction.probability:.3f}"
+
+
+def min_confidence(text: str) -> float | str:
+    """`auto`, or a probability in [0, 1]."""
+    from components.training.predict import AUTO
+
+    if text == AUTO:
+        return AUTO
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a probability from 0 to 1 nor 'auto'")
+    return value

@@ -134,8 +134,8 @@ def pusher_factory(config: PipelineConfig) -> Callable[..., Any] | None:
         endpoint_display_name=vertex.endpoint_display_name, machine_type=ENDPOINT_MACHINE_TYPE)
 
     # The registry replaces the serving dir; TFLite files stay in EdgeExport's artifact (it takes one SavedModel).
-    def make_pusher(*, model, model_blessing, push_destination=None, edge_model=None):  # noqa: ARG001
-        return registry_pusher(model, model_blessing, target)
+    def make_pusher(*, model, model_blessing, push_destination=None, edge_model=None, **card_inputs):  # noqa: ARG001
+        return registry_pusher(model, model_blessing, target, **card_inputs)
 
     return make_pusher
 

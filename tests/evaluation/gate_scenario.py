@@ -1,5 +1,6 @@
 """Real tiny artifacts and a real LocalDagRunner pipeline around the gate: Importers stand in for ingestion and
-the Trainer, then BaselineResolver -> Evaluator(make_eval_config) -> AtomicPusher run for real on SQLite MLMD.
+the Trainer, then BaselineResolver -> Evaluator(make_eval_config) -> AtomicPusher (with the model card's inputs)
+run for real on SQLite MLMD.
 
 Models are real tf.keras SavedModels exported by the Trainer's exporter. Each one maps the true `class` through
 a fixed table, so its eval accuracy is known exactly: classes listed in `wrong` are predicted as the next class.
@@ -31,6 +32,7 @@ RUNS = [
     ("worse_than_baseline", "b", (0, 1)),  # 0.6 >= 0.5 but 0.2 below baseline a: not blessed.
     ("better", "d", ()),  # 1.0 vs baseline a: blessed, pushed as version 2.
 ]
+RECORDED = {"d"}  # Models whose Trainer also recorded data issues, calibration and a confidence threshold.
 HISTORY = {"epochs": [{"epoch": 1, "loss": 1.2, "accuracy": 0.55, "val_loss": 1.0, "val_accuracy": 0.6},
                       {"epoch": 2, "loss": 0.7, "accuracy": 0.8, "val_loss": 0.8, "val_accuracy": 0.75}],
            "wall_seconds": 12.5, "model": "test"}
@@ -56,7 +58,7 @@ def load_or_run_scenario(root: str) -> dict:
     for name, model, wrong in RUNS:
         model_dir = os.path.join(root, "models", model)
         if not os.path.exists(model_dir):
-            export_model(model_dir, wrong, examples_dir)
+            export_model(model_dir, wrong, examples_dir, trainer_records=model in RECORDED)
         run_pipeline(outcome, examples_dir, model_dir)
         outcome["runs"][name] = snapshot(outcome)
     with open(outcome_file, "w") as f:
@@ -112,9 +114,10 @@ def make_example(class_id: int, name: str, index: int) -> bytes:
                                 image_size=PHOTO_SIZE, source=f"{name}/{index}.jpg".encode())
 
 
-def export_model(model_dir: str, wrong: tuple[int, ...], examples_dir: str) -> str:
+def export_model(model_dir: str, wrong: tuple[int, ...], examples_dir: str, trainer_records: bool = False) -> str:
     """A Keras model exported by the Trainer's exporter (its signatures; warmup photos from the eval split of
-    examples_dir), in Format-Serving, with the Trainer's run files (history and eval predictions).
+    examples_dir), in Format-Serving, with the Trainer's run files (history and eval predictions; with
+    `trainer_records`, also the data-issue, calibration and confidence files of tests/report/trainer_records.py).
 
     The class is read back from the photo (channel `class % 3` of its bottom row holds 60 + 40 * class, see
     make_example), one-hot encoded, then mapped through a fixed table: the photo signature, the tf.Example one
@@ -150,6 +153,11 @@ def export_model(model_dir: str, wrong: tuple[int, ...], examples_dir: str) -> s
     answers = served(**{artifacts.EXAMPLES_INPUT: tf.constant(records)})
     progress.write_eval_predictions(os.path.join(model_dir, "run"), data.read_sources(eval_files),
                                     answers[artifacts.PROBABILITIES_OUTPUT].numpy())
+    if trainer_records:
+        from tests.report import trainer_records as records
+
+        records.write_model_run(os.path.join(model_dir, "run"))
+        records.write_confidence(os.path.join(model_dir, "Format-Serving"))
     return model_dir
 
 
@@ -171,7 +179,9 @@ def run_pipeline(outcome: dict, examples_dir: str, model_dir: str) -> None:
         example_splits=[artifacts.EVAL_SPLIT], eval_config=make_eval_config(CLASSES, MIN_ACCURACY, MAX_ACCURACY_DROP))
     pusher = AtomicPusher(model=model.outputs["result"], model_blessing=evaluator.outputs["blessing"],
                           push_destination=tfx.proto.PushDestination(
-                              filesystem=tfx.proto.PushDestination.Filesystem(base_directory=outcome["serving_dir"])))
+                              filesystem=tfx.proto.PushDestination.Filesystem(base_directory=outcome["serving_dir"])),
+                          examples=examples.outputs["result"], model_run=model_run.outputs["result"],
+                          model_evaluation=evaluator.outputs["evaluation"], pipeline_root=outcome["pipeline_root"])
     dag = tfx.dsl.Pipeline(
         pipeline_name=PIPELINE_NAME, pipeline_root=outcome["pipeline_root"],
         components=[examples, model, model_run, baseline, evaluator, pusher], enable_cache=True,

@@ -18,9 +18,11 @@ from types import SimpleNamespace
 import pytest
 
 from components import artifacts
+from components.artifacts import MODEL_CARD_FILE
 from components.edge.exporter import export_edge_models
 from components.report import collect_run, format_summary
 from components.report.collect import edge_summary
+from components.text import edge_name, megabytes
 from pipeline import cli
 
 pytestmark = pytest.mark.e2e  # Every test here runs the whole DAG under LocalDagRunner.
@@ -99,6 +101,18 @@ def test_the_pushed_version_carries_its_confidence_record_and_label_issues_says_
     assert confidence["target_accuracy"] == 0.95 and confidence["curve"][0][1] == 1.0
     assert cli.main(["label-issues", "--pipeline-root", str(root)]) == 0
     assert "data review was skipped: no cached pooled features" in capsys.readouterr().out  # squeezenet
+
+
+def test_the_pushed_version_holds_the_runs_own_model_card(first_run):
+    photos, root, serving, *_ = first_run
+    record = record_of(root)
+    card = (serving / record.push.version / MODEL_CARD_FILE).read_text()
+    assert f"| run id | {record.run_id} |" in card and f"| pipeline root | {root} |" in card
+    assert f"- This model: **{record.gate.accuracy:.3f}** on {int(record.gate.candidate.example_count)} photos" in card
+    for model in record.edge.models:
+        assert f"| {edge_name(model.name)} | {model.accuracy:.3f} | {megabytes(model.size_bytes)} |" in card
+    assert "listing: 20 files, sha256 " in card  # The data fingerprint ingestion keys its cache on.
+    assert "| model | squeezenet |" in card and "| daisy | " in card
 
 
 def test_an_int8_model_too_far_below_the_saved_model_is_not_pushed_and_the_summary_says_why(first_run, tmp_path):

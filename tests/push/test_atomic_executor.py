@@ -10,7 +10,7 @@ from tfx import v1 as tfx
 from tfx.types import standard_artifacts
 from tfx.utils import proto_utils
 
-from components.artifacts import NOT_PUSHED_REASON_PROPERTY
+from components.artifacts import MODEL_CARD_FILE, NOT_PUSHED_REASON_PROPERTY
 from components.edge import EdgeModel
 from components.push.component import AtomicExecutor
 from components.report.collect import push_result
@@ -60,6 +60,9 @@ def test_blessed_model_is_pushed_and_recorded_with_destination_and_version(tmp_p
     assert _recorded(pushed) == (1, str(tmp_path / "serving" / "1"), "1")
     assert (tmp_path / "serving" / "1" / "saved_model.pb").exists()
     assert os.path.exists(os.path.join(pushed.uri, "saved_model.pb"))  # The archived copy, as the stock Pusher.
+    card = (tmp_path / "serving" / "1" / MODEL_CARD_FILE).read_text()  # Even with none of the card's inputs:
+    assert "Not recorded: the Pusher received no Examples artifact." in card
+    assert "Not recorded: the Pusher received no ModelEvaluation." in card
 
 
 def test_the_same_model_blessed_again_is_not_pushed_as_a_new_version(tmp_path, tiny_models):

@@ -13,6 +13,7 @@ from components.report.html_report import render
 from components.report.predictions import sample_predictions
 from pipeline import cli
 from tests.evaluation import gate_scenario
+from tests.report import trainer_records
 
 
 @pytest.fixture(scope="module")
@@ -81,12 +82,25 @@ def test_report_is_one_self_contained_file_with_every_section(record, tmp_path):
     assets = _Assets()
     assets.feed(page)
     assert assets.urls and all(url.startswith("data:image/jpeg;base64,") for url in assets.urls)
-    assert len(assets.urls) == 4 * len(gate_scenario.CLASSES)  # Every eval photo of the tiny set.
+    flagged = len(trainer_records.LABEL_ISSUES) + 2 * len(trainer_records.NEAR_DUPLICATES)  # Model d's Trainer's.
+    assert len(assets.urls) == 4 * len(gate_scenario.CLASSES) + flagged  # Every eval photo of the tiny set.
     assert assets.wrong_photos == 0  # Model d is always right.
     for section in ("Gate decision", "Per-class accuracy", "Confusion matrix", "Training", "<svg",
                     "Rejected and ignored files", "roses/broken.jpg", "blessed",
-                    "Byte-identical photos (1 group listed, 1 under conflicting labels)", "daisy/twin.jpg"):
+                    "Byte-identical photos (1 group listed, 1 under conflicting labels)", "daisy/twin.jpg",
+                    "Likely mislabeled photos", "Near-duplicate photos", "Reliability on the eval split",
+                    "Confidence threshold: accuracy against coverage", "Blessed versions (2)",
+                    "Eval accuracy of each blessed model"):
         assert section in page
+
+
+def test_history_lists_every_blessed_model_across_runs_from_metadata(record, scenario):
+    """Models a (run first_blessed, version 1) and d (run better, version 2); the cached rerun adds none."""
+    assert [(v.accuracy, v.photos, v.pushed, v.version) for v in record.history] == [
+        (pytest.approx(0.8), 40, True, "1"), (pytest.approx(1.0), 40, True, "2")]
+    assert record.history[-1].run_id == record.run_id
+    assert record.history[0].run_id not in (record.run_id, "")
+    assert all(v.blessed_at.endswith(" UTC") for v in record.history)
 
 
 def test_wrong_predictions_are_marked_red(record, scenario):

@@ -136,7 +136,8 @@ def test_endpoint_swaps_in_the_registry_push_of_versions_with_the_champion_alias
         "project": PROJECT, "region": REGION, "model_display_name": "flowers",
         "endpoint_display_name": "flowers-endpoint", "alias": "champion"}
     assert target["serving_image"].startswith("europe-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.")
-    assert set(pusher["inputs"]["artifacts"]) == {"model", "model_blessing"}
+    assert set(pusher["inputs"]["artifacts"]) == {"model", "model_blessing",  # And the model card's records:
+                                                  "examples", "model_run", "model_evaluation"}
     executor = job["pipelineSpec"]["deploymentSpec"]["executors"]["RegistryPusher_executor"]["container"]
     assert "components.push.vertex_registry.RegistryExecutor" in " ".join(executor["args"])
 

@@ -60,6 +60,13 @@ def test_without_an_endpoint_the_version_is_only_registered(fake_google):
     assert not [path for _, path, _ in fake_google.requests if "/endpoints" in path]
 
 
+def test_the_model_cards_summary_goes_with_the_version_as_its_description(fake_google):
+    _serving_v1(fake_google)
+    push_version(MODEL_DIR, TARGET, description="Flower photo classifier: eval accuracy 0.932 on 660 photos.")
+    [upload] = fake_google.sent("POST", "/models:upload")
+    assert upload["model"]["description"] == "Flower photo classifier: eval accuracy 0.932 on 660 photos."
+
+
 def test_the_first_push_creates_the_model_and_the_endpoint(fake_google):
     pushed = push_version(MODEL_DIR, TARGET)
     assert pushed == PushedVersion(f"{LOCATION}/models/100", "1", f"{LOCATION}/endpoints/900")
@@ -69,3 +76,4 @@ def test_the_first_push_creates_the_model_and_the_endpoint(fake_google):
             if method == "POST" and path.startswith(f"/v1/{LOCATION}/endpoints?")] == [
         {"displayName": "flowers-endpoint"}]
     assert not fake_google.sent("POST", ":undeployModel")
+

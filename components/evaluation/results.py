@@ -1,14 +1,26 @@
-"""The gate's figures from a ModelEvaluation artifact (TFMA metrics, plots, validation result) and its EvalConfig."""
+"""The gate's figures from a ModelEvaluation artifact (TFMA metrics, plots, validation result and the EvalConfig TFMA
+saved beside them): the one TFMA reader, for the run report and the Pusher's model card alike."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Optional
 
 from components.artifacts import ACCURACY_METRIC, ACCURACY_METRIC_CLASS, CONFUSION_MATRIX_PLOT, EXAMPLE_COUNT_METRIC
-from components.report.record import ModelMetrics
-from components.report.text import class_name
+from components.text import class_name
+
 CANDIDATE_NAMES = ("", "candidate")  # TFMA names the candidate 'candidate' only when a baseline is evaluated too.
 BASELINE_NAME = "baseline"
+
+
+@dataclasses.dataclass
+class ModelMetrics:
+    """One model's figures on the eval split; per_class maps class name -> accuracy/precision/recall/count."""
+
+    accuracy: Optional[float] = None
+    example_count: Optional[float] = None
+    per_class: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
+    confusion: list[list[float]] = dataclasses.field(default_factory=list)  # [actual][predicted], class id order.
 
 
 def load_model_metrics(evaluation_uri: str, classes: list[str]) -> dict[str, ModelMetrics]:
@@ -40,15 +52,42 @@ def candidate_and_baseline(by_name: dict[str, ModelMetrics]) -> tuple[ModelMetri
     return candidate, by_name.get(BASELINE_NAME)
 
 
-def gate_thresholds(eval_config_json: str) -> tuple[Optional[float], Optional[float]]:
-    """(min_accuracy, max_accuracy_drop) as configured on the accuracy metric of the Evaluator's EvalConfig."""
-    import tensorflow_model_analysis as tfma
-    from google.protobuf import json_format
+@dataclasses.dataclass
+class GateFigures:
+    """What the gate saw and decided: both models' figures, its thresholds, and why, in words."""
 
-    if not eval_config_json:
-        return None, None
-    config = json_format.Parse(eval_config_json, tfma.EvalConfig(), ignore_unknown_fields=True)
-    for spec in config.metrics_specs:
+    candidate: ModelMetrics
+    baseline: Optional[ModelMetrics]
+    min_accuracy: Optional[float]
+    max_accuracy_drop: Optional[float]
+    reasons: list[str]
+
+
+def read_gate(evaluation_uri: str, classes: list[str], blessed: bool) -> GateFigures:
+    """The Evaluator's output at `evaluation_uri`, and the reasons for its decision (`blessed` or not)."""
+    candidate, baseline = candidate_and_baseline(load_model_metrics(evaluation_uri, classes))
+    min_accuracy, max_drop = gate_thresholds(evaluation_uri)
+    reasons = (pass_reasons(candidate, baseline, min_accuracy, max_drop) if blessed
+               else failure_reasons(evaluation_uri, candidate, baseline))
+    return GateFigures(candidate, baseline, min_accuracy, max_drop, reasons)
+
+
+def gate_rule(min_accuracy: Optional[float], max_drop: Optional[float]) -> str:
+    """The gate in words. Without a baseline TFX's Evaluator drops the change threshold from the EvalConfig it
+    runs (and saves), so no drop was checked."""
+    floor = f"eval accuracy at least {min_accuracy:.3f}" if min_accuracy is not None else "no accuracy floor"
+    if max_drop is None:
+        return f"{floor}; no earlier blessed model, so no baseline to compare with"
+    return f"{floor} and at most {max_drop:.3f} below the baseline's"
+
+
+def gate_thresholds(evaluation_uri: str) -> tuple[Optional[float], Optional[float]]:
+    """(min_accuracy, max_accuracy_drop) as configured on the accuracy metric of the EvalConfig TFMA saved with
+    its results."""
+    from tensorflow_model_analysis.writers.eval_config_writer import load_eval_run
+
+    config = load_eval_run(evaluation_uri)[0]
+    for spec in config.metrics_specs if config else []:
         for metric in spec.metrics:
             thresholds = [t.threshold for t in metric.per_slice_thresholds] + (
                 [metric.threshold] if metric.HasField("threshold") else [])

@@ -1,4 +1,5 @@
-"""How the plain-text summary and the HTML report write numbers, counts and class names, so both say the same."""
+"""How the run summary, the HTML report and the model card write numbers, counts and class names, so all say the
+same."""
 
 from __future__ import annotations
 
@@ -23,6 +24,16 @@ def count(n: int, noun: str) -> str:
 def whole_number(value: Optional[float]) -> str:
     """A count that may not have been recorded: '?' when unknown."""
     return "?" if value is None else str(int(value))
+
+
+def threshold_text(value: Optional[float]) -> str:
+    """A confidence threshold: four significant digits, so 0.9995 does not read as 1.000 ('-' when none)."""
+    return "-" if value is None else f"{value:.4g}"
+
+
+def percent(share: Optional[float]) -> str:
+    """A share for people: '85%', '-' when unknown."""
+    return "-" if share is None else f"{share:.0%}"
 
 
 def megabytes(size: Optional[int]) -> str:
