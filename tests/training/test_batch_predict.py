@@ -3,7 +3,6 @@ per-file predict's, with every file in predictions or errors and seen = predicte
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 
@@ -77,7 +76,9 @@ def test_multi_processing_gives_the_same_answers(trained, inputs, tmp_path):
     for path, row in answers["in_memory"].items():
         other = answers["multi_processing"][path]
         assert other.get("label") == row.get("label") and ("error" in other) == ("error" in row)
-        assert json.dumps(other.get("probabilities")) == json.dumps(row.get("probabilities"))
+        # The same model and photos; only the batch a photo shares differs, which moves float sums by ~1e-8.
+        probabilities = row.get("probabilities")
+        assert other.get("probabilities") == (None if probabilities is None else pytest.approx(probabilities, abs=1e-6))
 
 
 def test_batch_size_must_be_positive(capsys):
