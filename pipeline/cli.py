@@ -66,6 +66,7 @@ KNOWN_NOISE = (
     "Couldn't find python-snappy",  # Beam's pure-Python CRC fallback.
     "tf_record_iterator (from tensorflow.python.lib.io.tf_record) is deprecated",  # Inside TFMA 0.47.
     "generating an ephemeral artifact class on-the-fly",  # The drift baseline resolver's ExampleStatistics.
+    "KeyboardInterrupt [while running",  # Beam logs Ctrl-C in a DoFn with a traceback; the CLI says "interrupted".
 )
 
 

@@ -56,7 +56,7 @@ class _Loaded:
     def __init__(self, model_dir: str, max_image_pixels: int, min_confidence: float | None):
         from components.training.predict import Predictor
 
-        self.predictor = Predictor(model_dir, max_image_pixels, min_confidence)
+        self.predictor = Predictor(model_dir, max_image_pixels, min_confidence=min_confidence)
 
 
 class PredictBatches(beam.DoFn):

@@ -128,8 +128,10 @@ def test_a_gif_frame_larger_than_its_screen_is_refused_within_the_memory_of_ordi
     assert attacked["maxrss_kb"] <= ordinary["maxrss_kb"] + MEMORY_MARGIN_KB
 
 
-def _rounded(answer: dict) -> dict:
+def _rounded(value):
     """An answer with its probabilities to 6 places: a photo's batch mates move float sums by ~1e-8."""
-    return {key: (round(value, 6) if isinstance(value, float) else
-                  [round(v, 6) for v in value] if isinstance(value, list) else value)
-            for key, value in answer.items()}
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, dict):
+        return {key: _rounded(item) for key, item in value.items()}
+    return [_rounded(item) for item in value] if isinstance(value, list) else value

@@ -62,7 +62,7 @@ def test_pipeline_passes_then_stops_on_anomalies(tmp_path, make_photo_folder):
     summary = read_ingest_summary(uri)
     assert summary["seen"] == 9 and summary["rejected_by_reason"] == {"not an image": 1}
     assert sorted(os.listdir(uri)) == ["Split-eval", "Split-train", "duplicates.jsonl", "ingest_summary.json",
-                                      "rejected.jsonl"]
+                                      "rejected.jsonl", "reuse_index"]  # reuse_index: for incremental runs.
     assert json.loads(open(os.path.join(uri, artifacts.REJECTED_FILE)).readline())["path"].endswith("broken.jpg")
 
     wrong_size = schemas.schema_file(CLASSES, SIZE * 2, str(root))  # Cached ingestion, new schema.
