@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from pipeline.outcome import run_outcome
     from pipeline.root_lock import exclusive_run
     from pipeline.vertex.replay import replay
+    from pipeline.vertex.runner import CONTAINER_PROJECT_DIR
     from pipeline.vertex.spec import load_template
     from pipeline_config import PROJECT_DIR
 
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     work_dir = os.path.abspath(args.workdir)
     with exclusive_run(work_dir):
         print(f"Replaying '{template.name}' ({printable(args.template)}) in {printable(work_dir)}; "
-              f"the image's {'/pipeline'} is {PROJECT_DIR}, and gs:// paths map to:", flush=True)
+              f"the image's {CONTAINER_PROJECT_DIR} is {PROJECT_DIR}, and gs:// paths map to:", flush=True)
         start = time.monotonic()
         session = replay(template, work_dir, str(PROJECT_DIR), sys.stdout, until=args.until)
         record = collect_run(session.store.path, template.name, session.pipeline_root, run_id=session.run_id)

@@ -27,13 +27,13 @@ from typing import Any, TextIO
 from components.errors import RunStopped, UserError
 from pipeline.vertex import local_custom_job
 from pipeline.vertex.replay_store import Execution, ReplayStore
+from pipeline.vertex.runner import CONTAINER_PROJECT_DIR
 from pipeline.vertex.spec import Task, Template
 
 GCS_DIR = "gcs"  # gs://BUCKET/PATH -> <work dir>/gcs/BUCKET/PATH
 METADATA_FILE = "metadata.sqlite"
 OUTPUT_FILE = "executor_output.json"
 LOG_FILE = "log.txt"
-CONTAINER_PROJECT_DIR = "/pipeline"  # pipeline.vertex.runner.CONTAINER_PROJECT_DIR, without importing TFX.
 VERTEX_EXECUTOR_MODULE = "tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor"
 _PLACEHOLDER = re.compile(r"\{\{\$(?:\.[^}]*)?\}\}")
 _CONDITION = re.compile(r"inputs\.artifacts\['([\w.]+)'\]\.artifacts\[0\]\.metadata\['(\w+)'\]\s*(==|!=)\s*(.+)")
@@ -132,9 +132,8 @@ class Replay:
                 continue
             result, execution = (self._resolve if task.is_resolver else self._execute)(task, inputs)
             result.seconds = time.time() - started
-            parameters = {} if task.is_resolver else self._parameters(task)
-            self.store.record(self.template.name, run_context, dataclasses.replace(
-                execution, started=started, ended=time.time(), parameters=parameters))
+            self.store.record(self.template.name, run_context,
+                              dataclasses.replace(execution, started=started, ended=time.time()))
             if result.state != "failed":
                 self.produced[task.name] = execution.outputs
             self._report(result)
@@ -214,24 +213,26 @@ class Replay:
         log_path = self.log_path(task.name)
         hook = task.container.get("lifecycle", {}).get("preCacheCheck")
         if hook and self._run_command(task, hook["command"], hook["args"], executor_input, log_path) != 0:
-            return self._failed(task, inputs, log_path, "its preCacheCheck hook failed")
+            return self._failed(task, inputs, parameters, log_path, "its preCacheCheck hook failed")
         cache_key = _cache_key(task, parameters, inputs, _driver_parameters(task_dir))
         cached = self.store.cached(self.template.name, task.name, cache_key) if task.caching else None
         if cached is not None:
-            return TaskResult(task.name, "cached"), Execution(task.name, "cached", inputs, cached, cache_key)
+            return TaskResult(task.name, "cached"), Execution(task.name, "cached", inputs, cached, cache_key,
+                                                              parameters=parameters)
         job_dir = task_dir if task.custom_job_args() else None
         status = self._run_command(task, task.container["command"], task.container["args"], executor_input,
                                    log_path, job_dir=job_dir)
         if status != 0:
-            return self._failed(task, inputs, log_path, f"exited with status {status}", job_dir)
+            return self._failed(task, inputs, parameters, log_path, f"exited with status {status}", job_dir)
         try:
             detail = self._custom_job_detail(task, job_dir) if job_dir else ""
         except UserError as mismatch:
             return (TaskResult(task.name, "failed", detail=str(mismatch), error_class="UserError"),
-                    Execution(task.name, "failed", inputs, {}, error=str(mismatch)))
+                    Execution(task.name, "failed", inputs, {}, error=str(mismatch), parameters=parameters))
         outputs = self.store.add_artifacts(_written_artifacts(task, executor_input, task_dir),
                                            prefix=f"{self.job_name}.{task.name}")
-        return TaskResult(task.name, "ran", detail=detail), Execution(task.name, "ran", inputs, outputs, cache_key)
+        return TaskResult(task.name, "ran", detail=detail), Execution(task.name, "ran", inputs, outputs, cache_key,
+                                                                      parameters=parameters)
 
     def _parameters(self, task: Task) -> dict[str, Any]:
         """The task's parameters with the template's paths mapped to this machine."""
@@ -267,12 +268,12 @@ class Replay:
             return subprocess.run(argv, cwd=self.paths.project_dir, env=env, stdout=log, stderr=subprocess.STDOUT,
                                   check=False).returncode
 
-    def _failed(self, task: Task, inputs: dict[str, list[str]], log_path: str, fallback: str,
-                job_dir: str | None = None) -> tuple[TaskResult, Execution]:
+    def _failed(self, task: Task, inputs: dict[str, list[str]], parameters: dict[str, Any], log_path: str,
+                fallback: str, job_dir: str | None = None) -> tuple[TaskResult, Execution]:
         logs = [os.path.join(job_dir, local_custom_job.WORKER_LOG)] if job_dir else []
         error_class, message = first_error([*logs, log_path], fallback)
         return (TaskResult(task.name, "failed", detail=message, error_class=error_class),
-                Execution(task.name, "failed", inputs, {}, error=message))
+                Execution(task.name, "failed", inputs, {}, error=message, parameters=parameters))
 
     def _custom_job_detail(self, task: Task, job_dir: str) -> str:
         """Check the recorded CustomJob, rewritten with the paths Vertex would see (gs://, /pipeline)."""
