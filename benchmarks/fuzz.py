@@ -181,7 +181,7 @@ def fuzz(inputs: int, seed: int, out: str, model_dir: str | None = None) -> dict
 
     def figures() -> dict:
         return {**dataclasses.asdict(tally), "seed": seed, "wall_s": round(time.monotonic() - start, 1),
-                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+                "peak_rss_mb": round(peak_rss_kb() / 1024, 1)}
 
     def report() -> None:
         with open(os.path.join(out, "fuzz.json"), "w") as summary:
@@ -230,6 +230,16 @@ def _save(out: str, name: str, data: bytes, why: str = "") -> None:
     if why:
         with open(os.path.join(out, f"{name}.txt"), "w") as reason:
             reason.write(why)
+
+
+def peak_rss_kb() -> int:
+    """This process's own peak RSS. Linux carries ru_maxrss across exec, so a fuzz run started by a big parent
+    (a test session) would report the parent's peak; the memory map's high-water mark (VmHWM) starts afresh."""
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def main() -> None:
