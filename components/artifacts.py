@@ -41,11 +41,13 @@ LABEL_ISSUES_FILE = "label_issues.jsonl"
 # One object a line, most similar first: {"paths": [a, b], "splits": [split_a, split_b], "labels": [label_a,
 # label_b], "similarity": cosine of the pooled features}.
 NEAR_DUPLICATES_FILE = "near_duplicates.jsonl"
-# {"temperature": T, "bins": 15, "ece_before", "ece_after", "accuracy_before", "accuracy_after" (the final
-# model's eval split, T fitted on the train split's out-of-fold logits only), "reliability_before",
+# {"temperature": T, "fitted_on": what T was fitted on (train photos only: OUT_OF_FOLD_LOGITS, or "N train photos
+# held out of training" for a fine-tuned model), "bins": 15, "ece_before", "ece_after", "accuracy_before",
+# "accuracy_after" (the final model's eval split), "reliability_before",
 # "reliability_after": [[mean confidence, accuracy, count] per bin, [null, null, 0] when empty], "label_issues":
 # count, "near_duplicates": {"within_train", "within_eval", "cross_split"}: counts, "threshold": {"cosine": c}}.
 CALIBRATION_FILE = "calibration.json"
+OUT_OF_FOLD_LOGITS = "the train split's out-of-fold logits"
 
 # Serving SavedModel (Trainer -> Evaluator, pusher's serving check, `predict`, clients).
 # In the SavedModel, from its (calibrated) eval probabilities: {"target_accuracy": t, "threshold": the lowest

@@ -14,7 +14,7 @@ from typing import Any, Optional
 from tfx.dsl.io import fileio
 
 from components.artifacts import (CALIBRATION_FILE, CONFIDENCE_FILE, HISTORY_FILE, LABEL_ISSUES_FILE,
-                                  NEAR_DUPLICATES_FILE, TRAIN_SPLIT)
+                                  NEAR_DUPLICATES_FILE, OUT_OF_FOLD_LOGITS, TRAIN_SPLIT)
 from components.json_files import read_json, read_jsonl
 
 DATA_REVIEW_KEY = "data_review"  # The Trainer's history: "done", or "skipped: <why>".
@@ -39,7 +39,8 @@ class DataIssues:
 
 @dataclasses.dataclass
 class Calibration:
-    """The temperature fitted on out-of-fold logits, and the eval split's calibration before and after it."""
+    """The exported model's temperature, what it was fitted on, and the eval split's calibration before and
+    after it."""
 
     temperature: float
     bins: int
@@ -49,6 +50,7 @@ class Calibration:
     accuracy_after: Optional[float] = None
     reliability_before: list[list[float]] = dataclasses.field(default_factory=list)  # [confidence, accuracy, n]
     reliability_after: list[list[float]] = dataclasses.field(default_factory=list)
+    fitted_on: str = OUT_OF_FOLD_LOGITS  # Runs before held-out calibration recorded no such field.
 
 
 @dataclasses.dataclass
@@ -95,7 +97,8 @@ def calibration(run_uri: str) -> Optional[Calibration]:
                        ece_after=found["ece_after"], accuracy_before=found.get("accuracy_before"),
                        accuracy_after=found.get("accuracy_after"),
                        reliability_before=found.get("reliability_before", []),
-                       reliability_after=found.get("reliability_after", []))
+                       reliability_after=found.get("reliability_after", []),
+                       fitted_on=found.get("fitted_on", OUT_OF_FOLD_LOGITS))
 
 
 def confidence(saved_model_dir: str) -> Optional[Confidence]:

@@ -170,8 +170,8 @@ def _calibration(facts: CardFacts) -> str:
     if found is None:
         lines.append(f"Calibration: not recorded ({facts.not_recorded}).")
     else:
-        lines.append(f"Temperature {fmt(found.temperature)}, fitted on the train split's out-of-fold logits and "
-                     f"baked into the model (every signature and the TFLite models). Expected calibration error "
+        lines.append(f"Temperature {fmt(found.temperature)}, fitted on {found.fitted_on} and baked "
+                     f"into the model (every signature and the TFLite models). Expected calibration error "
                      f"on the eval split ({found.bins} bins): {fmt(found.ece_before)} before, "
                      f"{fmt(found.ece_after)} after; accuracy {fmt(found.accuracy_before)} before, "
                      f"{fmt(found.accuracy_after)} after.")

@@ -90,8 +90,8 @@ def calibration_section(record: RunRecord) -> str:
     chart = svg.xy_chart(f"Reliability on the eval split ({found.bins} bins)", bins,
                          x_label="confidence", y_label="accuracy", x_range=(0.0, 1.0), y_range=(0.0, 1.0),
                          diagonal=True)
-    return (f"{title}<p>Temperature {fmt(found.temperature)}, fitted on the train split's out-of-fold logits (never "
-            f"on the eval split) and baked into the exported model, so every signature and the TFLite models "
+    return (f"{title}<p>Temperature {fmt(found.temperature)}, fitted on {escape(found.fitted_on)} (never on the "
+            f"eval split) and baked into the exported model, so every signature and the TFLite models "
             f"answer calibrated probabilities. Expected calibration error on the eval split ({found.bins} bins): "
             f"<b>{fmt(found.ece_before)}</b> before, <b>{fmt(found.ece_after)}</b> after; accuracy "
             f"{fmt(found.accuracy_before)} before, {fmt(found.accuracy_after)} after. On the dashed line, a "

@@ -7,6 +7,8 @@ T > 0 fitted by maximum likelihood on held-out logits; the top class never chang
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from components.training.data_issues import softmax
@@ -14,6 +16,32 @@ from components.training.data_issues import softmax
 BINS = 15  # Equal-width confidence bins of the expected calibration error, as Guo et al. report it.
 THRESHOLD_STEP = 0.01  # The accuracy-coverage curve's confidence thresholds: 0, 0.01, ..., 1.
 _LOG_BETA_RANGE, _BISECTIONS = (-7.0, 7.0), 60
+
+
+@dataclasses.dataclass(frozen=True)
+class Temperature:
+    """The exported model's temperature and the held-out logits it was fitted on, in words for the records."""
+
+    value: float
+    fitted_on: str
+
+    @classmethod
+    def fitted(cls, logits: np.ndarray, labels: np.ndarray, fitted_on: str) -> "Temperature":
+        return cls(fit_temperature(logits, labels), fitted_on)
+
+    def apply(self, probabilities: np.ndarray) -> np.ndarray:
+        """A softmax model's probabilities with the temperature applied, as the exported model serves them."""
+        return softmax(log_probabilities(probabilities), self.value)
+
+    def record(self, probabilities: np.ndarray, labels: np.ndarray) -> dict:
+        """The calibration file's figures: the final model's eval probabilities before and after."""
+        after = self.apply(probabilities)
+        before_rows, after_rows = reliability(probabilities, labels), reliability(after, labels)
+        return {"temperature": self.value, "fitted_on": self.fitted_on, "bins": BINS,
+                "ece_before": expected_calibration_error(before_rows),
+                "ece_after": expected_calibration_error(after_rows),
+                "accuracy_before": accuracy(probabilities, labels), "accuracy_after": accuracy(after, labels),
+                "reliability_before": before_rows, "reliability_after": after_rows}
 
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:

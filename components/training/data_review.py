@@ -8,6 +8,7 @@ import dataclasses
 
 import numpy as np
 
+from components.artifacts import OUT_OF_FOLD_LOGITS
 from components.training import calibration, data_issues
 
 
@@ -24,7 +25,8 @@ class Photos:
 
 @dataclasses.dataclass(frozen=True)
 class Review:
-    temperature: float
+    temperature: calibration.Temperature  # Fitted on the out-of-fold logits: exact for a model that is not
+    # fine-tuned (the Trainer fits the exported model's own on held-out photos when it is).
     label_issues: list[dict]
     near_duplicates: list[dict]
     head_eval_accuracy: float  # The NumPy head trained on the whole train split, on the eval split: how close
@@ -38,22 +40,12 @@ class Review:
             counts["cross_split" if first != second else f"within_{first}"] += 1
         return counts
 
-    def calibrated(self, probabilities: np.ndarray) -> np.ndarray:
-        """A softmax model's probabilities with the temperature applied, as the exported model serves them."""
-        return data_issues.softmax(calibration.log_probabilities(probabilities), self.temperature)
-
-    def calibration(self, eval_probabilities: np.ndarray, eval_labels: np.ndarray) -> dict:
-        """CALIBRATION_FILE's content: the final model's eval probabilities before and after the temperature."""
-        after = self.calibrated(eval_probabilities)
-        before_rows, after_rows = (calibration.reliability(p, eval_labels) for p in (eval_probabilities, after))
-        return {"temperature": self.temperature, "bins": calibration.BINS,
-                "ece_before": calibration.expected_calibration_error(before_rows),
-                "ece_after": calibration.expected_calibration_error(after_rows),
-                "accuracy_before": calibration.accuracy(eval_probabilities, eval_labels),
-                "accuracy_after": calibration.accuracy(after, eval_labels),
-                "reliability_before": before_rows, "reliability_after": after_rows,
-                "label_issues": len(self.label_issues), "near_duplicates": self.counts(),
-                "threshold": {"cosine": data_issues.NEAR_DUPLICATE_COSINE}}
+    def calibration(self, temperature: calibration.Temperature, eval_probabilities: np.ndarray,
+                    eval_labels: np.ndarray) -> dict:
+        """CALIBRATION_FILE's content: the final model's eval probabilities before and after `temperature`, and
+        the review's counts."""
+        return {**temperature.record(eval_probabilities, eval_labels), "label_issues": len(self.label_issues),
+                "near_duplicates": self.counts(), "threshold": {"cosine": data_issues.NEAR_DUPLICATE_COSINE}}
 
 
 def review(train: Photos, evaluation: Photos, train_folds: np.ndarray, classes: list[str],
@@ -62,8 +54,8 @@ def review(train: Photos, evaluation: Photos, train_folds: np.ndarray, classes: 
     of the calibrated probabilities and the near-duplicate pairs over both splits."""
     train_logits, eval_logits = data_issues.held_out_logits(train.views, train.labels, train_folds,
                                                             evaluation.views[:, 0], len(classes), recipe)
-    temperature = calibration.fit_temperature(train_logits, train.labels)
-    probabilities = data_issues.softmax(np.concatenate([train_logits, eval_logits]), temperature)
+    temperature = calibration.Temperature.fitted(train_logits, train.labels, OUT_OF_FOLD_LOGITS)
+    probabilities = data_issues.softmax(np.concatenate([train_logits, eval_logits]), temperature.value)
     labels = np.concatenate([train.labels, evaluation.labels])
     photos = [(train.split, source) for source in train.sources] + [(evaluation.split, s) for s in evaluation.sources]
     issues = [{"path": photos[i][1], "split": photos[i][0], "given": classes[labels[i]],

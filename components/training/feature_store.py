@@ -44,10 +44,15 @@ class MemoryTable:
         """Every row, in order."""
         return tf.data.Dataset.from_tensor_slices(self.array)
 
-    def shuffled(self, labels: np.ndarray, seed: int) -> tf.data.Dataset:
-        """(views [views, *shape], label) of every record, in a new random order each pass."""
+    def shuffled(self, labels: np.ndarray, seed: int, keep: np.ndarray | None = None) -> tf.data.Dataset:
+        """(views [views, *shape], label) of every record (of those where `keep` is true), in a new random order
+        each pass."""
         grouped = self.array.reshape(-1, self.views, *self.shape)
-        return tf.data.Dataset.from_tensor_slices((grouped, labels)).shuffle(len(labels), seed=seed)
+        indexed = tf.data.Dataset.zip((tf.data.Dataset.from_tensor_slices((grouped, labels)),
+                                       tf.data.Dataset.range(len(labels))))
+        kept = _kept(keep, len(labels))
+        records = indexed.filter(lambda _, index: tf.gather(kept, index)).map(lambda record, _: record)
+        return records.shuffle(len(labels), seed=seed)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,15 +77,17 @@ class DiskTable:
         """Every row, in order."""
         return tf.data.TFRecordDataset([s.path for s in self.shards]).map(self._decode, num_parallel_calls=AUTOTUNE)
 
-    def shuffled(self, labels: np.ndarray, seed: int) -> tf.data.Dataset:
-        """(views, label) of every record: the shards in a new order each pass, read interleaved (one record from
-        each in turn), then mixed in a buffer of `shuffle_buffer` records. Deterministic for a seed."""
-        all_labels = tf.constant(labels)
+    def shuffled(self, labels: np.ndarray, seed: int, keep: np.ndarray | None = None) -> tf.data.Dataset:
+        """(views, label) of every record (of those where `keep` is true): the shards in a new order each pass,
+        read interleaved (one record from each in turn), then mixed in a buffer of `shuffle_buffer` records.
+        Deterministic for a seed."""
+        all_labels, kept = tf.constant(labels), _kept(keep, len(labels))
 
         def records(path, first, count):
             views = tf.data.TFRecordDataset(path).map(self._decode).batch(self.views, drop_remainder=True)
-            return tf.data.Dataset.zip((views, tf.data.Dataset.range(first, first + count).map(
-                lambda index: tf.gather(all_labels, index))))
+            indexed = tf.data.Dataset.zip((views, tf.data.Dataset.range(first, first + count)))
+            return indexed.filter(lambda _, index: tf.gather(kept, index)).map(
+                lambda views, index: (views, tf.gather(all_labels, index)))
 
         columns = [[s.path for s in self.shards], [s.first_record for s in self.shards],
                    [s.records for s in self.shards]]
@@ -183,6 +190,11 @@ def open_store(kind: str, shuffle_buffer: int, **disk_options) -> Iterator[Memor
         yield store
     finally:
         store.close()
+
+
+def _kept(keep: np.ndarray | None, records: int) -> tf.Tensor:
+    """Which records a pass reads, as a tensor to index: all of them without `keep`."""
+    return tf.constant(np.ones(records, bool) if keep is None else np.asarray(keep, bool))
 
 
 def free_scratch_bytes() -> int:

@@ -78,12 +78,13 @@ def compute(frozen: tf.keras.Model, train_files: list[str], eval_files: list[str
     return Cached(train, train_labels, evaluation, eval_labels)
 
 
-def train_dataset(views: np.ndarray | Table, labels: np.ndarray, global_batch: int, seed: int) -> tf.data.Dataset:
-    """Endless shuffled batches of exactly `global_batch`; each example takes one of its views at random.
-    `views`: a table, or an array [records, views, *shape]."""
+def train_dataset(views: np.ndarray | Table, labels: np.ndarray, global_batch: int, seed: int,
+                  keep: np.ndarray | None = None) -> tf.data.Dataset:
+    """Endless shuffled batches of exactly `global_batch` of the records where `keep` is true (all without it);
+    each example takes one of its views at random. `views`: a table, or an array [records, views, *shape]."""
     table = _table(views)
     pick = lambda example, label: (tf.gather(example, tf.random.uniform([], 0, table.views, tf.int32)), label)  # noqa
-    dataset = table.shuffled(labels, seed).repeat()
+    dataset = table.shuffled(labels, seed, keep).repeat()
     return dataset.map(pick, num_parallel_calls=AUTOTUNE).batch(global_batch, drop_remainder=True).prefetch(AUTOTUNE)
 
 
@@ -100,6 +101,13 @@ def predict(model: tf.keras.Model, inputs: np.ndarray | Table, global_batch: int
     else:
         dataset, count = tf.data.Dataset.from_tensor_slices(inputs), len(inputs)
     return _padded_predict(model, dataset, count, global_batch, MemoryStore(), views=1).array
+
+
+def predict_photos(model: tf.keras.Model, views: Table, records: np.ndarray, global_batch: int) -> np.ndarray:
+    """`model` over view 0 (the photo itself) of the records where `records` is true, in record order."""
+    wanted = tf.constant(np.repeat(np.asarray(records, bool), views.views) & (np.arange(views.rows) % views.views == 0))
+    rows = views.dataset().enumerate().filter(lambda index, _: tf.gather(wanted, index)).map(lambda _, row: row)
+    return _padded_predict(model, rows, int(np.sum(records)), global_batch, MemoryStore(), views=1).array
 
 
 def _table(views: np.ndarray | Table) -> Table:

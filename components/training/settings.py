@@ -44,6 +44,10 @@ class TrainingSettings:
     feature_cache_max_bytes: int = 2**30  # Host memory for those outputs; beyond it they spill to local disk.
     # Folds of the data review's out-of-fold head (label issues, temperature); Northcutt et al. use 5.
     data_review_folds: int = 5
+    # Share of the train photos kept out of both phases when the model fine-tunes, to fit the exported model's
+    # temperature on (the out-of-fold heads are not fine-tuned, so their temperature under-corrects it); 0 fits
+    # it on the out-of-fold logits even then.
+    calibration_holdout: float = 0.1
     shuffle_buffer: int = 2048
     steps_per_execution: int = 32  # Steps per host round-trip, used on TPU only (capped at an epoch).
     accelerator: str = "auto"  # auto | tpu | gpu | cpu
@@ -70,6 +74,7 @@ class TrainingSettings:
         check(self.fine_tune_min_records >= 0, "training.fine_tune_min_records", "must not be negative")
         check(self.feature_cache_max_bytes >= 0, "training.feature_cache_max_bytes", "must not be negative")
         check(self.data_review_folds >= 2, "training.data_review_folds", "must be at least 2")
+        check(0 <= self.calibration_holdout <= 0.5, "training.calibration_holdout", "must be between 0 and 0.5")
         check(self.shuffle_buffer >= 1, "training.shuffle_buffer", "must be at least 1")
         check(self.steps_per_execution >= 1, "training.steps_per_execution", "must be at least 1")
         check(self.accelerator in ("auto", "tpu", "gpu", "cpu"), "training.accelerator",

@@ -53,24 +53,24 @@ def run_fn(fn_args) -> None:
         else:
             with feature_store.open_store(cache_plan.kind, settings.shuffle_buffer) as store:
                 eval_probabilities = run.on_features(model_parts, run.cache(model_parts, store))
-        if run.review:
+        if run.temperature:
             with placement.strategy.scope():
-                model = parts.with_temperature(model, run.review.temperature)
+                model = parts.with_temperature(model, run.temperature.value)
         export.export(model, classes, image_size, fn_args.serving_model_dir, _save_options(placement),
                       max_image_pixels=config["max_image_pixels"], warmup_records=fn_args.eval_files)
 
     eval_labels = data.read_labels(fn_args.eval_files)
     if run.review:
-        progress.write_review(fn_args.model_run_dir, run.review, run.review.calibration(eval_probabilities,
-                                                                                        eval_labels))
-        eval_probabilities = run.review.calibrated(eval_probabilities)
+        progress.write_review(fn_args.model_run_dir, run.review,
+                              run.review.calibration(run.temperature, eval_probabilities, eval_labels))
+        eval_probabilities = run.temperature.apply(eval_probabilities)
     progress.write_confidence(fn_args.serving_model_dir, calibration.confidence_record(
         eval_probabilities, eval_labels, classes, config["target_accuracy"]))
     progress.write_eval_predictions(fn_args.model_run_dir, data.read_sources(fn_args.eval_files), eval_probabilities)
     progress.write_history(fn_args.model_run_dir, {
         "model": settings.model, "strategy": placement.kind, "replicas": placement.replicas,
         "global_batch_size": global_batch, "steps_per_epoch": run.steps_per_epoch, "train_records": train_records,
-        "eval_records": eval_records, "params": model.count_params(), "feature_cache": cache_plan.kind,
+        "fitted_records": run.fitted_records, "eval_records": eval_records, "params": model.count_params(), "feature_cache": cache_plan.kind,
         "feature_cache_reason": cache_plan.reason,
         "fine_tune_layers": fine_tuning.layers if fine_tuning.epochs else 0,
         "data_review": run.review_note, "data_review_seconds": run.review_seconds,
@@ -86,15 +86,22 @@ class Run:
         self.fn_args, self.settings, self.placement = fn_args, settings, placement
         self.global_batch, self.fine_tuning = global_batch, fine_tuning
         self.train_records, self.eval_records = records
-        self.steps_per_epoch = max(1, self.train_records // global_batch)
         self.total_epochs = settings.epochs + fine_tuning.epochs
-        self.progress = progress.EpochProgress(self.steps_per_epoch * global_batch, self.total_epochs)
-        self.callbacks = [tf.keras.callbacks.TensorBoard(fn_args.model_run_dir), self.progress,
-                          divergence.FailOnNonFiniteLoss()]
+        self._train_on(self.train_records)
         self.review: data_review.Review | None = None
+        self.temperature: calibration.Temperature | None = None  # The exported model's.
         self.review_note = ("skipped: no cached pooled features (the model is not built in parts, or the feature "
                             "cache is off or would not fit)")
         self.review_seconds = 0.0
+
+    def _train_on(self, records: int) -> None:
+        """Both phases' steps and progress for `records` train photos (fewer than the split's when some are held
+        out for calibration)."""
+        self.fitted_records = records
+        self.steps_per_epoch = max(1, records // self.global_batch)
+        self.progress = progress.EpochProgress(self.steps_per_epoch * self.global_batch, self.total_epochs)
+        self.callbacks = [tf.keras.callbacks.TensorBoard(self.fn_args.model_run_dir), self.progress,
+                          divergence.FailOnNonFiniteLoss()]
 
     def cache_plan(self, model_parts: parts.Parts | None) -> features.CachePlan:
         """Where the frozen part's activations go (features.plan), logged with its reason."""
@@ -129,18 +136,45 @@ class Run:
             len(cached.train_labels), cached.train.views, -1)
         pooled_eval = features.predict(model_parts.tuned, cached.eval, batch)
         self._review(model_parts.head, pooled, pooled_eval, cached)
+        held_out = self._calibration_holdout(model_parts)
+        kept = None if held_out is None else ~held_out
         self._fit(model_parts.head, self._frozen_rate(),
-                  features.train_dataset(pooled, cached.train_labels, batch, seed),
+                  features.train_dataset(pooled, cached.train_labels, batch, seed, kept),
                   features.eval_dataset(pooled_eval, cached.eval_labels, batch), 0, self.settings.epochs)
         if not self._fine_tunes(model_parts):
             return features.predict(model_parts.head, pooled_eval, batch)
         with self.placement.strategy.scope():
             cut = tf.keras.Input(cached.eval.shape)
             upper = tf.keras.Model(cut, model_parts.head(model_parts.tuned(cut, training=False)))
-        self._fit(upper, self._fine_tune_rate(), features.train_dataset(cached.train, cached.train_labels, batch, seed),
+        self._fit(upper, self._fine_tune_rate(),
+                  features.train_dataset(cached.train, cached.train_labels, batch, seed, kept),
                   features.eval_dataset(cached.eval, cached.eval_labels, batch), self.settings.epochs,
                   self.total_epochs)
+        if held_out is not None:
+            self._fit_temperature(features.predict_photos(upper, cached.train, held_out, batch),
+                                  cached.train_labels[held_out])
         return features.predict(upper, cached.eval, batch)
+
+    def _calibration_holdout(self, model_parts: parts.Parts) -> np.ndarray | None:
+        """The train photos kept out of both phases to fit the exported model's temperature on, when it will be
+        fine-tuned (the review's out-of-fold heads are not, and under-correct it): one fold of
+        round(1 / training.calibration_holdout), dealt as the review deals its folds; None otherwise."""
+        if not (self.review and self.settings.calibration_holdout and self.fine_tuning.epochs
+                and model_parts.fine_tunable):
+            return None
+        held_out = data.read_folds(self.fn_args.train_files, round(1 / self.settings.calibration_holdout)) == 0
+        if held_out.all() or not held_out.any():
+            return None
+        self._train_on(int((~held_out).sum()))
+        log.info("calibration: %d of %d train photos held out of training to fit the temperature on",
+                 held_out.sum(), len(held_out))
+        return held_out
+
+    def _fit_temperature(self, probabilities: np.ndarray, labels: np.ndarray) -> None:
+        self.temperature = calibration.Temperature.fitted(
+            calibration.log_probabilities(probabilities), labels, f"{len(labels)} train photos held out of training")
+        log.info("temperature %.3f fitted on %s (the out-of-fold heads' %.3f)", self.temperature.value,
+                 self.temperature.fitted_on, self.review.temperature.value)
 
     def _review(self, head: tf.keras.Model, train_views: np.ndarray, eval_features: np.ndarray,
                 cached: features.Cached) -> None:
@@ -159,9 +193,10 @@ class Run:
             data.read_folds(train_files, self.settings.data_review_folds), self.fn_args.custom_config["classes"],
             recipe)
         self.review_seconds, self.review_note = time.perf_counter() - started, "done"
+        self.temperature = self.review.temperature
         log.info("data review in %.1f s: %d label issues, near-duplicate pairs %s, temperature %.3f, NumPy head's "
                  "eval accuracy %.3f", self.review_seconds, len(self.review.label_issues), self.review.counts(),
-                 self.review.temperature, self.review.head_eval_accuracy)
+                 self.review.temperature.value, self.review.head_eval_accuracy)
 
     def end_to_end(self, model: tf.keras.Model) -> np.ndarray:
         """Both phases on decoded photos, with the codelab's augmentation; the eval photos' probabilities."""

@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 
 from components import artifacts
-from components.training import data, feature_store, features, models, recipe
+from components.training import calibration, data, feature_store, features, models, recipe
 from components.training.models import mobilenet_v2, parts
 
 from tests.training.training_fixtures import (CLASSES, FEATURE_STORES, IMAGE_SIZE, fn_args, open_test_store,
@@ -76,6 +76,18 @@ def test_each_epoch_picks_one_view_per_photo(store):
     assert batches[0].shape == (40, 1) and dataset.element_spec[0].shape.is_fully_defined()
 
 
+def test_records_left_out_are_never_trained_on_and_their_photos_predicted_alone(store):
+    writer = store.writer(80, (1,), views=2)
+    writer.add(np.stack([np.arange(40) * 10, np.arange(40) * 10 + 1], axis=1).reshape(80, 1))  # View v of r: 10r+v.
+    table, held_out = writer.finish(), np.arange(40) % 4 == 0
+    epoch = next(iter(features.train_dataset(table, np.arange(40), global_batch=30, seed=1, keep=~held_out)))
+    assert sorted(epoch[1].numpy()) == list(np.flatnonzero(~held_out))  # The 30 kept records, each once.
+    assert set(epoch[0].numpy()[:, 0] // 10) == set(epoch[1].numpy())
+    identity = tf.keras.Sequential([tf.keras.Input((1,)), tf.keras.layers.Lambda(lambda x: x)])
+    photos = features.predict_photos(identity, table, held_out, global_batch=4)
+    np.testing.assert_array_equal(photos[:, 0], np.flatnonzero(held_out) * 10)  # View 0, in record order.
+
+
 def test_a_spilled_cache_is_removed_when_training_fails():
     with pytest.raises(RuntimeError, match="training failed"):
         with open_test_store(feature_store.DISK) as store:
@@ -134,6 +146,9 @@ def test_run_fn_trains_on_cached_features_and_exports_the_full_model(dataset, tm
     assert "training.feature_cache_max_bytes" in history["feature_cache_reason"]
     assert [e["epoch"] for e in history["epochs"]] == [1, 2, 3]
     assert f"feature cache {kind}: 48 train photos x 2 views and 18 eval photos" in caplog.text
+    held_out = data.read_folds(args.train_files, 10) == 0  # training.calibration_holdout 0.1: one fold of 10.
+    assert 0 < held_out.sum() < 48 and history["fitted_records"] == 48 - held_out.sum()
+    assert history["steps_per_epoch"] == (48 - held_out.sum()) // 8
     assert not [path for path in scratch.iterdir() if path.name.startswith(feature_store.SCRATCH_PREFIX)]
     # The exported model (backbone plus trained head) answers as the Trainer's last validation did.
     served = tf.saved_model.load(args.serving_model_dir).signatures[artifacts.EXAMPLES_SIGNATURE]
@@ -149,6 +164,21 @@ def test_run_fn_trains_on_cached_features_and_exports_the_full_model(dataset, tm
     accuracy = np.mean(outputs["class_id"].numpy() == [CLASSES.index(s.split("/")[-1].split("_")[0])
                                                        for s in _sources(dataset["records"]["eval"])])
     assert np.isclose(accuracy, history["epochs"][-1]["val_accuracy"], atol=1e-6)
+    _assert_temperature_fitted_on_the_held_out_photos(served, args, held_out)
+
+
+def _assert_temperature_fitted_on_the_held_out_photos(served, args, held_out: np.ndarray) -> None:
+    """The exported model's temperature is the one its own uncalibrated probabilities on the held-out train
+    photos give."""
+    record = json.load(open(os.path.join(args.model_run_dir, artifacts.CALIBRATION_FILE)))
+    assert record["fitted_on"] == f"{held_out.sum()} train photos held out of training"
+    train_records = [r.numpy() for r in tf.data.TFRecordDataset(data.list_files(args.train_files),
+                                                                compression_type="GZIP")]
+    held = [r for r, hold in zip(train_records, held_out) if hold]
+    calibrated = served(**{artifacts.EXAMPLES_INPUT: tf.constant(held)})["probabilities"].numpy()
+    logits = calibration.log_probabilities(calibrated) * record["temperature"]  # Undo the baked-in division.
+    labels = data.read_labels(args.train_files)[held_out]
+    assert calibration.fit_temperature(logits, labels) == pytest.approx(record["temperature"], rel=1e-3)
 
 
 @pytest.mark.parametrize("records, expected", [(100, 0), (1000, 29)])
