@@ -79,7 +79,7 @@ def test_a_damaged_earlier_file_is_decoded_again_not_reused(changed_folder, tmp_
     damaged = tmp_path / "damaged"
     shutil.copytree(earlier, damaged)
     index = sorted((damaged / artifacts.REUSE_INDEX_DIR).rglob(f"*{artifacts.REUSE_INDEX_SUFFIX}"))[0]
-    index.write_text("\n".join(index.read_text().split()[1:]))  # One line short: its pairing is unknown.
+    index.write_text("\n".join(index.read_text().splitlines()[1:]))  # One line short: its pairing is unknown.
     incremental, full = tmp_path / "incremental", tmp_path / "full"
     run_ingest(data_root=str(root), output_dir=str(incremental), settings=SETTINGS, previous_dir=str(damaged))
     run_ingest(data_root=str(root), output_dir=str(full), settings=SETTINGS)
