@@ -101,7 +101,7 @@ class WriteShard(PhotoPoolDoFn):
     The worker that made the records writes them: no shuffle moves new image bytes between workers (Beam's
     file sinks group every record by shard first, which cost ~0.5 ms a photo, a third of its transform); only
     reused images travel, through the joins of `reuse`.
-    Photos become records on the worker's thread pool (`pool`).
+    New photos become records on the worker's thread pool (`pool`).
     """
 
     def __init__(self, settings: IngestSettings, threads_per_core: int, output_dir: str):
@@ -119,8 +119,7 @@ class WriteShard(PhotoPoolDoFn):
                 shard_path(self._output_dir, name, shard))) for name in SPLITS}
             index = {name: files.enter_context(tfrecord_files.line_writer(
                 reuse.index_path(self._output_dir, name, record_file(shard.index, shard.count)))) for name in SPLITS}
-            work = [(photo, reused_at.get(position)) for position, photo in enumerate(shard.photos)]
-            for result in self.pool.map(self._process_one, work):  # In listing order.
+            for result in self._results(shard.photos, reused_at):
                 if isinstance(result, Written):
                     write[result.split](result.record)
                     index[result.split](reuse.index_line(reuse.IndexEntry(
@@ -133,12 +132,22 @@ class WriteShard(PhotoPoolDoFn):
                     yield beam.pvalue.TaggedOutput(_REJECTED, summary.manifest_line(result._asdict()))
         yield beam.pvalue.TaggedOutput(_OUTCOMES, outcomes)
 
-    def _process_one(self, work: tuple[tuple[str, str], reuse.Reused | None]) -> Written | summary.Rejection:
-        (path, label), reused = work
-        if reused is not None:
-            record = records.reuse_record(reused.record, class_id=self._settings.classes.index(label), label=label,
-                                          image_size=self._settings.image_size, source=path_bytes(path))
-            return self._written(path, label, record, reused.content_key, reused.stamp, reused=True)
+    def _results(self, photos: list[tuple[str, str]], reused_at: dict[int, reuse.Reused]):
+        """Each photo's Written or Rejection, in listing order: a reused image's record is rebuilt here (less work
+        than handing it to a thread), the other photos are decoded on the pool meanwhile."""
+        decoded = self.pool.map(self._decode, [photo for position, photo in enumerate(photos)
+                                               if position not in reused_at])
+        for position, photo in enumerate(photos):
+            yield self._reuse(photo, reused_at[position]) if position in reused_at else next(decoded)
+
+    def _reuse(self, photo: tuple[str, str], reused: reuse.Reused) -> Written:
+        path, label = photo
+        record = records.reuse_record(reused.record, class_id=self._settings.classes.index(label), label=label,
+                                      image_size=self._settings.image_size, source=path_bytes(path))
+        return self._written(path, label, record, reused.content_key, reused.stamp, reused=True)
+
+    def _decode(self, photo: tuple[str, str]) -> Written | summary.Rejection:
+        path, label = photo
         stamp = photo_stamp(path)
         try:
             data = read_photo(path, self._settings.max_file_bytes)

@@ -57,6 +57,10 @@ class IndexEntry(typing.NamedTuple):
     stamp: str | None
     path: str
 
+    @property
+    def content_key(self) -> str:
+        return self.reuse_key.rsplit("-", 1)[0]
+
 
 class Match(typing.NamedTuple):
     """A photo of a shard (at `position`) whose image is record `number` of an earlier record file."""
@@ -187,14 +191,21 @@ class MatchShard(PhotoPoolDoFn):
     def process(self, shard):
         by_path, by_key = self._earlier_entries(shard.index)
         digest = encoding_digest(self._settings)
+        paths = [path for path, _ in shard.photos]
+        stamps = self.look_up(photo_stamp, paths)
+        trusted = [self._trusted(path, stamp, by_path) for path, stamp in zip(paths, stamps)]
+        read = self.pool.map(self._content_key, [path for path, known in zip(paths, trusted) if known is None])
         matches = {}
-        found = self.pool.map(lambda photo: self._find(photo[0], by_path, by_key), shard.photos)
-        for position, (stamp, key, located) in enumerate(found):
-            if located is not None:
+        for position, (stamp, known) in enumerate(zip(stamps, trusted)):
+            key = known.entry.content_key if known else next(read)
+            if key is None:
+                continue  # Unreadable: WriteShard records why.
+            located = known or by_key.get(reuse_key(key, digest))
+            if located is None:
+                yield beam.pvalue.TaggedOutput(UNMATCHED, (reuse_key(key, digest), (shard.index, position, key, stamp)))
+            else:
                 matches.setdefault(located.files, (located.lines, []))[1].append(
                     Match(located.number, position, key, stamp))
-            elif key is not None:
-                yield beam.pvalue.TaggedOutput(UNMATCHED, (reuse_key(key, digest), (shard.index, position, key, stamp)))
         yield shard.index, matches
 
     def _earlier_entries(self, shard_index: int) -> tuple[dict[str, _Located], dict[str, _Located]]:
@@ -209,17 +220,18 @@ class MatchShard(PhotoPoolDoFn):
                 by_key.setdefault(entry.reuse_key, located)
         return by_path, by_key
 
-    def _find(self, path: str, by_path: dict[str, _Located], by_key: dict[str, _Located]):
-        """(stamp, content key, its earlier record or None) of a listed photo; no content key when unreadable."""
-        stamp = photo_stamp(path)
+    def _trusted(self, path: str, stamp: str | None, by_path: dict[str, _Located]) -> _Located | None:
+        """The earlier record of a photo whose path and stamp are unchanged, unless every photo is to be read."""
         known = by_path.get(path)
-        if not self._settings.incremental_verify_content and stamp is not None and known and known.entry.stamp == stamp:
-            return stamp, known.entry.reuse_key.rsplit("-", 1)[0], known
+        if self._settings.incremental_verify_content or stamp is None or known is None or known.entry.stamp != stamp:
+            return None
+        return known
+
+    def _content_key(self, path: str) -> str | None:
         try:
-            key = split.content_key(read_photo(path, self._settings.max_file_bytes))
+            return split.content_key(read_photo(path, self._settings.max_file_bytes))
         except image.Rejected:
-            return stamp, None, None
-        return stamp, key, by_key.get(reuse_key(key, encoding_digest(self._settings)))
+            return None
 
 
 def requests_for_photos(grouped) -> typing.Iterator[tuple[tuple[str, str], tuple]]:
