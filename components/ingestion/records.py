@@ -6,11 +6,13 @@ a protobuf whose wire format is fixed; the tests check the bytes parse with `tf.
 
 from __future__ import annotations
 
+import functools
 from typing import Mapping, Sequence, Union
 
 from components.artifacts import CLASS_FEATURE, IMAGE_FEATURE, LABEL_FEATURE, SIZE_FEATURE, SOURCE_FEATURE
 
 FeatureValue = Union[bytes, int, Sequence[int]]
+_ONE_BYTE = [bytes((value,)) for value in range(0x80)]
 
 
 def photo_record(*, jpeg: bytes, class_id: int, label: str, image_size: int, source: bytes) -> bytes:
@@ -33,14 +35,19 @@ def _entry(name: str, value: FeatureValue) -> bytes:
 def reuse_record(previous: bytes, *, class_id: int, label: str, image_size: int, source: bytes) -> bytes:
     """The record photo_record writes for these values and `previous`'s image: `previous` itself when its other
     features already hold them (a photo neither moved nor renamed), without copying or re-encoding the image."""
-    wanted = {CLASS_FEATURE: class_id, LABEL_FEATURE: label.encode(), SIZE_FEATURE: [image_size, image_size],
+    wanted = {CLASS_FEATURE: class_id, LABEL_FEATURE: label.encode(), SIZE_FEATURE: (image_size, image_size),
               SOURCE_FEATURE: source}
-    before = b"".join(_entry(name, value) for name, value in sorted(wanted.items()) if name < IMAGE_FEATURE)
-    after = b"".join(_entry(name, value) for name, value in sorted(wanted.items()) if name > IMAGE_FEATURE)
+    before = b"".join(_recent_entry(name, value) for name, value in sorted(wanted.items()) if name < IMAGE_FEATURE)
+    after = b"".join(_recent_entry(name, value) for name, value in sorted(wanted.items()) if name > IMAGE_FEATURE)
     if _only_image_between(memoryview(previous), before, after):
         return previous
     return photo_record(jpeg=record_image(previous), class_id=class_id, label=label, image_size=image_size,
                         source=source)
+
+
+@functools.lru_cache(maxsize=64)  # The class, label and size entries recur with every record of a shard.
+def _recent_entry(name: str, value: FeatureValue) -> bytes:
+    return _entry(name, value)
 
 
 def _only_image_between(record: memoryview, before: bytes, after: bytes) -> bool:
@@ -88,6 +95,8 @@ def _field(number: int, payload: bytes) -> bytes:
 
 
 def _varint(value: int) -> bytes:
+    if value <= 0x7F:  # Tags and most lengths: one byte.
+        return _ONE_BYTE[value]
     out = bytearray()
     while value > 0x7F:
         out.append(value & 0x7F | 0x80)

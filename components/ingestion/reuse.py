@@ -6,9 +6,14 @@ from this run's listing: an earlier record is copied whole when those are unchan
 so a photo moved to another class folder is relabelled. A record is reused only under its reuse key: the photo's
 content key plus a digest of everything else it depends on (the encoding settings, Pillow and its JPEG codec, the
 code of the transform and of the record layout), so changed settings or a new Pillow decode everything again.
-Every record's reuse key is written beside it (`components.artifacts.REUSE_INDEX_DIR`): the records themselves do
-not carry it, and a new feature would change the schema and the statistics of every run. The join is a Beam
-CoGroupByKey on the reuse key, so it runs on Dataflow as on the DirectRunner.
+Every record's reuse key, path and stamp (files.photo_stamp) are written beside it (`REUSE_INDEX_DIR`): the records
+themselves do not carry them, and a new feature would change the schema and the statistics of every run.
+
+A photo keeps its shard while the folder grows (beam_job.shard_of), so each shard first looks in the earlier files
+of its own index (MatchShard): a photo whose path and stamp are unchanged is not even read, and the worker that
+writes the shard copies those records itself. Only the rest (new, moved, copied or changed photos, and those that
+moved when the shard count grew) go through a Beam CoGroupByKey on the reuse key over the whole earlier artifact,
+so it runs on Dataflow as on the DirectRunner.
 """
 
 from __future__ import annotations
