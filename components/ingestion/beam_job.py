@@ -10,6 +10,7 @@ instead of a worker traceback.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import contextlib
 import hashlib
 import json
@@ -108,29 +109,59 @@ class WriteShard(PhotoPoolDoFn):
         super().__init__(threads_per_core)
         self._settings = settings
         self._output_dir = output_dir
+        self._writer = None
+        self._writing = None
+
+    def setup(self):
+        super().setup()
+        self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="write")
+        self._writing = None
 
     def process(self, shard_and_reused: tuple[Shard, list[reuse.Reused], dict]):
         shard, reused, local = shard_and_reused
         reused_at = {item.position: item for item in (*reused, *reuse.local_reused(local))}
+        outcomes, written = collections.Counter(), []
+        for result in self._results(shard.photos, reused_at):
+            if isinstance(result, Written):
+                written.append(result)
+                outcomes["written", result.split, result.label] += 1
+                outcomes[("reused",)] += result.reused
+                yield beam.pvalue.TaggedOutput(_KEYS, (result.content_key, (path_bytes(result.path), result.label)))
+            else:
+                outcomes["rejected", result.reason] += 1
+                yield beam.pvalue.TaggedOutput(_REJECTED, summary.manifest_line(result._asdict()))
+        self._wait_for_writes()  # At most one shard's records wait to be written.
+        self._writing = self._writer.submit(self._write_files, shard, written)
+        yield beam.pvalue.TaggedOutput(_OUTCOMES, outcomes)
+
+    def finish_bundle(self):
+        self._wait_for_writes()
+
+    def teardown(self):
+        if self._writer is not None:
+            self._writer.shutdown()
+        super().teardown()
+
+    def _wait_for_writes(self) -> None:
+        """Waits for the shard being written (re-raising its failure, which fails the bundle)."""
+        if self._writing is not None:
+            writing, self._writing = self._writing, None
+            writing.result()
+
+    def _write_files(self, shard: Shard, written: list[Written]) -> None:
+        """The shard's file of each split and their reuse indexes. On the writer thread: writing the records of a
+        shard whose images are all reused takes longer than making them (about 90 MB/s here), so the next shard
+        is made meanwhile."""
         digest = reuse.encoding_digest(self._settings)
-        outcomes = collections.Counter()
         with contextlib.ExitStack() as files:
             write = {name: files.enter_context(tfrecord_files.gzip_tfrecord_writer(
                 shard_path(self._output_dir, name, shard))) for name in SPLITS}
             index = {name: files.enter_context(tfrecord_files.line_writer(
                 reuse.index_path(self._output_dir, name, record_file(shard.index, shard.count)))) for name in SPLITS}
-            for result in self._results(shard.photos, reused_at):
-                if isinstance(result, Written):
-                    write[result.split](result.record)
-                    index[result.split](reuse.index_line(reuse.IndexEntry(
-                        reuse.reuse_key(result.content_key, digest), result.stamp, result.path)))
-                    outcomes["written", result.split, result.label] += 1
-                    outcomes[("reused",)] += result.reused
-                    yield beam.pvalue.TaggedOutput(_KEYS, (result.content_key, (path_bytes(result.path), result.label)))
-                else:
-                    outcomes["rejected", result.reason] += 1
-                    yield beam.pvalue.TaggedOutput(_REJECTED, summary.manifest_line(result._asdict()))
-        yield beam.pvalue.TaggedOutput(_OUTCOMES, outcomes)
+            for result in written:
+                write[result.split](result.record)
+                index[result.split](reuse.index_line(reuse.IndexEntry(
+                    reuse.reuse_key(result.content_key, digest), result.stamp, result.path)))
 
     def _results(self, photos: list[tuple[str, str]], reused_at: dict[int, reuse.Reused]):
         """Each photo's Written or Rejection, in listing order: a reused image's record is rebuilt here (less work
