@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(out, ignore_errors=True)
     photos = out / "photos"
     count = _add_copies(Path(args.data_root).resolve(), photos, range(args.copies))
-    settings = IngestSettings()
+    settings = IngestSettings(incremental_verify_content=args.verify_content)
     first = _ingest(photos, out / "first", settings)
     print(f"first full ingestion: {count} photos, {first:.1f} s", flush=True)
     added = _add_copies(Path(args.data_root).resolve(), photos, [args.copies], limit=round(args.new_fraction * count))
@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = photo_bench_parser("benchmarks.incremental", __doc__, "bench-out/incremental")
     parser.add_argument("--copies", type=int, default=COPIES, help="distinct copies of each photo in the folder")
     parser.add_argument("--new-fraction", type=float, default=0.01, help="new photos added, as a share of the folder")
+    parser.add_argument("--verify-content", action="store_true",
+                        help="read and hash every photo (data.incremental_verify_content) instead of trusting stamps")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each measurement; the fastest counts")
     return parser
 

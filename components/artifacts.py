@@ -18,10 +18,11 @@ SUMMARY_FILE = "ingest_summary.json"  # Counts per split and class, rejections b
 REJECTED_FILE = "rejected.jsonl"  # {"path", "reason", "detail"} per rejected photo, {"path", "reason"} per ignored.
 DUPLICATES_FILE = "duplicates.jsonl"  # One {"content_key", "paths", "labels"} object per byte-identical group.
 SUMMARY_PROPERTY = "ingest_summary"  # The summary's JSON, also kept on the artifact in ML Metadata.
-# The reuse key of each record, a line per record in record order: `<REUSE_INDEX_DIR>/Split-<split>/<record file>`
-# plus REUSE_INDEX_SUFFIX. Outside the split folders, which readers glob whole (split_files).
+# A line per record in record order, `[reuse key, stamp, path]` in JSON (components/ingestion/reuse.py):
+# `<REUSE_INDEX_DIR>/Split-<split>/<record file>` plus REUSE_INDEX_SUFFIX. Outside the split folders, which
+# readers glob whole (split_files).
 REUSE_INDEX_DIR = "reuse_index"
-REUSE_INDEX_SUFFIX = ".keys"
+REUSE_INDEX_SUFFIX = ".index.jsonl"
 
 # tf.Example features of an ingested record.
 IMAGE_FEATURE = "image"  # JPEG bytes, image_size x image_size.
@@ -100,6 +101,16 @@ EDGE_MODEL_TYPE = "components.EdgeModel"
 EDGE_MODEL_FORMER_TYPES = ("flowers.EdgeModel",)  # Its name before; ML Metadata stores made then still hold it.
 EDGE_METRICS_FILE = "edge_metrics.json"
 LABELS_FILE = "labels.txt"  # The class names, one a line, next to the TFLite models.
+
+
+def record_file(index: int, count: int) -> str:
+    """TFX's own naming for the index-th of count record files of a split."""
+    return f"{record_file_prefix(index)}{count:05d}.gz"
+
+
+def record_file_prefix(index: int) -> str:
+    """What the name of the index-th record file of a split starts with, whatever the file count."""
+    return f"{RECORD_PREFIX}-{index:05d}-of-"
 
 
 def split_dir(uri: str, split_name: str) -> str:

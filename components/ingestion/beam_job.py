@@ -10,7 +10,9 @@ instead of a worker traceback.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import contextlib
+import hashlib
 import json
 import math
 import typing
@@ -19,9 +21,9 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from components.artifacts import DUPLICATES_FILE, RECORD_PREFIX, REJECTED_FILE, SPLITS, SUMMARY_FILE, split_dir
+from components.artifacts import DUPLICATES_FILE, REJECTED_FILE, SPLITS, SUMMARY_FILE, record_file, split_dir
 from components.ingestion import checks, image, records, reuse, sources, split, summary, tfrecord_files
-from components.ingestion.files import path_bytes, read_photo
+from components.ingestion.files import path_bytes, photo_stamp, read_photo
 from components.ingestion.pool import PhotoPoolDoFn, threads_per_core
 from components.ingestion.settings import IngestSettings
 
@@ -46,7 +48,7 @@ def photo_to_record(path: str, label: str, data: bytes, settings: IngestSettings
 
 
 class Shard(typing.NamedTuple):
-    """A unit of work: every count-th listed photo from index, which become the index-th file of each split."""
+    """A unit of work: the listed photos that become the index-th of count files of each split."""
 
     index: int
     count: int
@@ -54,18 +56,29 @@ class Shard(typing.NamedTuple):
 
 
 def make_shards(listing: sources.Listing, settings: IngestSettings) -> list[Shard]:
-    """Photos dealt round-robin, so every file mixes the classes (the listing is sorted by class)."""
+    """Photos spread over the shards by their path (`shard_of`), in listing order within each: every file mixes
+    the classes, and a photo keeps its shard while the folder grows, so an incremental run copies most records
+    from the earlier file of the same index."""
     count = shard_count(len(listing.photos), settings.records_per_shard, settings.max_shards)
-    return [Shard(index, count, listing.photos[index::count]) for index in range(count)]
+    members = [[] for _ in range(count)]
+    for photo in listing.photos:
+        members[shard_of(photo[0], count)].append(photo)
+    return [Shard(index, count, photos) for index, photos in enumerate(members)]
 
 
-def shard_file(shard: Shard) -> str:
-    """TFX's own naming for the files of a split."""
-    return f"{RECORD_PREFIX}-{shard.index:05d}-of-{shard.count:05d}.gz"
+def shard_of(path: str, count: int) -> int:
+    """Jump consistent hash (Lamping and Veach, 2014) of the path's SHA-256: stable across runs and machines, and
+    when the shard count grows by one, only the photos that fill the new shard move."""
+    key, bucket, jump = int.from_bytes(hashlib.sha256(path_bytes(path)).digest()[:8], "big"), -1, 0
+    while jump < count:
+        bucket = jump
+        key = (key * 2862933555777941757 + 1) % 2**64
+        jump = int((bucket + 1) * (2**31 / ((key >> 33) + 1)))
+    return bucket
 
 
 def shard_path(output_dir: str, split_name: str, shard: Shard) -> str:
-    return FileSystems.join(split_dir(output_dir, split_name), shard_file(shard))
+    return FileSystems.join(split_dir(output_dir, split_name), record_file(shard.index, shard.count))
 
 
 class Written(typing.NamedTuple):
@@ -76,54 +89,97 @@ class Written(typing.NamedTuple):
     record: bytes
     path: str
     content_key: str  # Also what decides the split, so byte-identical photos share one.
+    stamp: str | None  # files.photo_stamp, taken before the photo was read.
     reused: bool  # Its image came from an earlier artifact.
 
 
 class WriteShard(PhotoPoolDoFn):
-    """A (Shard, [reuse.Reused, ...]) -> its train and eval files and their reuse indexes, written here; outputs
+    """A (Shard, [reuse.Reused, ...], its reuse.MatchShard matches) -> its train and eval files and their reuse
+    indexes, written here; outputs
     its rejections (manifest lines), a Counter of outcomes and the (content key, (path as bytes, label)) of every
     written photo. Bad input becomes a manifest entry, never an exception. A reused image is not read or decoded.
 
     The worker that made the records writes them: no shuffle moves new image bytes between workers (Beam's
     file sinks group every record by shard first, which cost ~0.5 ms a photo, a third of its transform); only
     reused images travel, through the joins of `reuse`.
-    Photos become records on the worker's thread pool (`pool`).
+    New photos become records on the worker's thread pool (`pool`).
     """
 
     def __init__(self, settings: IngestSettings, threads_per_core: int, output_dir: str):
         super().__init__(threads_per_core)
         self._settings = settings
         self._output_dir = output_dir
+        self._writer = None
+        self._writing = None
 
-    def process(self, shard_and_reused: tuple[Shard, list[reuse.Reused]]):
-        shard, reused = shard_and_reused
-        reused_at = {item.position: item for item in reused}
+    def setup(self):
+        super().setup()
+        self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="write")
+        self._writing = None
+
+    def process(self, shard_and_reused: tuple[Shard, list[reuse.Reused], dict]):
+        shard, reused, local = shard_and_reused
+        reused_at = {item.position: item for item in (*reused, *reuse.local_reused(local))}
+        outcomes, written = collections.Counter(), []
+        for result in self._results(shard.photos, reused_at):
+            if isinstance(result, Written):
+                written.append(result)
+                outcomes["written", result.split, result.label] += 1
+                outcomes[("reused",)] += result.reused
+                yield beam.pvalue.TaggedOutput(_KEYS, (result.content_key, (path_bytes(result.path), result.label)))
+            else:
+                outcomes["rejected", result.reason] += 1
+                yield beam.pvalue.TaggedOutput(_REJECTED, summary.manifest_line(result._asdict()))
+        self._wait_for_writes()  # At most one shard's records wait to be written.
+        self._writing = self._writer.submit(self._write_files, shard, written)
+        yield beam.pvalue.TaggedOutput(_OUTCOMES, outcomes)
+
+    def finish_bundle(self):
+        self._wait_for_writes()
+
+    def teardown(self):
+        if self._writer is not None:
+            self._writer.shutdown()
+        super().teardown()
+
+    def _wait_for_writes(self) -> None:
+        """Waits for the shard being written (re-raising its failure, which fails the bundle)."""
+        if self._writing is not None:
+            writing, self._writing = self._writing, None
+            writing.result()
+
+    def _write_files(self, shard: Shard, written: list[Written]) -> None:
+        """The shard's file of each split and their reuse indexes. On the writer thread: writing the records of a
+        shard whose images are all reused takes longer than making them (about 90 MB/s here), so the next shard
+        is made meanwhile."""
         digest = reuse.encoding_digest(self._settings)
-        outcomes = collections.Counter()
         with contextlib.ExitStack() as files:
             write = {name: files.enter_context(tfrecord_files.gzip_tfrecord_writer(
                 shard_path(self._output_dir, name, shard))) for name in SPLITS}
             index = {name: files.enter_context(tfrecord_files.line_writer(
-                reuse.index_path(self._output_dir, name, shard_file(shard)))) for name in SPLITS}
-            work = [(photo, reused_at.get(position)) for position, photo in enumerate(shard.photos)]
-            for result in self.pool.map(self._process_one, work):  # In listing order.
-                if isinstance(result, Written):
-                    write[result.split](result.record)
-                    index[result.split](reuse.reuse_key(result.content_key, digest))
-                    outcomes["written", result.split, result.label] += 1
-                    outcomes[("reused",)] += result.reused
-                    yield beam.pvalue.TaggedOutput(_KEYS, (result.content_key, (path_bytes(result.path), result.label)))
-                else:
-                    outcomes["rejected", result.reason] += 1
-                    yield beam.pvalue.TaggedOutput(_REJECTED, summary.manifest_line(result._asdict()))
-        yield beam.pvalue.TaggedOutput(_OUTCOMES, outcomes)
+                reuse.index_path(self._output_dir, name, record_file(shard.index, shard.count)))) for name in SPLITS}
+            for result in written:
+                write[result.split](result.record)
+                index[result.split](reuse.index_line(reuse.IndexEntry(
+                    reuse.reuse_key(result.content_key, digest), result.stamp, result.path)))
 
-    def _process_one(self, work: tuple[tuple[str, str], reuse.Reused | None]) -> Written | summary.Rejection:
-        (path, label), reused = work
-        if reused is not None:
-            record = records.reuse_record(reused.record, class_id=self._settings.classes.index(label), label=label,
-                                          image_size=self._settings.image_size, source=path_bytes(path))
-            return self._written(path, label, record, reused.content_key, reused=True)
+    def _results(self, photos: list[tuple[str, str]], reused_at: dict[int, reuse.Reused]):
+        """Each photo's Written or Rejection, in listing order: a reused image's record is rebuilt here (less work
+        than handing it to a thread), the other photos are decoded on the pool meanwhile."""
+        decoded = self.pool.map(self._decode, [photo for position, photo in enumerate(photos)
+                                               if position not in reused_at])
+        for position, photo in enumerate(photos):
+            yield self._reuse(photo, reused_at[position]) if position in reused_at else next(decoded)
+
+    def _reuse(self, photo: tuple[str, str], reused: reuse.Reused) -> Written:
+        path, label = photo
+        record = records.reuse_record(reused.record, class_id=self._settings.classes.index(label), label=label,
+                                      image_size=self._settings.image_size, source=path_bytes(path))
+        return self._written(path, label, record, reused.content_key, reused.stamp, reused=True)
+
+    def _decode(self, photo: tuple[str, str]) -> Written | summary.Rejection:
+        path, label = photo
+        stamp = photo_stamp(path)
         try:
             data = read_photo(path, self._settings.max_file_bytes)
             example = photo_to_record(path, label, data, self._settings)
@@ -131,10 +187,10 @@ class WriteShard(PhotoPoolDoFn):
             return summary.Rejection.of(path, rejected.reason, rejected.detail)
         except Exception as error:  # A photo no rule foresaw: reported with the error, never a job failure.
             return summary.Rejection.of(path, image.UNEXPECTED, f"{type(error).__name__}: {error}")
-        return self._written(path, label, example, split.content_key(data), reused=False)
+        return self._written(path, label, example, split.content_key(data), stamp, reused=False)
 
-    def _written(self, path: str, label: str, record: bytes, key: str, reused: bool) -> Written:
-        return Written(split.split_for(key, self._settings.eval_fraction), label, record, path, key, reused)
+    def _written(self, path: str, label: str, record: bytes, key: str, stamp: str | None, reused: bool) -> Written:
+        return Written(split.split_for(key, self._settings.eval_fraction), label, record, path, key, stamp, reused)
 
 
 def build_graph(pipeline: beam.Pipeline, listing: sources.Listing, settings: IngestSettings,
@@ -148,7 +204,7 @@ def build_graph(pipeline: beam.Pipeline, listing: sources.Listing, settings: Ing
     if previous_dir:
         to_write = shards | "PairWithReusable" >> reuse.PairWithReusable(settings, threads, previous_dir)
     else:
-        to_write = shards | "NothingReused" >> beam.Map(lambda shard: (shard, []))
+        to_write = shards | "NothingReused" >> beam.Map(lambda shard: (shard, [], {}))
     results = (to_write
                | "WriteShards" >> beam.ParDo(WriteShard(settings, threads, output_dir))
                .with_outputs(_REJECTED, _OUTCOMES, _KEYS))

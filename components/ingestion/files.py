@@ -10,6 +10,7 @@ import stat
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from components import paths
 from components.ingestion import image, sources
 
 
@@ -18,6 +19,21 @@ def read_file(path: str, max_bytes: int = -1) -> bytes:
     decompressed by extension."""
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
         return handle.read(max_bytes + 1 if max_bytes >= 0 else -1)
+
+
+def photo_stamp(path: str) -> str | None:
+    """What the file system says of a photo without reading it: size and modification time (locally also the
+    inode change time, which only the kernel sets: `touch -r` or `cp -p` can put an mtime back, not a ctime); on
+    GCS an object's update time changes with every rewrite. Taken before the photo is read, so a change while it
+    is read shows in the next run's stamp. None when the file cannot be looked at (it is rejected when read)."""
+    try:
+        if sources.is_remote(path):
+            found = FileSystems.match([paths.literal(path)])[0].metadata_list[0]
+            return f"{found.size_in_bytes}:{found.last_updated_in_seconds!r}"
+        status = os.stat(path)
+        return f"{status.st_size}:{status.st_mtime_ns}:{status.st_ctime_ns}"
+    except Exception:  # OSError, BeamIOError, IndexError (gone from the bucket): read_photo says why.
+        return None
 
 
 def read_photo(path: str, max_bytes: int) -> bytes:

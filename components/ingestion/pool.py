@@ -35,6 +35,13 @@ class PhotoPoolDoFn(beam.DoFn):
         threads = self._threads_per_core * (os.cpu_count() or 1)
         self.pool = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="photo")
 
+    def look_up(self, function, paths: list[str]) -> list:
+        """function(path) for each path: on the pool for remote files (each look-up waits on a request), here for
+        local ones (a stat costs less than handing it to a thread)."""
+        if paths and sources.is_remote(paths[0]):
+            return list(self.pool.map(function, paths))
+        return [function(path) for path in paths]
+
     def teardown(self):
         if self.pool is not None:
             self.pool.shutdown()

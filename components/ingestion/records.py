@@ -6,11 +6,13 @@ a protobuf whose wire format is fixed; the tests check the bytes parse with `tf.
 
 from __future__ import annotations
 
+import functools
 from typing import Mapping, Sequence, Union
 
 from components.artifacts import CLASS_FEATURE, IMAGE_FEATURE, LABEL_FEATURE, SIZE_FEATURE, SOURCE_FEATURE
 
 FeatureValue = Union[bytes, int, Sequence[int]]
+_ONE_BYTE = [bytes((value,)) for value in range(0x80)]
 
 
 def photo_record(*, jpeg: bytes, class_id: int, label: str, image_size: int, source: bytes) -> bytes:
@@ -21,22 +23,48 @@ def photo_record(*, jpeg: bytes, class_id: int, label: str, image_size: int, sou
 
 def make_example(features: Mapping[str, FeatureValue]) -> bytes:
     """Serialized Example: bytes become a BytesList, ints and int sequences an Int64List; keys sorted."""
-    entries = b"".join(_field(1, _field(1, name.encode()) + _field(2, _feature(value)))
-                       for name, value in sorted(features.items()))
+    entries = b"".join(_entry(name, value) for name, value in sorted(features.items()))
     return _field(1, entries)  # Example.features { feature: <map entries> }
+
+
+def _entry(name: str, value: FeatureValue) -> bytes:
+    """One entry of the Features map (key, Feature)."""
+    return _field(1, _field(1, name.encode()) + _field(2, _feature(value)))
 
 
 def reuse_record(previous: bytes, *, class_id: int, label: str, image_size: int, source: bytes) -> bytes:
     """The record photo_record writes for these values and `previous`'s image: `previous` itself when its other
     features already hold them (a photo neither moved nor renamed), without copying or re-encoding the image."""
-    features = _features(previous)
-    wanted = {CLASS_FEATURE: class_id, LABEL_FEATURE: label.encode(), SIZE_FEATURE: [image_size, image_size],
+    wanted = {CLASS_FEATURE: class_id, LABEL_FEATURE: label.encode(), SIZE_FEATURE: (image_size, image_size),
               SOURCE_FEATURE: source}
-    if features.keys() == {IMAGE_FEATURE, *wanted} and all(features[name] == _feature(value)
-                                                            for name, value in wanted.items()):
+    before = b"".join(_recent_entry(name, value) for name, value in sorted(wanted.items()) if name < IMAGE_FEATURE)
+    after = b"".join(_recent_entry(name, value) for name, value in sorted(wanted.items()) if name > IMAGE_FEATURE)
+    if _only_image_between(memoryview(previous), before, after):
         return previous
     return photo_record(jpeg=record_image(previous), class_id=class_id, label=label, image_size=image_size,
                         source=source)
+
+
+@functools.lru_cache(maxsize=64)  # The class, label and size entries recur with every record of a shard.
+def _recent_entry(name: str, value: FeatureValue) -> bytes:
+    return _entry(name, value)
+
+
+def _only_image_between(record: memoryview, before: bytes, after: bytes) -> bool:
+    """Whether the record's map entries (sorted by name, as make_example writes them) are `before`, one image
+    entry and `after`: compared as bytes, only the image entry's header parsed (most records are reused whole)."""
+    if record[:1] != b"\x0a":  # Example.features, length-delimited
+        return False
+    length, at = _read_varint(record, 1)
+    end = len(record) - len(after)
+    if at + length != len(record) or end < at + len(before) or record[at:at + len(before)] != before \
+            or record[end:] != after:
+        return False
+    entries = record[at + len(before):end]
+    try:
+        return [bytes(_only(entry, 1)) for entry in _payloads(entries, 1)] == [IMAGE_FEATURE.encode()]
+    except (ValueError, IndexError):
+        return False
 
 
 def record_image(record: bytes) -> bytes:
@@ -67,6 +95,8 @@ def _field(number: int, payload: bytes) -> bytes:
 
 
 def _varint(value: int) -> bytes:
+    if value <= 0x7F:  # Tags and most lengths: one byte.
+        return _ONE_BYTE[value]
     out = bytearray()
     while value > 0x7F:
         out.append(value & 0x7F | 0x80)

@@ -29,6 +29,9 @@ class IngestSettings:
     max_image_pixels: int = 50_000_000
     max_file_bytes: int = 256 * 2**20  # Bigger files are rejected unread: a misnamed video must not fill memory.
     jpeg_quality: int = 95
+    # Incremental ingestion: read and hash every photo, even one whose path, size and modification time match the
+    # earlier artifact's (whose content key is then taken on trust, as rsync and make do).
+    incremental_verify_content: bool = False
 
     def validate(self) -> None:
         check(len(self.classes) >= 2, "data.classes", "needs at least two classes")

