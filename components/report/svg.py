@@ -48,7 +48,7 @@ def xy_chart(title: str, series: dict[str, Points], x_label: str = "", y_label: 
 class _Frame:
     """Maps data coordinates into the plot area."""
 
-    left, right, top, bottom = _PAD, _W - _LEGEND, _PAD / 1.5 + 8, _H - _PAD
+    left, right, top, bottom = _PAD + 14, _W - _LEGEND, _PAD / 1.5 + 8, _H - _PAD  # Room for "0.000948".
 
     def __init__(self, x_range: tuple[float, float], y_range: tuple[float, float]):
         self.x_range, self.y_range = x_range, y_range
