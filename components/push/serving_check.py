@@ -57,7 +57,10 @@ def _run_probe(model_dir: str, photos: list[bytes], timeout_s: float) -> dict | 
                 writer.write(photo)
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
         try:
-            done = subprocess.run([sys.executable, PROBE, model_dir, photos_file], capture_output=True, text=True,
+            # The probe runs in the scratch folder, so a relative local path (a relative pipeline root) is made
+            # absolute here.
+            where = model_dir if "://" in model_dir else os.path.abspath(model_dir)
+            done = subprocess.run([sys.executable, PROBE, where, photos_file], capture_output=True, text=True,
                                   timeout=timeout_s, env=env, cwd=scratch)
         except subprocess.TimeoutExpired:
             return f"a fresh process did not load and answer it within {timeout_s:.0f} s"

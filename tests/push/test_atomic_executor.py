@@ -65,6 +65,16 @@ def test_blessed_model_is_pushed_and_recorded_with_destination_and_version(tmp_p
     assert "Not recorded: the Pusher received no ModelEvaluation." in card
 
 
+def test_a_model_under_a_relative_pipeline_root_is_pushed(tmp_path, tiny_models, monkeypatch):
+    """`make run`'s root is runs/pipeline: the serving check's fresh process runs elsewhere and needs its path."""
+    exported = _model(tmp_path, "m", tiny_models["m"])
+    monkeypatch.chdir(tmp_path)
+    relative = standard_artifacts.Model()
+    relative.uri = os.path.relpath(exported.uri, tmp_path)
+    pushed = _push(tmp_path, relative, blessed=1, run="1")
+    assert _recorded(pushed) == (1, str(tmp_path / "serving" / "1"), "1")
+
+
 def test_the_same_model_blessed_again_is_not_pushed_as_a_new_version(tmp_path, tiny_models):
     """What a Vertex run with the stock resolver would otherwise do on an identical rerun."""
     model = _model(tmp_path, "m", tiny_models["m"])
