@@ -80,9 +80,9 @@ def write_fold(by_fold: dict[int, list[FoldRecord]], fold: int, examples: str) -
 
     for name, chosen in ((EVAL_SPLIT, [fold]), (TRAIN_SPLIT, [f for f in by_fold if f != fold])):
         os.makedirs(split_dir(examples, name), exist_ok=True)
-        with tfrecord_files.gzip_tfrecord_writer(os.path.join(split_dir(examples, name), "records.gz")) as write:
+        with tfrecord_files.gzip_tfrecord_writer(os.path.join(split_dir(examples, name), "records.gz")) as writer:
             for item in (item for f in chosen for item in by_fold[f]):
-                write(item.record)
+                writer.write(item.record)
     return examples
 
 

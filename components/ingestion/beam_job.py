@@ -91,6 +91,7 @@ class Written(typing.NamedTuple):
     content_key: str  # Also what decides the split, so byte-identical photos share one.
     stamp: str | None  # files.photo_stamp, taken before the photo was read.
     reused: bool  # Its image came from an earlier artifact.
+    earlier: tfrecord_files.StoredRecord | None = None  # The earlier record it is, when reused whole.
 
 
 class WriteShard(PhotoPoolDoFn):
@@ -159,7 +160,10 @@ class WriteShard(PhotoPoolDoFn):
             index = {name: files.enter_context(tfrecord_files.line_writer(
                 reuse.index_path(self._output_dir, name, record_file(shard.index, shard.count)))) for name in SPLITS}
             for result in written:
-                write[result.split](result.record)
+                if result.earlier is None:
+                    write[result.split].write(result.record)
+                else:
+                    write[result.split].copy(result.earlier)
                 index[result.split](reuse.index_line(reuse.IndexEntry(
                     reuse.reuse_key(result.content_key, digest), result.stamp, result.path)))
 
@@ -173,9 +177,11 @@ class WriteShard(PhotoPoolDoFn):
 
     def _reuse(self, photo: tuple[str, str], reused: reuse.Reused) -> Written:
         path, label = photo
-        record = records.reuse_record(reused.record, class_id=self._settings.classes.index(label), label=label,
+        earlier = reused.earlier.record
+        record = records.reuse_record(earlier, class_id=self._settings.classes.index(label), label=label,
                                       image_size=self._settings.image_size, source=path_bytes(path))
-        return self._written(path, label, record, reused.content_key, reused.stamp, reused=True)
+        written = self._written(path, label, record, reused.content_key, reused.stamp, reused=True)
+        return written._replace(earlier=reused.earlier) if record is earlier else written
 
     def _decode(self, photo: tuple[str, str]) -> Written | summary.Rejection:
         path, label = photo

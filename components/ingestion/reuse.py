@@ -47,12 +47,13 @@ _REUSED = "reused"
 
 class Reused(typing.NamedTuple):
     """An earlier record whose image is reusable for the photo at `position` of a shard, whose bytes have
-    `content_key` and whose file had `stamp` (files.photo_stamp) when looked at (see records.reuse_record)."""
+    `content_key` and whose file had `stamp` (files.photo_stamp) when looked at (see records.reuse_record), with
+    its bytes in the earlier file (copied as they are when the record is reused whole)."""
 
     position: int
     content_key: str
     stamp: str | None
-    record: bytes
+    earlier: tfrecord_files.StoredRecord
 
 
 class IndexEntry(typing.NamedTuple):
@@ -142,11 +143,11 @@ def _reusable_entries(index: str, settings: IngestSettings) -> list[IndexEntry]:
     return entries if entries and entries[0].reuse_key.endswith(f"-{digest}") else []
 
 
-def checked_records(record_path: str, lines: int) -> list[bytes]:
+def checked_records(record_path: str, lines: int) -> list[tfrecord_files.StoredRecord]:
     """The records of an earlier file, or none (with a warning) when it is damaged or does not match its index's
     `lines`: its photos are then decoded again."""
     try:
-        found = tfrecord_files.read_tfrecords(record_path)
+        found = tfrecord_files.read_stored_records(record_path)
     except ValueError as error:
         logging.warning("not reusing %s: %s", record_path, error)
         return []
@@ -162,7 +163,7 @@ def read_requested(files_and_requests) -> typing.Iterator[tuple[int, Reused]]:
     (record_path, index), requests = files_and_requests
     found = checked_records(record_path, len(read_entries(index)))
     for number, shard_index, position, key, stamp in (requests if found else []):
-        yield shard_index, Reused(position, key, stamp, found[number])
+        yield shard_index, Reused(position, key, stamp, found[number].to_bytes())  # It travels to its shard.
 
 
 def local_reused(matches: dict[tuple[str, str], tuple[int, list[Match]]]) -> typing.Iterator[Reused]:

@@ -201,11 +201,17 @@ def test_a_record_is_reused_whole_unless_its_label_or_path_changed():
 
 def test_tfrecords_read_back_and_damage_is_refused(tmp_path):
     path = str(tmp_path / "records.gz")
-    with tfrecord_files.gzip_tfrecord_writer(path) as write:
+    with tfrecord_files.gzip_tfrecord_writer(path) as writer:
         for record in (b"one", b"", b"three" * 1000):
-            write(record)
+            writer.write(record)
     assert tfrecord_files.read_tfrecords(path) == [b"one", b"", b"three" * 1000]
-    written = gzip.decompress((tmp_path / "records.gz").read_bytes())
+    laid_out = (tmp_path / "records.gz").read_bytes()
+    in_place = bytearray(laid_out)
+    in_place[len(tfrecord_files.GZIP_HEADER) + 5 + 13] ^= 1  # The file's copy of a byte of the first record.
+    (tmp_path / "records.gz").write_bytes(bytes(in_place))
+    with pytest.raises(ValueError, match="checksum does not match"):
+        tfrecord_files.read_tfrecords(path)
+    written = gzip.decompress(laid_out)
     flipped = bytearray(written)
     flipped[13] ^= 1  # A byte of the first record's data.
     (tmp_path / "records.gz").write_bytes(gzip.compress(bytes(flipped)))
