@@ -136,6 +136,15 @@ def test_shard_count():
     assert beam_job.shard_count(1_000_000, 250, 64) == 64
 
 
+def test_a_packed_shard_is_the_shard_and_a_fraction_of_its_listing(tmp_path):
+    photos = [(f"gs://bucket/flowers/{label}/photo_{number:05d} ü.jpg", label)
+              for number in range(2000) for label in ("daisy", "roses")]
+    shard = beam_job.Shard(3, 64, photos)
+    packed = beam_job.pack_shard(shard)
+    assert beam_job.unpack_shard(packed) == shard
+    assert len(packed) < len(json.dumps(photos)) / 5
+
+
 def test_unreadable_and_vanished_files_are_rejected(tmp_path, make_photo_folder, make_photo):
     """A permission-denied file (when not root) and a file deleted after listing: reported, job goes on."""
     root = tmp_path / "photos"
