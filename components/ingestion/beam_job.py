@@ -164,8 +164,8 @@ class WriteShard(PhotoPoolDoFn):
 
     def _write_files(self, shard: Shard, written: list[Written]) -> None:
         """The shard's file of each split and their reuse indexes. On the writer thread: writing the records of a
-        shard whose images are all reused takes about as long as making them (the copy and its GZIP CRC-32), so the next shard
-        is made meanwhile."""
+        shard whose images are all reused (the copy and its GZIP CRC-32) takes about as long as making them, so
+        the next shard is made meanwhile."""
         digest = reuse.encoding_digest(self._settings)
         with contextlib.ExitStack() as files:
             write = {name: files.enter_context(tfrecord_files.gzip_tfrecord_writer(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from typing import Callable
 
 import numpy as np
 import tensorflow as tf
@@ -26,6 +27,7 @@ AUTOTUNE = tf.data.AUTOTUNE
 TRAIN_VIEWS = 2  # The photo and its mirror.
 OFF = "off"
 Table = MemoryTable | DiskTable
+Forward = Callable[[np.ndarray], np.ndarray]  # A batch of exactly the global batch -> float32 outputs.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,12 +71,13 @@ def plan(enabled: bool, has_frozen_part: bool, needed_bytes: int, budget_bytes: 
                            "spilled to local scratch disk and streamed back each epoch")
 
 
-def compute(frozen: tf.keras.Model, train_files: list[str], eval_files: list[str], image_size: int,
+def compute(frozen: Forward, shape: tuple[int, ...], train_files: list[str], eval_files: list[str], image_size: int,
             global_batch: int, store) -> Cached:
-    """Run `frozen` over every view of every record, in file order, under the strategy it was built in, into
-    `store` (a `feature_store` MemoryStore or DiskStore)."""
-    train, train_labels = _activations(frozen, train_files, image_size, global_batch, TRAIN_VIEWS, store)
-    evaluation, eval_labels = _activations(frozen, eval_files, image_size, global_batch, 1, store)
+    """Run the frozen part (`frozen`: batches of exactly `global_batch` -> activations of `shape`, e.g. a
+    `frozen_pass.FrozenPass`'s) over every view of every record, in file order, into `store` (a `feature_store`
+    MemoryStore or DiskStore)."""
+    train, train_labels = _activations(frozen, shape, train_files, image_size, global_batch, TRAIN_VIEWS, store)
+    evaluation, eval_labels = _activations(frozen, shape, eval_files, image_size, global_batch, 1, store)
     return Cached(train, train_labels, evaluation, eval_labels)
 
 
@@ -100,14 +103,16 @@ def predict(model: tf.keras.Model, inputs: np.ndarray | Table, global_batch: int
         dataset, count = inputs.dataset(), inputs.rows
     else:
         dataset, count = tf.data.Dataset.from_tensor_slices(inputs), len(inputs)
-    return _padded_predict(model, dataset, count, global_batch, MemoryStore(), views=1).array
+    return _padded_predict(keras_forward(model), _output_shape(model), dataset, count, global_batch, MemoryStore(),
+                           views=1).array
 
 
 def predict_photos(model: tf.keras.Model, views: Table, records: np.ndarray, global_batch: int) -> np.ndarray:
     """`model` over view 0 (the photo itself) of the records where `records` is true, in record order."""
     wanted = tf.constant(np.repeat(np.asarray(records, bool), views.views) & (np.arange(views.rows) % views.views == 0))
     rows = views.dataset().enumerate().filter(lambda index, _: tf.gather(wanted, index)).map(lambda _, row: row)
-    return _padded_predict(model, rows, int(np.sum(records)), global_batch, MemoryStore(), views=1).array
+    return _padded_predict(keras_forward(model), _output_shape(model), rows, int(np.sum(records)), global_batch,
+                           MemoryStore(), views=1).array
 
 
 def _table(views: np.ndarray | Table) -> Table:
@@ -116,27 +121,35 @@ def _table(views: np.ndarray | Table) -> Table:
     return MemoryTable(np.asarray(views, np.float32).reshape(-1, *views.shape[2:]), views.shape[1])
 
 
-def _activations(frozen: tf.keras.Model, files: list[str], image_size: int, global_batch: int, views: int,
-                 store) -> tuple[Table, np.ndarray]:
+def keras_forward(model: tf.keras.Model) -> Forward:
+    """`model` as a Forward: Keras runs it under the strategy it was built in."""
+    return lambda batch: np.asarray(model.predict_on_batch(batch), np.float32)
+
+
+def _output_shape(model: tf.keras.Model) -> tuple[int, ...]:
+    return tuple(model.output.shape[1:])
+
+
+def _activations(frozen: Forward, shape: tuple[int, ...], files: list[str], image_size: int, global_batch: int,
+                 views: int, store) -> tuple[Table, np.ndarray]:
     """The frozen part over each record (and its mirror, interleaved after it, for two views), and the labels."""
     labels = data.read_labels(files)
     images = data.eval_dataset(files, image_size, batch_size=None).map(lambda image, _: image)
     if views == TRAIN_VIEWS:
         images = images.map(lambda image: tf.stack([image, tf.image.flip_left_right(image)])).unbatch()
-    return _padded_predict(frozen, images, len(labels) * views, global_batch, store, views), labels
+    return _padded_predict(frozen, shape, images, len(labels) * views, global_batch, store, views), labels
 
 
-def _padded_predict(model: tf.keras.Model, dataset: tf.data.Dataset, count: int, global_batch: int, store,
-                    views: int) -> Table:
+def _padded_predict(forward: Forward, shape: tuple[int, ...], dataset: tf.data.Dataset, count: int,
+                    global_batch: int, store, views: int) -> Table:
     """TPUs need every batch full: pad the last one with zeros and drop their outputs. Batches go to the store
     as they come, so a spilled cache never sits in memory whole."""
     padding = -count % global_batch
     zeros = dataset.take(1).map(tf.zeros_like).repeat(padding)
     batches = dataset.concatenate(zeros).batch(global_batch, drop_remainder=True).prefetch(AUTOTUNE)
-    shape = tuple(model.output.shape[1:])
     writer, left = store.writer(count, shape, views), count
     for batch in batches:
-        outputs = np.asarray(model.predict_on_batch(batch), np.float32)[:left]
+        outputs = forward(batch.numpy())[:left]
         writer.add(outputs)
         left -= len(outputs)
     return writer.finish()

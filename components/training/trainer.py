@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from components.artifacts import EVAL_SPLIT, TRAIN_SPLIT
 from components.training import (calibration, data, data_issues, data_review, divergence, export, feature_store,
-                                 features, models, progress, recipe, schedule, strategy)
+                                 features, frozen_pass, models, progress, recipe, schedule, strategy)
 from components.training.models import parts
 from components.training.settings import TrainingSettings
 
@@ -72,6 +72,8 @@ def run_fn(fn_args) -> None:
         "global_batch_size": global_batch, "steps_per_epoch": run.steps_per_epoch, "train_records": train_records,
         "fitted_records": run.fitted_records, "eval_records": eval_records, "params": model.count_params(), "feature_cache": cache_plan.kind,
         "feature_cache_reason": cache_plan.reason,
+        "feature_pass": run.frozen_pass.engine if run.frozen_pass else None,
+        "feature_pass_reason": run.frozen_pass.reason if run.frozen_pass else None,
         "fine_tune_layers": fine_tuning.layers if fine_tuning.epochs else 0,
         "data_review": run.review_note, "data_review_seconds": run.review_seconds,
         "data_review_head_eval_accuracy": run.review.head_eval_accuracy if run.review else None,
@@ -93,6 +95,7 @@ class Run:
         self.review_note = ("skipped: no cached pooled features (the model is not built in parts, or the feature "
                             "cache is off or would not fit)")
         self.review_seconds = 0.0
+        self.frozen_pass: frozen_pass.FrozenPass | None = None  # How the feature cache was computed, if it was.
 
     def _train_on(self, records: int) -> None:
         """Both phases' steps and progress for `records` train photos (fewer than the split's when some are held
@@ -121,7 +124,11 @@ class Run:
         started = time.perf_counter()
         with self.placement.strategy.scope():
             model_parts.frozen.compile(jit_compile=self.placement.jit_compile)
-        cached = features.compute(model_parts.frozen, self.fn_args.train_files, self.fn_args.eval_files,
+        self.frozen_pass = frozen_pass.choose(model_parts.frozen, self.placement, self.global_batch,
+                                              self.settings.tflite_feature_pass)
+        log.info("feature pass on %s: %s", self.frozen_pass.engine, self.frozen_pass.reason)
+        cached = features.compute(self.frozen_pass.run, tuple(model_parts.frozen.output.shape[1:]),
+                                  self.fn_args.train_files, self.fn_args.eval_files,
                                   self.fn_args.custom_config["image_size"], self.global_batch, store)
         log.info("feature cache: %d train photos x %d views and %d eval photos through the frozen part in %.1f s, "
                  "in %s", len(cached.train_labels), features.TRAIN_VIEWS, len(cached.eval_labels),

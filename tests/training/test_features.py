@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 
 from components import artifacts
-from components.training import calibration, data, feature_store, features, models, recipe
+from components.training import calibration, data, feature_store, features, frozen_pass, models, recipe, strategy
 from components.training.models import mobilenet_v2, parts
 
 from tests.training.training_fixtures import (CLASSES, FEATURE_STORES, IMAGE_SIZE, fn_args, open_test_store,
@@ -41,20 +41,26 @@ def store(request):
         assert not os.path.exists(opened.directory)
 
 
-def test_cached_features_give_the_full_models_predictions(model, dataset, store):
+@pytest.mark.parametrize("enabled, engine, atol", [(False, frozen_pass.KERAS, 1e-5), (True, frozen_pass.TFLITE, 1e-4)])
+def test_cached_features_give_the_full_models_predictions(model, dataset, store, enabled, engine, atol):
+    """Within float rounding of the full model, whether Keras or (on this CPU) the TFLite interpreter ran the
+    frozen part."""
     files = [artifacts.split_files(dataset["examples"], split)[0] for split in artifacts.SPLITS]
-    cached = features.compute(parts.of(model).frozen, [files[0]], [files[1]], IMAGE_SIZE, global_batch=8,
-                              store=store)
+    frozen = parts.of(model).frozen
+    chosen = frozen_pass.choose(frozen, strategy.resolve("cpu"), 8, enabled)
+    assert chosen.engine == engine
+    cached = features.compute(chosen.run, tuple(frozen.output.shape[1:]), [files[0]], [files[1]], IMAGE_SIZE,
+                              global_batch=8, store=store)
     images = {split: np.concatenate([x for x, _ in data.eval_dataset([f], IMAGE_SIZE, 64).as_numpy_iterator()])
               for split, f in zip(("train", "eval"), files)}
     assert (cached.train.rows, cached.train.views, cached.eval.rows) == (96, 2, 18)  # 96 % 8 == 0, 18 pads to 24
     np.testing.assert_array_equal(cached.eval_labels, data.read_labels([files[1]]))
     model_parts = parts.of(model)
     from_features = model_parts.head(model_parts.tuned(table_array(cached.eval))).numpy()
-    np.testing.assert_allclose(from_features, model.predict(images["eval"], verbose=0), atol=1e-5)
+    np.testing.assert_allclose(from_features, model.predict(images["eval"], verbose=0), atol=atol)
     assert len(set(from_features.argmax(axis=1))) > 1  # The comparison is not between constant answers.
     mirrored = model_parts.frozen.predict(images["train"][:, :, ::-1], verbose=0)
-    np.testing.assert_allclose(table_array(cached.train)[1::2], mirrored, atol=5e-5)  # Activations reach 20.
+    np.testing.assert_allclose(table_array(cached.train)[1::2], mirrored, atol=5 * atol)  # Activations reach 20.
     if store.kind == feature_store.DISK:  # Spilled to several files of whole records under the system's temp dir.
         assert len(cached.train.shards) > 2 and os.path.dirname(store.directory) == tempfile.gettempdir()
         assert sum(shard.records for shard in cached.train.shards) == 48
@@ -119,7 +125,8 @@ def test_feature_pass_compiles_with_xla(model, dataset, store):
     compiled = tf.keras.Model(frozen.input, frozen.output)  # Its own compile state; the layers are frozen's.
     compiled.compile(jit_compile=True)
     files = [artifacts.split_files(dataset["examples"], split)[0] for split in artifacts.SPLITS]
-    cached = features.compute(compiled, [files[0]], [files[1]], IMAGE_SIZE, global_batch=8, store=store)
+    cached = features.compute(features.keras_forward(compiled), tuple(frozen.output.shape[1:]), [files[0]],
+                              [files[1]], IMAGE_SIZE, global_batch=8, store=store)
     eval_images = np.concatenate([x for x, _ in data.eval_dataset([files[1]], IMAGE_SIZE, 64).as_numpy_iterator()])
     np.testing.assert_allclose(table_array(cached.eval), frozen.predict(eval_images, verbose=0), atol=1e-4)
     train = features.train_dataset(cached.train, cached.train_labels, global_batch=8, seed=0)
@@ -143,6 +150,7 @@ def test_run_fn_trains_on_cached_features_and_exports_the_full_model(dataset, tm
         run_fn(args)
     history = json.load(open(os.path.join(args.model_run_dir, artifacts.HISTORY_FILE)))
     assert history["feature_cache"] == kind and history["fine_tune_layers"] == 11
+    assert history["feature_pass"] == frozen_pass.TFLITE and "checked against Keras" in history["feature_pass_reason"]
     assert "training.feature_cache_max_bytes" in history["feature_cache_reason"]
     assert [e["epoch"] for e in history["epochs"]] == [1, 2, 3]
     assert f"feature cache {kind}: 48 train photos x 2 views and 18 eval photos" in caplog.text
