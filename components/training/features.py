@@ -103,7 +103,7 @@ def predict(model: tf.keras.Model, inputs: np.ndarray | Table, global_batch: int
         dataset, count = inputs.dataset(), inputs.rows
     else:
         dataset, count = tf.data.Dataset.from_tensor_slices(inputs), len(inputs)
-    return _padded_predict(keras_forward(model), _output_shape(model), dataset, count, global_batch, MemoryStore(),
+    return _padded_predict(keras_forward(model), output_shape(model), dataset, count, global_batch, MemoryStore(),
                            views=1).array
 
 
@@ -111,7 +111,7 @@ def predict_photos(model: tf.keras.Model, views: Table, records: np.ndarray, glo
     """`model` over view 0 (the photo itself) of the records where `records` is true, in record order."""
     wanted = tf.constant(np.repeat(np.asarray(records, bool), views.views) & (np.arange(views.rows) % views.views == 0))
     rows = views.dataset().enumerate().filter(lambda index, _: tf.gather(wanted, index)).map(lambda _, row: row)
-    return _padded_predict(keras_forward(model), _output_shape(model), rows, int(np.sum(records)), global_batch,
+    return _padded_predict(keras_forward(model), output_shape(model), rows, int(np.sum(records)), global_batch,
                            MemoryStore(), views=1).array
 
 
@@ -126,7 +126,8 @@ def keras_forward(model: tf.keras.Model) -> Forward:
     return lambda batch: np.asarray(model.predict_on_batch(batch), np.float32)
 
 
-def _output_shape(model: tf.keras.Model) -> tuple[int, ...]:
+def output_shape(model: tf.keras.Model) -> tuple[int, ...]:
+    """One output's shape, without the batch dimension."""
     return tuple(model.output.shape[1:])
 
 

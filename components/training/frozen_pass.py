@@ -13,7 +13,6 @@ engine ran and why.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 import time
 
@@ -23,7 +22,6 @@ import tensorflow as tf
 from components.training import features
 from components.training.strategy import Placement
 
-log = logging.getLogger(__name__)
 KERAS, TFLITE = "keras", "tflite"
 MAX_DIFFERENCE = 1e-3  # Largest |TFLite - Keras| on the check batch, relative to its largest Keras activation.
 

@@ -110,8 +110,8 @@ class Run:
         """Where the frozen part's activations go (features.plan), logged with its reason."""
         needed = 0
         if model_parts is not None:
-            shape = tuple(model_parts.frozen.output.shape[1:])
-            needed = features.cache_bytes(self.train_records, self.eval_records, shape)
+            needed = features.cache_bytes(self.train_records, self.eval_records,
+                                          features.output_shape(model_parts.frozen))
         cache_plan = features.plan(self.settings.feature_cache, model_parts is not None, needed,
                                    self.settings.feature_cache_max_bytes, feature_store.free_scratch_bytes())
         log.log(logging.WARNING if needed and cache_plan.kind == features.OFF else logging.INFO,
@@ -127,7 +127,7 @@ class Run:
         self.frozen_pass = frozen_pass.choose(model_parts.frozen, self.placement, self.global_batch,
                                               self.settings.tflite_feature_pass)
         log.info("feature pass on %s: %s", self.frozen_pass.engine, self.frozen_pass.reason)
-        cached = features.compute(self.frozen_pass.run, tuple(model_parts.frozen.output.shape[1:]),
+        cached = features.compute(self.frozen_pass.run, features.output_shape(model_parts.frozen),
                                   self.fn_args.train_files, self.fn_args.eval_files,
                                   self.fn_args.custom_config["image_size"], self.global_batch, store)
         log.info("feature cache: %d train photos x %d views and %d eval photos through the frozen part in %.1f s, "

@@ -49,7 +49,7 @@ def test_cached_features_give_the_full_models_predictions(model, dataset, store,
     frozen = parts.of(model).frozen
     chosen = frozen_pass.choose(frozen, strategy.resolve("cpu"), 8, enabled)
     assert chosen.engine == engine
-    cached = features.compute(chosen.run, tuple(frozen.output.shape[1:]), [files[0]], [files[1]], IMAGE_SIZE,
+    cached = features.compute(chosen.run, features.output_shape(frozen), [files[0]], [files[1]], IMAGE_SIZE,
                               global_batch=8, store=store)
     images = {split: np.concatenate([x for x, _ in data.eval_dataset([f], IMAGE_SIZE, 64).as_numpy_iterator()])
               for split, f in zip(("train", "eval"), files)}
@@ -125,7 +125,7 @@ def test_feature_pass_compiles_with_xla(model, dataset, store):
     compiled = tf.keras.Model(frozen.input, frozen.output)  # Its own compile state; the layers are frozen's.
     compiled.compile(jit_compile=True)
     files = [artifacts.split_files(dataset["examples"], split)[0] for split in artifacts.SPLITS]
-    cached = features.compute(features.keras_forward(compiled), tuple(frozen.output.shape[1:]), [files[0]],
+    cached = features.compute(features.keras_forward(compiled), features.output_shape(frozen), [files[0]],
                               [files[1]], IMAGE_SIZE, global_batch=8, store=store)
     eval_images = np.concatenate([x for x, _ in data.eval_dataset([files[1]], IMAGE_SIZE, 64).as_numpy_iterator()])
     np.testing.assert_allclose(table_array(cached.eval), frozen.predict(eval_images, verbose=0), atol=1e-4)
