@@ -78,7 +78,8 @@ def create_pipeline(config: PipelineConfig, *, schema_file: str, metadata_connec
     )
     drift_record = record_when_blessed(statistics_gen.outputs["statistics"], evaluator.outputs["blessing"])
     edge_export = EdgeExport(model=trainer_component.outputs["model"], examples=examples,
-                             blessing=evaluator.outputs["blessing"], classes_json=json.dumps(list(data.classes)),
+                             blessing=evaluator.outputs["blessing"], evaluation=evaluator.outputs["evaluation"],
+                             classes_json=json.dumps(list(data.classes)),
                              max_int8_drop=config.gate.max_tflite_drop)
     push_args = dict(model=trainer_component.outputs["model"], model_blessing=evaluator.outputs["blessing"],
                      edge_model=edge_export.outputs["edge_model"], examples=examples,  # The last three: the card.

@@ -15,6 +15,7 @@ from tfx.utils import path_utils
 
 from components.artifacts import BLESSED_PROPERTY, EDGE_MODEL_TYPE
 from components.edge.exporter import CALIBRATION_PHOTOS, export_edge_models, record_skipped
+from components.evaluation.results import candidate_and_baseline, load_model_metrics
 
 
 class EdgeModel(Artifact):
@@ -27,6 +28,7 @@ class EdgeModel(Artifact):
 def EdgeExport(model: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model],
                examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples],
                blessing: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ModelBlessing],
+               evaluation: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ModelEvaluation],
                edge_model: tfx.dsl.components.OutputArtifact[EdgeModel],
                classes_json: tfx.dsl.components.Parameter[str],
                max_int8_drop: tfx.dsl.components.Parameter[float],
@@ -35,5 +37,7 @@ def EdgeExport(model: tfx.dsl.components.InputArtifact[tfx.types.standard_artifa
     if blessing.get_int_custom_property(BLESSED_PROPERTY) != 1:
         record_skipped(edge_model.uri, "model not blessed")
         return
-    export_edge_models(path_utils.serving_model_path(model.uri), examples.uri, edge_model.uri,
-                       json.loads(classes_json), max_int8_drop, calibration_photos)
+    classes = json.loads(classes_json)
+    evaluated, _ = candidate_and_baseline(load_model_metrics(evaluation.uri, classes))
+    export_edge_models(path_utils.serving_model_path(model.uri), examples.uri, edge_model.uri, classes,
+                       max_int8_drop, calibration_photos, evaluated)

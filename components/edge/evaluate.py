@@ -30,6 +30,7 @@ class Scores:
     correct: int = 0
     count: int = 0
     seconds: list[float] = dataclasses.field(default_factory=list)
+    from_evaluator: bool = False  # The counts are the Evaluator's; only `seconds` were measured here.
 
     @property
     def accuracy(self) -> float | None:
@@ -69,14 +70,16 @@ class TfliteModel:
 
 
 def evaluate(model: tf.keras.Model, tflite_models: dict[str, TfliteModel], eval_files: list[str],
-             image_size: int) -> dict[str, Scores]:
-    """Scores of the Keras model (key "saved_model") and of each TFLite model on every eval record."""
-    scores = {"saved_model": Scores(), **{name: Scores() for name in tflite_models}}
+             image_size: int, saved_model: Scores | None = None) -> dict[str, Scores]:
+    """Scores of the Keras model (key "saved_model") and of each TFLite model on every eval record. Given the Keras
+    model's right answers (`saved_model`, the Evaluator's), it is only timed."""
+    scores = {"saved_model": saved_model or Scores(), **{name: Scores() for name in tflite_models}}
     batch_predict = tf.function(lambda images: model(images, training=False),
                                 input_signature=[tf.TensorSpec([None, image_size, image_size, 3], tf.float32)])
     for images, labels in data.eval_dataset(eval_files, image_size, EVAL_BATCH):
         images, labels = images.numpy(), labels.numpy()
-        _score(scores["saved_model"], batch_predict(images).numpy(), labels)
+        if not scores["saved_model"].from_evaluator:
+            _score(scores["saved_model"], batch_predict(images).numpy(), labels)
         for name, tflite_model in tflite_models.items():
             for pixels, label in zip(images, labels):
                 probabilities, seconds = tflite_model.predict(pixels)

@@ -20,6 +20,7 @@ import pytest
 from components import artifacts
 from components.artifacts import MODEL_CARD_FILE
 from components.edge.exporter import export_edge_models
+from components.evaluation.results import ModelMetrics
 from components.report import collect_run, format_summary
 from components.report.collect import edge_summary
 from components.text import edge_name, megabytes
@@ -87,6 +88,9 @@ def test_the_pushed_version_carries_both_tflite_models_and_the_labels(first_run)
     assert (tflite / "labels.txt").read_text().splitlines() == list(CLASSES)
     assert [m.name for m in record.edge.models] == ["saved_model", "float16", "int8"]
     assert record.edge.eval_photos == record.gate.candidate.example_count
+    assert record.edge.models[0].accuracy == pytest.approx(record.gate.accuracy)  # The Evaluator's, not re-scored.
+    edge_metrics = json.loads(next((root / "EdgeExport").rglob(artifacts.EDGE_METRICS_FILE)).read_text())
+    assert edge_metrics["saved_model_scored_by"] == "Evaluator"
     assert record.edge.accepted == ["float16", "int8"]
     assert all(m.accuracy is not None and m.latency_ms > 0 and m.size_bytes > 0 for m in record.edge.models)
     assert "next to the version: float16 TFLite, int8 TFLite and labels.txt" in printed
@@ -130,6 +134,21 @@ def test_an_int8_model_too_far_below_the_saved_model_is_not_pushed_and_the_summa
     assert "next to the version: float16 TFLite and labels.txt" in summary
     assert re.search(r"int8 TFLite not pushed: accuracy [0-9.]+ is -?[0-9.]+ below the SavedModel's [0-9.]+, more "
                      r"than gate.max_tflite_drop -1.000", summary)
+
+
+def test_edge_export_scores_the_saved_model_itself_when_the_evaluator_saw_other_records(first_run, tmp_path):
+    photos, root, serving, *_ = first_run
+    record = record_of(root)
+    model_dir = str(Path(record.training.model_uri) / "Format-Serving")
+    args = (model_dir, record.data.examples_uri, list(CLASSES))
+    figures = {"Evaluator": ModelMetrics(accuracy=0.25, example_count=record.gate.candidate.example_count),
+               "EdgeExport": ModelMetrics(accuracy=0.25, example_count=record.gate.candidate.example_count + 1)}
+    for scorer, evaluated in figures.items():
+        metrics = export_edge_models(args[0], args[1], str(tmp_path / scorer), args[2], max_int8_drop=1.0,
+                                     calibration_count=4, evaluated=evaluated)
+        assert metrics["saved_model_scored_by"] == scorer
+        assert metrics["eval_photos"] == record.gate.candidate.example_count
+    assert metrics["models"]["saved_model"]["accuracy"] == pytest.approx(record.gate.accuracy)  # Scored here.
 
 
 def test_identical_rerun_is_cached_and_pushes_nothing(first_run, capsys):
