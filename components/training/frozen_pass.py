@@ -6,8 +6,10 @@ about 4e-5 apart on activations of order 1) XNNPACK ran it at about 480, and the
 a host that trains on its CPU (no TPU, no GPU, one replica) with `training.tflite_feature_pass` on, the
 interpreter computes the cache; training, evaluation and the exported model still run the Keras layers. A frozen
 part that does not convert (a model module with ops TFLite lacks), or whose TFLite model differs from Keras by
-more than MAX_DIFFERENCE on a batch of random pixels, runs on Keras instead; the training history says which
-engine ran and why.
+more than MAX_DIFFERENCE on a batch of random pixels, runs on Keras instead; so does a pass of fewer views than
+`training.tflite_feature_pass_min_views`: conversion and check take 3-4 s and save about 5 ms a view (1/142 s
+against 1/480 s), so below about 700 views (the bundled sample has 361) they cost more than they save. The
+training history says which engine ran and why.
 """
 
 from __future__ import annotations
@@ -35,11 +37,16 @@ class FrozenPass:
     reason: str
 
 
-def choose(frozen: tf.keras.Model, placement: Placement, batch: int, enabled: bool) -> FrozenPass:
-    """The TFLite pass where it helps and works (see the module docstring), else Keras."""
+def choose(frozen: tf.keras.Model, placement: Placement, batch: int, enabled: bool, views: int | None = None,
+           min_views: int = 0) -> FrozenPass:
+    """The TFLite pass where it helps and works (see the module docstring), else Keras. `views`: how many the pass
+    will run, if known."""
     keras = features.keras_forward(frozen)
     if not enabled:
         return FrozenPass(keras, KERAS, "training.tflite_feature_pass is false")
+    if views is not None and views < min_views:
+        return FrozenPass(keras, KERAS, f"{views} views, fewer than training.tflite_feature_pass_min_views "
+                                        f"({min_views}): converting would cost more than it saves")
     if not cpu_only(placement):
         return FrozenPass(keras, KERAS, f"the {placement.kind} placement trains on an accelerator or on "
                                         f"{placement.replicas} replicas")

@@ -47,6 +47,7 @@ class TrainingSettings:
     feature_cache_max_bytes: int = 2**30  # Host memory for those outputs; beyond it they spill to local disk.
     # On a host that trains on its CPU, that pass runs on the TFLite interpreter (`frozen_pass.py`: 3.4x faster).
     tflite_feature_pass: bool = True
+    tflite_feature_pass_min_views: int = 700  # Below this many views the 3-4 s conversion costs more than it saves.
     # Folds of the data review's out-of-fold head (label issues, temperature); Northcutt et al. use 5.
     data_review_folds: int = 5
     # Share of the train photos kept out of both phases when the model fine-tunes, to fit the exported model's
@@ -77,6 +78,8 @@ class TrainingSettings:
         check(self.fine_tune_epochs >= 0, "training.fine_tune_epochs", "must not be negative")
         check(0 < self.fine_tune_learning_rate <= 1, "training.fine_tune_learning_rate", "must be in (0, 1]")
         check(self.fine_tune_min_records >= 0, "training.fine_tune_min_records", "must not be negative")
+        check(self.tflite_feature_pass_min_views >= 0, "training.tflite_feature_pass_min_views",
+              "must not be negative")
         check(self.feature_cache_max_bytes >= 0, "training.feature_cache_max_bytes", "must not be negative")
         check(self.data_review_folds >= 2, "training.data_review_folds", "must be at least 2")
         check(0 <= self.calibration_holdout <= 0.5, "training.calibration_holdout", "must be between 0 and 0.5")

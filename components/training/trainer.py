@@ -124,8 +124,10 @@ class Run:
         started = time.perf_counter()
         with self.placement.strategy.scope():
             model_parts.frozen.compile(jit_compile=self.placement.jit_compile)
-        self.frozen_pass = frozen_pass.choose(model_parts.frozen, self.placement, self.global_batch,
-                                              self.settings.tflite_feature_pass)
+        self.frozen_pass = frozen_pass.choose(
+            model_parts.frozen, self.placement, self.global_batch, self.settings.tflite_feature_pass,
+            views=self.train_records * features.TRAIN_VIEWS + self.eval_records,
+            min_views=self.settings.tflite_feature_pass_min_views)
         log.info("feature pass on %s: %s", self.frozen_pass.engine, self.frozen_pass.reason)
         cached = features.compute(self.frozen_pass.run, features.output_shape(model_parts.frozen),
                                   self.fn_args.train_files, self.fn_args.eval_files,

@@ -144,7 +144,7 @@ def test_run_fn_trains_on_cached_features_and_exports_the_full_model(dataset, tm
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # Where a spilled cache goes, to see it removed.
     settings = training_settings(model="mobilenet_v2", epochs=2, learning_rate=2e-2, fine_tune_layers=11,
                                  fine_tune_epochs=1, fine_tune_learning_rate=1e-3, fine_tune_min_records=0,
-                                 feature_cache_max_bytes=budget)
+                                 feature_cache_max_bytes=budget, tflite_feature_pass_min_views=0)
     args = fn_args(dataset["examples"], str(tmp_path), settings)
     with caplog.at_level(logging.INFO):
         run_fn(args)

@@ -31,6 +31,14 @@ def test_on_a_cpu_host_tflite_runs_the_frozen_part_as_keras_does(frozen):
     assert not np.array_equal(outputs[0], outputs[1])  # Not one answer for every photo.
 
 
+def test_a_pass_too_short_to_repay_the_conversion_runs_on_keras(frozen):
+    short = frozen_pass.choose(frozen, strategy.resolve("cpu"), batch=4, enabled=True, views=699, min_views=700)
+    assert short.engine == frozen_pass.KERAS and "699 views, fewer than training.tflite_feature_pass_min_views" \
+        in short.reason
+    long = frozen_pass.choose(frozen, strategy.resolve("cpu"), batch=4, enabled=True, views=700, min_views=700)
+    assert long.engine == frozen_pass.TFLITE
+
+
 def test_turned_off_or_on_several_replicas_keras_runs_it(frozen):
     off = frozen_pass.choose(frozen, strategy.resolve("cpu"), batch=4, enabled=False)
     assert off.engine == frozen_pass.KERAS and "training.tflite_feature_pass is false" in off.reason
