@@ -2,9 +2,10 @@
 
 The integer model is accepted only when its eval accuracy is at most `max_int8_drop` below the SavedModel's on the
 same photos. The SavedModel's is the Evaluator's (TFMA ran that very model over the eval split) when its example
-count is the split's; otherwise it is measured here. Re-scoring it cost about 5 s of the real job's EdgeExport. The float model (float16 weights, computed in float32) is accepted as is: its
-accuracy is reported beside the others. A model that fails to convert is recorded, with the reason, and not
-pushed; the SavedModel's push never depends on any of this.
+count is the split's; otherwise it is measured here (re-scoring it cost about 5 s of the real job's EdgeExport).
+The float model (float16 weights, computed in float32) is accepted as is: its accuracy is reported beside the
+others. A model that fails to convert is recorded, with the reason, and not pushed; the SavedModel's push never
+depends on any of this.
 """
 
 from __future__ import annotations

@@ -70,7 +70,8 @@ def run_fn(fn_args) -> None:
     progress.write_history(fn_args.model_run_dir, {
         "model": settings.model, "strategy": placement.kind, "replicas": placement.replicas,
         "global_batch_size": global_batch, "steps_per_epoch": run.steps_per_epoch, "train_records": train_records,
-        "fitted_records": run.fitted_records, "eval_records": eval_records, "params": model.count_params(), "feature_cache": cache_plan.kind,
+        "fitted_records": run.fitted_records, "eval_records": eval_records, "params": model.count_params(),
+        "feature_cache": cache_plan.kind,
         "feature_cache_reason": cache_plan.reason,
         "feature_pass": run.frozen_pass.engine if run.frozen_pass else None,
         "feature_pass_reason": run.frozen_pass.reason if run.frozen_pass else None,
