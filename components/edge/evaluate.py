@@ -30,7 +30,6 @@ class Scores:
     correct: int = 0
     count: int = 0
     seconds: list[float] = dataclasses.field(default_factory=list)
-    from_evaluator: bool = False  # The counts are the Evaluator's; only `seconds` were measured here.
 
     @property
     def accuracy(self) -> float | None:
@@ -74,11 +73,12 @@ def evaluate(model: tf.keras.Model, tflite_models: dict[str, TfliteModel], eval_
     """Scores of the Keras model (key "saved_model") and of each TFLite model on every eval record. Given the Keras
     model's right answers (`saved_model`, the Evaluator's), it is only timed."""
     scores = {"saved_model": saved_model or Scores(), **{name: Scores() for name in tflite_models}}
+    score_keras = saved_model is None
     batch_predict = tf.function(lambda images: model(images, training=False),
                                 input_signature=[tf.TensorSpec([None, image_size, image_size, 3], tf.float32)])
     for images, labels in data.eval_dataset(eval_files, image_size, EVAL_BATCH):
         images, labels = images.numpy(), labels.numpy()
-        if not scores["saved_model"].from_evaluator:
+        if score_keras:
             _score(scores["saved_model"], batch_predict(images).numpy(), labels)
         for name, tflite_model in tflite_models.items():
             for pixels, label in zip(images, labels):

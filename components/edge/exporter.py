@@ -54,12 +54,13 @@ def export_edge_models(model_dir: str, examples_uri: str, out_uri: str, classes:
     if "int8" in tflite_models:
         tflite_models["int8"].check_integer_input()
     eval_files = artifacts.split_files(examples_uri, artifacts.EVAL_SPLIT)
-    scores = evaluate(model, tflite_models, eval_files, image_size, _evaluator_scores(evaluated, eval_files))
+    evaluator_scores = _evaluator_scores(evaluated, eval_files)
+    scores = evaluate(model, tflite_models, eval_files, image_size, evaluator_scores)
 
     metrics: dict[str, Any] = {
         "status": "exported", "image_size": image_size, "eval_photos": scores["saved_model"].count,
         "calibration_photos": len(calibration), "max_int8_drop": max_int8_drop, "threads": THREADS,
-        "saved_model_scored_by": "Evaluator" if scores["saved_model"].from_evaluator else "EdgeExport",
+        "saved_model_scored_by": "Evaluator" if evaluator_scores else "EdgeExport",
         "models": {"saved_model": _figures(scores["saved_model"], directory_bytes(model_dir))},
     }
     saved_accuracy = scores["saved_model"].accuracy
@@ -94,7 +95,7 @@ def _evaluator_scores(evaluated: ModelMetrics | None, eval_files: list[str]) -> 
         log.warning("the Evaluator saw %s eval records, the split holds %d: scoring the SavedModel here",
                     evaluated.example_count, count)
         return None
-    return Scores(correct=round(evaluated.accuracy * count), count=count, from_evaluator=True)
+    return Scores(correct=round(evaluated.accuracy * count), count=count)
 
 
 def load_keras_model(model_dir: str) -> tf.keras.Model:
